@@ -1,0 +1,11 @@
+"""`xbench evaluate` (owned by its issue; being implemented)."""
+import click
+
+from ..errors import XbenchError
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def evaluate(args):
+    """(not implemented yet)"""
+    raise XbenchError("xbench evaluate: not implemented yet")

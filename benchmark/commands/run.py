@@ -1,0 +1,140 @@
+"""`xbench run` — train and evaluate the experiment grid, one stored result per run."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import XbenchError
+
+
+def _summary_table(results) -> list[str]:
+    rows = [f"{'method':<12} {'dataset':<14} {'bits':>4} {'noise':<16} {'seed':>4} {'I→T':>7} {'T→I':>7} "
+            f"{'train s':>8}  status"]
+    for r in sorted(results, key=lambda r: (r.config["dataset"], r.config["method"], r.config["bits"],
+                                            r.config["noise"], r.config["seed"])):
+        c = r.config
+        i2t = f"{r.metrics['i2t']['map']:.4f}" if r.status == "ok" else "—"
+        t2i = f"{r.metrics['t2i']['map']:.4f}" if r.status == "ok" else "—"
+        secs = f"{r.timings.get('train', 0.0):.1f}" if r.status == "ok" else "—"
+        status = "ok" if r.status == "ok" else f"FAILED: {r.error}"
+        name = c["method"] + ("[" + ",".join(f"{k}={v}" for k, v in c["hparams"].items()) + "]"
+                              if c["hparams"] else "")
+        rows.append(f"{name:<12} {c['dataset']:<14} {c['bits']:>4} {c['noise']:<16} {c['seed']:>4} {i2t:>7} "
+                    f"{t2i:>7} {secs:>8}  {status}")
+    return rows
+
+
+@click.command()
+@click.option("--methods", "methods_", default=None, help="'all' or a comma list of method names.")
+@click.option("--datasets", "datasets_", default=None,
+              help="Comma list of datasets (default: the paper's datasets found under the data root, else "
+                   "'synthetic'). 'files:PATH' loads your own file.")
+@click.option("--bits", default=None, help="Comma list of code lengths [default: 32,64,128].")
+@click.option("--noise", default=None, help="Comma list of TYPE:RATE, e.g. symmetric:0.6,asymmetric:0.4 "
+                                            "[default: none].")
+@click.option("--seeds", default=None, help="Comma list of seeds [default: 0].")
+@click.option("--epochs", type=int, default=None, help="Epochs per run [default: each method's own].")
+@click.option("--set", "set_", multiple=True, metavar="METHOD.PARAM=V1[,V2]",
+              help="Override a hyperparameter; several values expand the grid. Repeatable.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="TOML experiment file (same keys; [groups.NAME] run groups). Options override it.")
+@click.option("--group", "groups", multiple=True, help="Run only these groups of the --config file.")
+@click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Results folder (runs are stored under RESULTS/runs/).")
+@click.option("--data-root", envvar="XBENCH_DATA_ROOT", default="data", show_default=True,
+              help="Where the dataset files live (env XBENCH_DATA_ROOT).")
+@click.option("--noise-per-modality", is_flag=True, default=None,
+              help="Draw image and text noisy labels independently (MRL's setting).")
+@click.option("--assumed-noise-rate", type=float, default=None,
+              help="Noise rate given to small-loss methods instead of the true one.")
+@click.option("--eval-every", type=int, default=None,
+              help="Record test and train (noisy/clean) mAP every E epochs (Figures 1 and 8).")
+@click.option("--loss-epochs", default=None, help="Comma list of epochs at which per-sample losses are saved "
+                                                  "(Figure 6).")
+@click.option("--topk", default=None, help="R of mAP@R: a number, 'all', or 'dataset' (its default) "
+                                           "[default: dataset].")
+@click.option("--split-file", default=None, type=click.Path(dir_okay=False),
+              help="A split file (query/train/database indices) overriding the dataset's split.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Cells run in parallel (processes).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, or cuda:0,cuda:1,...")
+@click.option("--backend", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="'dask' sends cells to a Dask cluster (see --scheduler).")
+@click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://HOST:8786.")
+@click.option("--force", is_flag=True, help="Rerun cells whose result already exists.")
+@click.option("--dry-run", is_flag=True, help="Print the cells that would run, then exit.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, groups, results, data_root,
+        noise_per_modality, assumed_noise_rate, eval_every, loss_epochs, topk, split_file, jobs, device, backend,
+        scheduler, force, dry_run, quiet):
+    """Train and evaluate every cell of the grid methods × datasets × bits × noise × seeds.
+
+    Each run is stored as RESULTS/runs/DATASET/METHOD/RUN_ID.json (RUN_ID: a hash of the full
+    configuration); existing results are skipped, so an interrupted grid resumes where it
+    stopped. Configuration errors are reported for all cells before anything trains (exit 2);
+    a run that fails is recorded and the grid goes on (exit 1 at the end).
+    """
+    from xbench import datasets as datasets_wing
+    from xbench import methods as methods_wing
+
+    from .. import executor, grid
+
+    cli = {"methods": methods_, "datasets": datasets_, "bits": bits, "noise": noise, "seeds": seeds,
+           "epochs": epochs, "set": list(set_) or None, "noise_per_modality": noise_per_modality,
+           "assumed_noise_rate": assumed_noise_rate, "eval_every": eval_every,
+           "loss_epochs": loss_epochs, "topk": topk, "split_file": split_file}
+    if jobs < 1:
+        raise XbenchError(f"--jobs: must be at least 1, got {jobs}")
+    if backend == "dask" and not scheduler:
+        raise XbenchError("--backend dask needs --scheduler tcp://HOST:PORT")
+    try:
+        specs = grid.build_specs(config_file, cli, list(groups) or None)
+        configs = []
+        for spec in specs:
+            if not spec.methods:
+                raise grid.GridError("--methods: no methods given (use 'all' or a comma list)")
+            try:
+                spec.methods = methods_wing.registry.select(spec.methods)
+            except KeyError as exc:
+                raise grid.GridError(f"--methods: {exc}") from None
+            if not spec.datasets:
+                found = datasets_wing.default_datasets(data_root)
+                if not found:
+                    click.echo(f"No paper datasets found under '{data_root}'; using the embedded 'synthetic' "
+                               "benchmark. Put MIRFlickr-25K / NUS-WIDE / MS-COCO files there (see README, "
+                               "'Datasets') or pass --data-root.", err=True)
+                spec.datasets = found or ["synthetic"]
+            if isinstance(spec.topk, str) and spec.topk not in ("dataset", "all", "none"):
+                try:
+                    spec.topk = int(spec.topk)
+                except ValueError:
+                    raise grid.GridError(f"--topk: expected a number, 'all' or 'dataset', got '{spec.topk}'"
+                                         ) from None
+            configs.extend(grid.expand(spec))
+        errors = executor.validate(configs)
+        if errors:
+            raise grid.GridError(f"{len(errors)} configuration error(s): " + " | ".join(errors))
+        devices = executor.parse_devices(device)
+        todo, done = executor.plan(configs, results, devices, force=force)
+    except grid.GridError as exc:
+        raise XbenchError(str(exc)) from None
+
+    click.echo(f"{len(configs)} run(s) in the grid: {len(done)} already done, {len(todo)} to run.", err=True)
+    if dry_run:
+        for cell in todo:
+            click.echo(f"{cell.run_id}  {cell.config.label()}  [{cell.device}]")
+        return
+    try:
+        ran = executor.run_cells(todo, results, data_root, jobs=jobs, backend=backend, scheduler=scheduler,
+                                 quiet=quiet)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: finished runs are stored; run the same command again to resume.", err=True)
+        sys.exit(130)
+    for line in _summary_table(ran):
+        click.echo(line)
+    failed = [r for r in ran if r.status != "ok"]
+    click.echo(f"{len(ran) - len(failed)} run(s) ok, {len(failed)} failed, {len(done)} skipped "
+               f"(results in {Path(results) / 'runs'}).", err=True)
+    if failed:
+        sys.exit(1)

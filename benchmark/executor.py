@@ -1,0 +1,212 @@
+"""Executing a grid: validation up front, resume, parallel/GPU/Dask execution, storing results.
+
+* **Validation** (:func:`validate`): every cell is checked — method, dataset and noise
+  names, noise rate, supported code length, ``--set`` keys and values — and all problems are
+  reported together before anything trains.
+* **Resume**: a cell whose result JSON exists with status ``ok`` is skipped unless
+  ``force``; failed cells are retried.
+* **Parallelism**: ``jobs > 1`` runs cells in joblib worker processes (loky), each capped to
+  ``cores // jobs`` torch threads; ``devices`` spreads cells round-robin over GPUs.
+* **Dask**: ``backend="dask"`` sends cells to an existing cluster through joblib's Dask
+  backend; results travel back to this process, which stores them (no shared filesystem is
+  needed for results; the data root must be readable on the workers).
+
+Results are stored by the client process as each cell finishes, atomically, so killing the
+process at any moment loses at most the cells in flight.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import store
+from .config import RunConfig, RunResult
+from .grid import GridError
+
+
+@dataclass
+class Cell:
+    config: RunConfig
+    run_id: str
+    device: str = "cpu"
+
+
+@dataclass
+class GridSummary:
+    ran: list[RunResult] = field(default_factory=list)
+    skipped: list[Cell] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[RunResult]:
+        return [r for r in self.ran if r.status != "ok"]
+
+
+def resolve_identity(config: RunConfig) -> dict[str, Any]:
+    """Values folded into the run id beyond the config: resolved hyperparameters, split file hash."""
+    import hashlib
+
+    from xbench import methods
+
+    cls = methods.get(config.method)
+    hp = config.hparams_dict
+    resolved: dict[str, Any] = {
+        "hp_features": cls.resolve_hyperparameters(hp, features_mode=True),
+        "hp_raw": cls.resolve_hyperparameters(hp, features_mode=False),
+    }
+    if config.split_file:
+        resolved["split_sha256"] = hashlib.sha256(Path(config.split_file).read_bytes()).hexdigest()
+    return resolved
+
+
+def validate(configs: list[RunConfig]) -> list[str]:
+    """All configuration errors of a grid (empty when it is valid)."""
+    from xbench import datasets, methods, noise
+
+    errors: list[str] = []
+    seen: set[str] = set()
+
+    def add(msg: str) -> None:
+        if msg not in seen:
+            seen.add(msg)
+            errors.append(msg)
+
+    for cfg in configs:
+        try:
+            cls = methods.get(cfg.method)
+        except KeyError as exc:
+            add(f"--methods: {exc}")
+            cls = None
+        try:
+            datasets.get(cfg.dataset)
+        except KeyError as exc:
+            add(f"--datasets: {exc}")
+        try:
+            spec = noise.NoiseSpec.parse(cfg.noise)
+            noise.registry.get(spec.kind)
+        except KeyError as exc:
+            add(f"--noise: {exc}")
+        except ValueError as exc:
+            add(f"--noise: {exc}")
+        if cls is not None:
+            message = cls.check_bits(cfg.bits)
+            if message:
+                add(f"--bits: {message}")
+            try:
+                cls.resolve_hyperparameters(cfg.hparams_dict)
+            except ValueError as exc:
+                add(f"--set: {exc}")
+        if cfg.split_file and not Path(cfg.split_file).is_file():
+            add(f"--split-file {cfg.split_file}: no such file")
+    return errors
+
+
+def parse_devices(spec: str) -> list[str]:
+    """``auto`` → all visible GPUs (or cpu); ``cpu``; ``cuda``; ``cuda:0,cuda:1``."""
+    import torch
+
+    spec = (spec or "auto").strip()
+    if spec == "auto":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [f"cuda:{i}" for i in range(n)] or ["cpu"]
+    devices = [d.strip() for d in spec.split(",") if d.strip()]
+    for d in devices:
+        if d == "cpu":
+            continue
+        if not d.startswith("cuda"):
+            raise GridError(f"--device '{d}': expected auto, cpu, cuda or cuda:N[,cuda:M]")
+        if not torch.cuda.is_available():
+            raise GridError(f"--device '{d}': CUDA is not available on this machine")
+        index = int(d.split(":")[1]) if ":" in d else 0
+        if index >= torch.cuda.device_count():
+            raise GridError(f"--device '{d}': only {torch.cuda.device_count()} GPU(s) visible")
+    return devices
+
+
+def plan(configs: list[RunConfig], results: str | Path, devices: list[str], force: bool = False
+         ) -> tuple[list[Cell], list[Cell]]:
+    """(cells to run, cells already done), ids computed and duplicates removed."""
+    todo, done, ids = [], [], set()
+    for cfg in configs:
+        rid = cfg.run_id(resolve_identity(cfg))
+        if rid in ids:
+            continue
+        ids.add(rid)
+        cell = Cell(cfg, rid)
+        if not force and store.is_done(results, cfg.dataset, cfg.method, rid):
+            done.append(cell)
+        else:
+            todo.append(cell)
+    for i, cell in enumerate(todo):
+        cell.device = devices[i % len(devices)]
+    return todo, done
+
+
+def _worker(cell: Cell, data_root: str, threads: int, progress: bool = False) -> RunResult:
+    """Runs in a worker process (or in-process for jobs=1)."""
+    import torch
+
+    from .runner import execute
+
+    if threads:
+        torch.set_num_threads(threads)
+    return execute(cell.config, data_root=data_root, device=cell.device, run_id=cell.run_id, progress=progress)
+
+
+def threads_per_job(jobs: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, jobs))
+
+
+def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, jobs: int = 1, backend: str = "local",
+              scheduler: str | None = None, quiet: bool = False,
+              on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+    """Execute ``cells`` and store each result as it arrives."""
+    from joblib import Parallel, delayed
+
+    show = not quiet and sys.stderr.isatty()
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(cells), desc="runs", unit="run")
+    out: list[RunResult] = []
+
+    def accept(result: RunResult) -> None:
+        store.save_result(results, result)
+        out.append(result)
+        if on_result:
+            on_result(result)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        if backend == "dask":
+            from dask.distributed import Client
+            from joblib import parallel_config
+
+            with Client(scheduler) as client, parallel_config(backend="dask"):
+                n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+                threads = 0  # workers keep their own thread settings
+                gen = Parallel(n_jobs=n_workers, return_as="generator_unordered")(
+                    delayed(_worker)(cell, str(data_root), threads) for cell in cells)
+                for result in gen:
+                    accept(result)
+        elif jobs <= 1 or len(cells) <= 1:
+            threads = threads_per_job(1)
+            for cell in cells:
+                accept(_worker(cell, str(data_root), threads, progress=show and len(cells) >= 1))
+        else:
+            threads = threads_per_job(jobs)
+            gen = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
+                delayed(_worker)(cell, str(data_root), threads) for cell in cells)
+            for result in gen:
+                accept(result)
+    finally:
+        if bar is not None:
+            bar.close()
+    return out

@@ -1,0 +1,232 @@
+"""One run: load data → split → noisy training labels → train epoch by epoch → encode → evaluate.
+
+:func:`execute` turns a :class:`~xbench.config.RunConfig` into a
+:class:`~xbench.config.RunResult`. It never raises for a failure inside the run: an
+exception or a non-finite loss yields a ``status="failed"`` result carrying the error, so a
+grid goes on (../shared/reference/suites.md: one failing method must not block the others).
+The last epoch is reported — no model selection on the query set (evaluation.md §7).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import time
+import traceback
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import metrics
+from ._version import __version__
+from .config import RunConfig, RunResult
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed python, numpy and torch; ask torch for deterministic kernels where it has them."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    env = {"xbench": __version__, "python": platform.python_version(), "torch": torch.__version__,
+           "numpy": np.__version__, "platform": platform.platform(), "device": str(device),
+           "threads": torch.get_num_threads()}
+    if device.type == "cuda":
+        env["gpu"] = torch.cuda.get_device_name(device)
+    return env
+
+
+@lru_cache(maxsize=4)
+def _load_dataset(name: str, data_root: str, options: tuple[tuple[str, Any], ...]):
+    from xbench import datasets
+
+    return datasets.load(name, data_root, **dict(options))
+
+
+def load_dataset(config: RunConfig, data_root: str | Path):
+    """The dataset of a run with its split (a ``split_file`` overrides the dataset's own)."""
+    data = _load_dataset(config.dataset, str(data_root), config.dataset_options)
+    split = data.split
+    if config.split_file:
+        from xbench.datasets import splits as split_io  # provided by the datasets wing
+
+        split = split_io.read_split_file(config.split_file, data.num_items)
+    if split is None:
+        raise ValueError(f"dataset '{config.dataset}' has no split; pass a split file")
+    return data, split
+
+
+def resolve_topk(config: RunConfig, data) -> int | None:
+    if config.topk == "dataset":
+        return data.default_topk
+    if config.topk in (None, "all", "none"):
+        return None
+    return int(config.topk)
+
+
+def problem_shape(data, num_train: int):
+    from xbench.methods import ModalityShape, ProblemShape
+
+    return ProblemShape(image=ModalityShape(data.image_kind, data.image_dim),
+                        text=ModalityShape(data.text_kind, data.text_dim),
+                        num_classes=data.num_classes, multi_label=data.multi_label, num_train=num_train,
+                        dataset=data.name)
+
+
+def _tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    if t.dtype == torch.float64:
+        t = t.float()
+    return t.to(device)
+
+
+@dataclass
+class Prepared:
+    """The data of one run, ready for training and evaluation."""
+
+    data: Any
+    split: Any
+    train: Any  # methods.TrainData
+    clean_train_labels: np.ndarray
+    noise: Any  # noise.NoiseOutcome
+    query: dict[str, torch.Tensor]
+    database: dict[str, torch.Tensor]
+
+
+def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> Prepared:
+    from xbench import noise as noise_wing
+    from xbench.methods import TrainData
+
+    data, split = load_dataset(config, data_root)
+    clean = np.asarray(data.take("labels", split.train), dtype=np.uint8)
+    outcome = noise_wing.inject(clean, config.noise, config.seed, per_modality=config.noise_per_modality)
+    spec = noise_wing.NoiseSpec.parse(config.noise)
+    rate = spec.rate if config.assumed_noise_rate is None else float(config.assumed_noise_rate)
+    train = TrainData(
+        image=_tensor(data.take("image", split.train), device),
+        text=_tensor(data.take("text", split.train).astype(np.float32), device),
+        labels=_tensor(outcome.image.noisy_labels.astype(np.float32), device),
+        noise_rate=rate,
+        text_labels=None if outcome.text is None else _tensor(outcome.text.noisy_labels.astype(np.float32), device),
+    )
+
+    def side(index):
+        return {"image": _tensor(data.take("image", index), device),
+                "text": _tensor(data.take("text", index).astype(np.float32), device),
+                "labels": _tensor(data.take("labels", index).astype(np.float32), device)}
+
+    return Prepared(data, split, train, clean, outcome, side(split.query), side(split.database))
+
+
+def evaluate_codes(method, query: dict, database: dict, topk: int | None, curves: bool = True
+                   ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Encode both sides and evaluate I→T (image queries, text database) and T→I."""
+    codes = {f"query_{m}": method.encode_all(m, query[m]) for m in ("image", "text")}
+    codes.update({f"db_{m}": method.encode_all(m, database[m]) for m in ("image", "text")})
+    out = {
+        "i2t": metrics.evaluate(codes["query_image"], codes["db_text"], query["labels"], database["labels"],
+                                topk=topk, curves=curves),
+        "t2i": metrics.evaluate(codes["query_text"], codes["db_image"], query["labels"], database["labels"],
+                                topk=topk, curves=curves),
+    }
+    return out, codes
+
+
+def _train_map(method, train, labels: torch.Tensor, topk: int | None) -> dict[str, float]:
+    """mAP of the training set retrieving itself across modalities, against ``labels``."""
+    qi = method.encode_all("image", train.image)
+    qt = method.encode_all("text", train.text)
+    return {"i2t": metrics.mean_average_precision(qi, qt, labels, labels, topk=topk),
+            "t2i": metrics.mean_average_precision(qt, qi, labels, labels, topk=topk)}
+
+
+def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cpu",
+            run_id: str | None = None, progress: bool = False) -> RunResult:
+    """Run one grid cell; failures come back as a failed :class:`RunResult`."""
+    from xbench import methods
+
+    dev = torch.device(device)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    history: list[dict[str, Any]] = []
+    result = RunResult(run_id=run_id or config.run_id(), config=config.identity() | {"group": config.group},
+                       status="failed", environment=environment(dev))
+    try:
+        seed_everything(config.seed)
+        prep = prepare(config, data_root, dev)
+        timings["data"] = time.perf_counter() - t0
+        result.noise = prep.noise.stats
+        result.split = {"checksum": prep.split.checksum(), **prep.split.sizes(), "source": prep.split.source}
+        cls = methods.get(config.method)
+        method = cls(problem_shape(prep.data, len(prep.train)), config.bits, device=dev, seed=config.seed,
+                     **config.hparams_dict).to(dev)
+        result.hyperparameters = dict(method.hp)
+        epochs = int(config.epochs if config.epochs is not None else cls.default_epochs)
+        topk = resolve_topk(config, prep.data)
+        arrays: dict[str, Any] = {"noisy_train_labels": prep.noise.image.noisy_labels,
+                                  "corrupted": prep.noise.image.corrupted, "train_index": prep.split.train}
+        if prep.noise.text is not None:
+            arrays["noisy_train_labels_text"] = prep.noise.text.noisy_labels
+            arrays["corrupted_text"] = prep.noise.text.corrupted
+        clean_t = torch.as_tensor(prep.clean_train_labels.astype(np.float32), device=dev)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=epochs, desc=config.label(), leave=False, unit="epoch")
+        t_train = time.perf_counter()
+        for epoch in range(epochs):
+            method.train()
+            t_ep = time.perf_counter()
+            logged = method.fit_epoch(prep.train, epoch) or {}
+            entry = {"epoch": epoch + 1, "seconds": time.perf_counter() - t_ep}
+            entry.update({k: float(v) for k, v in logged.items()})
+            bad = [k for k, v in entry.items() if isinstance(v, float) and not np.isfinite(v)]
+            if bad:
+                raise NonFiniteLoss(f"non-finite {', '.join(bad)} at epoch {epoch + 1}")
+            if config.eval_every and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == epochs):
+                test, _ = evaluate_codes(method, prep.query, prep.database, topk, curves=False)
+                entry["test_i2t"], entry["test_t2i"] = test["i2t"]["map"], test["t2i"]["map"]
+                noisy = _train_map(method, prep.train, prep.train.labels, topk)
+                clean_map = _train_map(method, prep.train, clean_t, topk)
+                entry.update({"train_noisy_i2t": noisy["i2t"], "train_noisy_t2i": noisy["t2i"],
+                              "train_clean_i2t": clean_map["i2t"], "train_clean_t2i": clean_map["t2i"]})
+            if (epoch + 1) in config.loss_epochs and cls.has_sample_losses:
+                losses = method.sample_losses(prep.train)
+                if losses is not None:
+                    arrays[f"sample_losses_epoch{epoch + 1}"] = np.asarray(losses, dtype=np.float32)
+            history.append(entry)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{entry.get('loss', float('nan')):.4g}")
+        if bar is not None:
+            bar.close()
+        timings["train"] = time.perf_counter() - t_train
+        t_eval = time.perf_counter()
+        result.metrics, codes = evaluate_codes(method, prep.query, prep.database, topk)
+        timings["evaluate"] = time.perf_counter() - t_eval
+        arrays.update({k: v.cpu().numpy() for k, v in codes.items()})
+        result.arrays = arrays
+        result.extra = {"epochs": epochs, "topk": topk, "method_state": method.extra_state_for_store()}
+        result.status = "ok"
+    except Exception as exc:  # recorded, the grid goes on
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.extra["traceback"] = traceback.format_exc(limit=20)
+    result.history = history
+    timings["total"] = time.perf_counter() - t0
+    result.timings = timings
+    return result

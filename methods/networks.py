@@ -1,0 +1,159 @@
+"""Networks shared by every method (the CMMQ paper's fair-comparison setting, §4.2).
+
+* :class:`ImageNet` — raw images: torchvision ResNet-18 (ImageNet weights by default) with
+  its last layer replaced by FC(K) (+ tanh); precomputed backbone features: the same FC(K)
+  (+ tanh) head on the features, which is equivalent to a frozen backbone.
+* :class:`TextNet` — a three-layer MLP on the bag-of-words with a K-unit output (+ tanh).
+* :class:`MLP` — a generic stack of linear layers (MRL's 4096-4096 nets, SSAH's heads, ...).
+* :class:`ClassPrototypes` — learnable, L2-normalised class centres (MRL-style heads).
+
+Sources: ../shared/reference/methods.md §7 (CMMQ networks), §5 (MRL), §1 (DCMH, linear
+outputs). ImageNet weights are downloaded by torchvision on first use; pass
+``weights="none"`` (or a local checkpoint path) for offline use.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import ModalityShape
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def activation(name: str) -> nn.Module:
+    """``tanh``, ``linear`` (identity), ``relu`` or ``sigmoid``."""
+    table = {"tanh": nn.Tanh, "linear": nn.Identity, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+    if name not in table:
+        raise ValueError(f"unknown activation '{name}'; valid: {', '.join(table)}")
+    return table[name]()
+
+
+class MLP(nn.Module):
+    """Linear layers ``dims[0] → … → dims[-1]`` with ReLU between and ``out_activation`` after."""
+
+    def __init__(self, dims: Sequence[int], out_activation: str = "linear", dropout: float = 0.0):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(len(dims) - 1):
+            layers.append(nn.Linear(dims[i], dims[i + 1]))
+            if i < len(dims) - 2:
+                layers.append(nn.ReLU(inplace=True))
+                if dropout > 0:
+                    layers.append(nn.Dropout(dropout))
+        layers.append(activation(out_activation))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def load_resnet18(weights: str = "imagenet") -> nn.Module:
+    """torchvision ResNet-18: ``imagenet`` (downloads on first use), ``none``, or a checkpoint path."""
+    import torchvision
+
+    if weights == "imagenet":
+        model = torchvision.models.resnet18(weights=torchvision.models.ResNet18_Weights.IMAGENET1K_V1)
+    elif weights in ("none", None, ""):
+        model = torchvision.models.resnet18(weights=None)
+    else:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"ResNet-18 weights '{weights}': no such file (use 'imagenet' or 'none')")
+        model = torchvision.models.resnet18(weights=None)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state.get("state_dict", state) if isinstance(state, dict) else state)
+    return model
+
+
+class ImagePreprocess(nn.Module):
+    """uint8 N×3×H×W → float, resized to ``size`` if needed, ImageNet-normalised."""
+
+    def __init__(self, size: int = 224):
+        super().__init__()
+        self.size = size
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        if x.max() > 1.5 or x.dtype == torch.uint8:
+            x = x / 255.0
+        if x.shape[-1] != self.size or x.shape[-2] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return (x - self.mean) / self.std
+
+
+class ImageNet(nn.Module):
+    """Image network: ResNet-18 + FC(K) for raw images, FC(K) alone on features."""
+
+    def __init__(self, shape: ModalityShape, bits: int, out_activation: str = "tanh", weights: str = "imagenet",
+                 head_init_std: float | None = None):
+        super().__init__()
+        self.raw = shape.kind == "images"
+        if self.raw:
+            backbone = load_resnet18(weights)
+            in_features = backbone.fc.in_features
+            backbone.fc = nn.Identity()
+            self.preprocess = ImagePreprocess()
+            self.backbone = backbone
+        else:
+            in_features = int(shape.dim if isinstance(shape.dim, int) else math.prod(shape.dim))
+            self.preprocess = nn.Identity()
+            self.backbone = nn.Identity()
+        self.feature_dim = in_features
+        self.head = nn.Linear(in_features, bits)
+        if head_init_std is not None:
+            nn.init.normal_(self.head.weight, 0.0, head_init_std)
+            nn.init.zeros_(self.head.bias)
+        self.out = activation(out_activation)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Backbone features (the input itself in features mode)."""
+        return self.backbone(self.preprocess(x)) if self.raw else x.float().flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.head(self.features(x)))
+
+
+class TextNet(nn.Module):
+    """Three-layer MLP ``T → h → h → K`` (+ ``out_activation``); ``h`` defaults to ⌈(T+K)/2⌉.
+
+    The hidden width follows the CMMQ release's heuristic (methods.md §7.2; the paper does
+    not state the widths, so this is a reconstruction [R]).
+    """
+
+    def __init__(self, in_dim: int, bits: int, hidden: int | None = None, out_activation: str = "tanh"):
+        super().__init__()
+        hidden = int(hidden or math.ceil((in_dim + bits) / 2))
+        self.hidden = hidden
+        self.mlp = MLP([in_dim, hidden, hidden, bits], out_activation=out_activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(x.float())
+
+
+class ClassPrototypes(nn.Module):
+    """Learnable class centres C (dim × num_classes), column-normalised before use (MRL §3.2).
+
+    Initialised from the first ``num_classes`` columns of a random orthogonal matrix (MRL's
+    ``main_noisy.py``); ``logits(z)`` returns zᵀc_k / τ for L2-normalised z.
+    """
+
+    def __init__(self, dim: int, num_classes: int, generator: torch.Generator | None = None):
+        super().__init__()
+        size = max(dim, num_classes)
+        q, _ = torch.linalg.qr(torch.randn(size, size, generator=generator))
+        self.centres = nn.Parameter(q[:dim, :num_classes].contiguous())
+
+    def normalised(self) -> torch.Tensor:
+        return F.normalize(self.centres, dim=0)
+
+    def logits(self, z: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+        return F.normalize(z, dim=1) @ self.normalised() / tau

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ._version import __version__
-from .commands import check, data, evaluate, listing, plot, report, run
+from .commands import check, data, data_noise, evaluate, listing, plot, report, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -16,6 +16,7 @@ def main() -> None:
 main.add_command(run.run)
 main.add_command(listing.list_cmd)
 main.add_command(evaluate.evaluate)
+data.data.add_command(data_noise.noise)
 main.add_command(data.data)
 main.add_command(report.report)
 main.add_command(plot.plot)

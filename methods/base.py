@@ -232,6 +232,14 @@ class Hasher(nn.Module):
             return torch.empty((0, self.bits), dtype=torch.int8, device=self.device)
         return torch.cat(parts)
 
+    def corrected_labels(self) -> np.ndarray | None:
+        """Training labels after the method's own label correction (N×C), or None.
+
+        Label-correcting methods (e.g. ``uot-rcl``) return their current labels so the
+        runner can count corrupted samples fixed and clean samples broken per epoch.
+        """
+        return None
+
     def extra_state_for_store(self) -> dict[str, Any]:
         """Method-specific diagnostics to save with the run (JSON-serialisable)."""
         return {}

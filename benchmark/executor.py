@@ -63,6 +63,27 @@ def resolve_identity(config: RunConfig) -> dict[str, Any]:
     return resolved
 
 
+def normalize(config: RunConfig) -> RunConfig:
+    """Coerce ``--set`` values to the hyperparameters' types (so "0.7" and 0.7 are one run)."""
+    import dataclasses
+
+    from xbench import methods
+    from xbench.methods.base import coerce
+
+    if config.method not in methods.registry or not config.hparams:
+        return config
+    declared = methods.get(config.method).hyperparameters
+    hp = []
+    for key, value in config.hparams:
+        if key in declared:
+            try:
+                value = coerce(value, declared[key].default)
+            except ValueError:
+                pass  # reported by validate()
+        hp.append((key, value))
+    return dataclasses.replace(config, hparams=tuple(hp))
+
+
 def validate(configs: list[RunConfig]) -> list[str]:
     """All configuration errors of a grid (empty when it is valid)."""
     from xbench import datasets, methods, noise

@@ -98,6 +98,10 @@ class GridSpec:
                 for m, params in parse_set_options(value).items():
                     merged.setdefault(m, {}).update(params)
                 value = merged
+            elif key == "dataset_options":
+                if not isinstance(value, dict):
+                    raise GridError(f"{where}: 'dataset_options' must be a table of KEY = VALUE")
+                value = {**self.dataset_options, **value}
             elif key in ("epochs", "eval_every"):
                 try:
                     value = int(value)

@@ -154,6 +154,26 @@ def _train_map(method, train, labels: torch.Tensor, topk: int | None) -> dict[st
             "t2i": metrics.mean_average_precision(qt, qi, labels, labels, topk=topk)}
 
 
+def correction_stats(clean: np.ndarray, noisy: np.ndarray, corrected: np.ndarray) -> dict[str, float]:
+    """How a label-correcting method's labels relate to the clean and noisy ones (per sample rows).
+
+    ``corrected_changed``: samples whose corrected labels differ from the noisy ones;
+    ``corrected_fixed``: corrupted samples whose corrected labels equal the clean ones;
+    ``corrected_broken``: clean (uncorrupted) samples whose corrected labels are now wrong;
+    ``corrected_accuracy``: fraction of all samples whose corrected labels equal the clean ones.
+    """
+    clean = np.asarray(clean) > 0
+    noisy = np.asarray(noisy) > 0
+    corrected = np.asarray(corrected) > 0
+    right = (corrected == clean).all(1)
+    was_corrupted = (noisy != clean).any(1)
+    return {"corrected_changed": float((corrected != noisy).any(1).sum()),
+            "corrected_fixed": float((right & was_corrupted).sum()),
+            "corrected_broken": float((~right & ~was_corrupted).sum()),
+            "corrupted_before": float(was_corrupted.sum()),
+            "corrected_accuracy": float(right.mean()) if len(right) else 0.0}
+
+
 def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cpu",
             run_id: str | None = None, progress: bool = False) -> RunResult:
     """Run one grid cell; failures come back as a failed :class:`RunResult`."""
@@ -178,7 +198,8 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         epochs = int(config.epochs if config.epochs is not None else cls.default_epochs)
         topk = resolve_topk(config, prep.data)
         arrays: dict[str, Any] = {"noisy_train_labels": prep.noise.image.noisy_labels,
-                                  "corrupted": prep.noise.image.corrupted, "train_index": prep.split.train}
+                                  "corrupted": prep.noise.image.corrupted, "train_index": prep.split.train,
+                                  "query_index": prep.split.query, "database_index": prep.split.database}
         if prep.noise.text is not None:
             arrays["noisy_train_labels_text"] = prep.noise.text.noisy_labels
             arrays["corrupted_text"] = prep.noise.text.corrupted
@@ -205,6 +226,9 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
                 clean_map = _train_map(method, prep.train, clean_t, topk)
                 entry.update({"train_noisy_i2t": noisy["i2t"], "train_noisy_t2i": noisy["t2i"],
                               "train_clean_i2t": clean_map["i2t"], "train_clean_t2i": clean_map["t2i"]})
+            corrected = method.corrected_labels()
+            if corrected is not None:
+                entry.update(correction_stats(prep.clean_train_labels, prep.noise.image.noisy_labels, corrected))
             if (epoch + 1) in config.loss_epochs and cls.has_sample_losses:
                 losses = method.sample_losses(prep.train)
                 if losses is not None:

@@ -9,21 +9,46 @@ import click
 from ..errors import XbenchError
 
 
+def _run_name(config: dict) -> str:
+    hp = config.get("hparams") or {}
+    return config["method"] + ("[" + ",".join(f"{k}={v}" for k, v in hp.items()) + "]" if hp else "")
+
+
 def _summary_table(results) -> list[str]:
-    rows = [f"{'method':<12} {'dataset':<14} {'bits':>4} {'noise':<16} {'seed':>4} {'I→T':>7} {'T→I':>7} "
+    """One line per run: method, dataset, bits, noise, seed, I→T and T→I mAP, training time."""
+    ordered = sorted(results, key=lambda r: (r.config["dataset"], r.config["method"], r.config["bits"],
+                                             r.config["noise"], r.config["seed"], _run_name(r.config)))
+    w = max([len("method")] + [len(_run_name(r.config)) for r in ordered])
+    wd = max([len("dataset")] + [len(r.config["dataset"]) for r in ordered])
+    rows = [f"{'method':<{w}} {'dataset':<{wd}} {'bits':>4} {'noise':<16} {'seed':>4} {'I→T':>7} {'T→I':>7} "
             f"{'train s':>8}  status"]
-    for r in sorted(results, key=lambda r: (r.config["dataset"], r.config["method"], r.config["bits"],
-                                            r.config["noise"], r.config["seed"])):
+    for r in ordered:
         c = r.config
-        i2t = f"{r.metrics['i2t']['map']:.4f}" if r.status == "ok" else "—"
-        t2i = f"{r.metrics['t2i']['map']:.4f}" if r.status == "ok" else "—"
-        secs = f"{r.timings.get('train', 0.0):.1f}" if r.status == "ok" else "—"
-        status = "ok" if r.status == "ok" else f"FAILED: {r.error}"
-        name = c["method"] + ("[" + ",".join(f"{k}={v}" for k, v in c["hparams"].items()) + "]"
-                              if c["hparams"] else "")
-        rows.append(f"{name:<12} {c['dataset']:<14} {c['bits']:>4} {c['noise']:<16} {c['seed']:>4} {i2t:>7} "
-                    f"{t2i:>7} {secs:>8}  {status}")
+        ok = r.status == "ok"
+        i2t = f"{r.metrics['i2t']['map']:.4f}" if ok else "—"
+        t2i = f"{r.metrics['t2i']['map']:.4f}" if ok else "—"
+        secs = f"{r.timings.get('train', 0.0):.1f}" if ok else "—"
+        status = "ok" if ok else f"FAILED: {r.error}"
+        rows.append(f"{_run_name(c):<{w}} {c['dataset']:<{wd}} {c['bits']:>4} {c['noise']:<16} {c['seed']:>4} "
+                    f"{i2t:>7} {t2i:>7} {secs:>8}  {status}")
     return rows
+
+
+def _parse_options(items) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise XbenchError(f"--dataset-option '{item}': expected KEY=VALUE")
+        value = value.strip()
+        for conv in (int, float):
+            try:
+                value = conv(value)
+                break
+            except ValueError:
+                pass
+        out[key.strip()] = value
+    return out
 
 
 @click.command()
@@ -55,6 +80,8 @@ def _summary_table(results) -> list[str]:
                                                   "(Figure 6).")
 @click.option("--topk", default=None, help="R of mAP@R: a number, 'all', or 'dataset' (its default) "
                                            "[default: dataset].")
+@click.option("--dataset-option", "dataset_option", multiple=True, metavar="KEY=VALUE",
+              help="Option passed to the dataset loader (e.g. num_items=2000 for synthetic). Repeatable.")
 @click.option("--split-file", default=None, type=click.Path(dir_okay=False),
               help="A split file (query/train/database indices) overriding the dataset's split.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Cells run in parallel (processes).")
@@ -66,7 +93,7 @@ def _summary_table(results) -> list[str]:
 @click.option("--dry-run", is_flag=True, help="Print the cells that would run, then exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, groups, results, data_root,
-        noise_per_modality, assumed_noise_rate, eval_every, loss_epochs, topk, split_file, jobs, device, backend,
+        noise_per_modality, assumed_noise_rate, eval_every, loss_epochs, topk, dataset_option, split_file, jobs, device, backend,
         scheduler, force, dry_run, quiet):
     """Train and evaluate every cell of the grid methods × datasets × bits × noise × seeds.
 
@@ -83,7 +110,8 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
     cli = {"methods": methods_, "datasets": datasets_, "bits": bits, "noise": noise, "seeds": seeds,
            "epochs": epochs, "set": list(set_) or None, "noise_per_modality": noise_per_modality,
            "assumed_noise_rate": assumed_noise_rate, "eval_every": eval_every,
-           "loss_epochs": loss_epochs, "topk": topk, "split_file": split_file}
+           "loss_epochs": loss_epochs, "topk": topk, "split_file": split_file,
+           "dataset_options": _parse_options(dataset_option) or None}
     if jobs < 1:
         raise XbenchError(f"--jobs: must be at least 1, got {jobs}")
     if backend == "dask" and not scheduler:
@@ -91,13 +119,16 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
     try:
         specs = grid.build_specs(config_file, cli, list(groups) or None)
         configs = []
+        errors: list[str] = []
         for spec in specs:
             if not spec.methods:
                 raise grid.GridError("--methods: no methods given (use 'all' or a comma list)")
-            try:
-                spec.methods = methods_wing.registry.select(spec.methods)
-            except KeyError as exc:
-                raise grid.GridError(f"--methods: {exc}") from None
+            if spec.methods != ["all"]:
+                for name in spec.methods:
+                    if name not in methods_wing.registry:
+                        errors.append(f"--methods: {methods_wing.UnknownEntryError('method', name, methods_wing.registry.names())}")
+            spec.methods = methods_wing.registry.select(
+                [m for m in spec.methods if m == "all" or m in methods_wing.registry])
             if not spec.datasets:
                 found = datasets_wing.default_datasets(data_root)
                 if not found:
@@ -111,8 +142,8 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
                 except ValueError:
                     raise grid.GridError(f"--topk: expected a number, 'all' or 'dataset', got '{spec.topk}'"
                                          ) from None
-            configs.extend(grid.expand(spec))
-        errors = executor.validate(configs)
+            configs.extend(executor.normalize(c) for c in grid.expand(spec))
+        errors += [e for e in executor.validate(configs) if e not in errors]
         if errors:
             raise grid.GridError(f"{len(errors)} configuration error(s): " + " | ".join(errors))
         devices = executor.parse_devices(device)

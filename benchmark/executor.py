@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import store
 from .config import RunConfig, RunResult
@@ -178,6 +178,24 @@ def _worker(cell: Cell, data_root: str, threads: int, progress: bool = False) ->
     return execute(cell.config, data_root=data_root, device=cell.device, run_id=cell.run_id, progress=progress)
 
 
+def write_split(results: str | Path, result: RunResult) -> Path | None:
+    """Write the run's split next to the results (``splits/<dataset>-<checksum>.npz``), once."""
+    import numpy as np
+
+    from xbench.datasets import Split, splits
+
+    arrays, info = result.arrays, result.split
+    if not all(f"{p}_index" in arrays for p in ("query", "train", "database")):
+        return None
+    split = Split(*(np.asarray(arrays[f"{p}_index"], dtype=np.int64) for p in ("query", "train", "database")),
+                  source=info.get("source", ""), protocol=info.get("protocol") or "disjoint")
+    path = Path(results) / "splits" / splits.split_filename(result.config["dataset"], split)
+    if not path.exists():
+        splits.write_split(split, path, num_items=info.get("num_items"))
+    result.split["file"] = str(path.relative_to(results))
+    return path
+
+
 def threads_per_job(jobs: int) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, cores // max(1, jobs))
@@ -198,6 +216,8 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
     out: list[RunResult] = []
 
     def accept(result: RunResult) -> None:
+        if result.status == "ok":
+            write_split(results, result)
         store.save_result(results, result)
         out.append(result)
         if on_result:

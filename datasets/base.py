@@ -26,14 +26,31 @@ IMAGE_KINDS = ("features", "images")
 TEXT_KINDS = ("bow", "features")
 
 
+SPLIT_PROTOCOLS = ("disjoint", "train-in-database", "query-in-database")
+
+
 @dataclass(frozen=True)
 class Split:
-    """Index splits into a dataset's rows (int64 arrays)."""
+    """Index splits into a dataset's rows (int64 arrays).
+
+    ``protocol`` states which overlaps are allowed (checked by
+    :func:`xbench.datasets.splits.validate_split`):
+
+    * ``disjoint`` — query ∩ database = ∅ and query ∩ train = ∅ (train may lie outside the
+      database, e.g. the separate training block of a pre-split file);
+    * ``train-in-database`` — ``disjoint`` and train ⊂ database (the DCMH/CMMQ protocol of
+      MIRFlickr-25K, NUS-WIDE and MS-COCO, ../shared/reference/datasets.md §8);
+    * ``query-in-database`` — query ⊂ database allowed (test-against-test retrieval), query ∩
+      train = ∅.
+
+    The protocol is not part of :meth:`checksum`, which covers the index arrays only.
+    """
 
     query: np.ndarray
     train: np.ndarray
     database: np.ndarray
     source: str = ""  # how it was made, e.g. "seeded permutation (seed 0)" or a file path
+    protocol: str = "disjoint"
 
     def checksum(self) -> str:
         """A stable SHA-256 (first 16 hex digits) of the three index arrays."""

@@ -1,9 +1,10 @@
 """The dataset registry's entry type and lookup (including ``files:PATH``)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .base import CrossModalData
 from .registry import Registry

@@ -18,7 +18,8 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import types
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 

@@ -27,11 +27,11 @@ import numpy as np
 from .base import CrossModalData, Split
 from .entry import DatasetEntry, registry
 
-DEFAULTS = dict(
-    num_items=6000, num_query=500, num_train=2000, num_classes=24, mean_labels=3.5,
-    image_dim=512, vocab_size=1000, words_per_item=20.0, image_noise=1.6, image_style=1.2,
-    text_background=0.5, num_scenes=6, seed=0,
-)
+DEFAULTS = {
+    "num_items": 6000, "num_query": 500, "num_train": 2000, "num_classes": 24, "mean_labels": 3.5,
+    "image_dim": 512, "vocab_size": 1000, "words_per_item": 20.0, "image_noise": 1.6, "image_style": 1.2,
+    "text_background": 0.5, "num_scenes": 6, "seed": 0,
+}
 
 
 def make_synthetic(
@@ -92,7 +92,7 @@ def make_synthetic(
     query, database = np.sort(perm[:num_query]), np.sort(perm[num_query:])
     train = np.sort(perm[num_query:num_query + num_train])
     split = Split(query.astype(np.int64), train.astype(np.int64), database.astype(np.int64),
-                  source=f"synthetic seed {seed}")
+                  source=f"synthetic seed {seed}", protocol="train-in-database")
     return CrossModalData(
         name="synthetic", image=image, text=text, labels=labels, image_kind="features",
         text_kind="bow", split=split, class_names=[f"class{j:02d}" for j in range(c)],

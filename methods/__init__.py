@@ -21,18 +21,30 @@ def get(name: str) -> type[Hasher]:
     return registry.get(name)
 
 
-from .lsh import LSH  # noqa: E402
+from .lsh import LSH
 
 register(LSH)
 
 # Built-in method modules register themselves with @register when imported.
-import importlib as _importlib  # noqa: E402
-import importlib.util as _util  # noqa: E402
+import importlib as _importlib
+import importlib.util as _util
 
 _BUILTIN_MODULES = ("bce", "cmmq", "cmmq_code", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot_rcl")
 for _name in _BUILTIN_MODULES:
     if _util.find_spec(f"{__name__}.{_name}") is not None:
         _importlib.import_module(f"{__name__}.{_name}")
 
-__all__ = ["Hasher", "Hyper", "ModalityShape", "ProblemShape", "TrainData", "to_codes", "registry",
-           "register", "get", "Registry", "UnknownEntryError", "LSH"]
+__all__ = [
+    "LSH",
+    "Hasher",
+    "Hyper",
+    "ModalityShape",
+    "ProblemShape",
+    "Registry",
+    "TrainData",
+    "UnknownEntryError",
+    "get",
+    "register",
+    "registry",
+    "to_codes",
+]

@@ -25,8 +25,9 @@ Contract
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -77,7 +78,7 @@ class TrainData:
             return self.text_labels
         return self.labels
 
-    def subset(self, index: torch.Tensor) -> "TrainData":
+    def subset(self, index: torch.Tensor) -> TrainData:
         text_labels = None if self.text_labels is None else self.text_labels[index]
         return TrainData(self.image[index], self.text[index], self.labels[index], self.noise_rate, text_labels,
                          self.extra)

@@ -1,15 +1,26 @@
 """MRL's loss pieces (Hu et al., CVPR 2021), shared by ``mrl`` and ``uot-rcl``.
 
+Sources: ../shared/reference/methods.md §5; official code penghu-cs/MRL @ e0f5c8f
+(``src/utils.py`` ``MeanClusteringError``; ``main_noisy.py`` ``cross_modal_contrastive_ctriterion``).
+
 * :func:`robust_clustering_loss` — the RC loss, mean over samples of log(1 − p(ỹ|x)),
   p = softmax(zᵀC/τ) over L2-normalised z and class centres (paper Eq. 5; the official
-  ``MeanClusteringError`` computes log Σ_{k≠y} p_k, which is the same quantity,
+  ``MeanClusteringError`` computes log(Σ_{k≠y} p_k / Σ_k p_k), the same quantity,
   penghu-cs/MRL#2). Minimising it pushes probability mass away from the negatives. It is
-  unbounded below; a clamp keeps it finite for small τ (methods.md §5).
-* :func:`multimodal_contrastive_loss` — the MC loss between the paired modalities as in
-  the official code: self-similarity removed from numerator and denominator, i.e. NT-Xent
-  over the 2N embeddings (the paper's Eq. 6–7 keep the self term; methods.md §5).
+  unbounded below; it is evaluated as logsumexp(negative logits) − logsumexp(all logits)
+  (exact, no cancellation in 1 − p) and floored at log(eps), which only bites when τ is
+  made much smaller than MRL's τ = 1 (methods.md §5).
+* :func:`multimodal_contrastive_loss` — the MC loss between the paired modalities. By
+  default as in the official code: self-similarity removed from numerator and
+  denominator, i.e. NT-Xent over the 2N embeddings. ``include_self=True`` gives the
+  paper's Eqs. 6–7 (the sums over modalities keep the self term). The official value
+  ``loss1 + loss2`` equals twice the mean over the 2N anchors; the paper's Eq. 7
+  (−1/N Σ_modalities Σ_j log P) is the same sum over modalities of per-modality means —
+  ``reduction="sum_modalities"`` returns that scale, ``"mean"`` the per-anchor mean.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -19,32 +30,51 @@ def robust_clustering_loss(logits: torch.Tensor, labels: torch.Tensor, eps: floa
                            reduction: str = "mean") -> torch.Tensor:
     """RC loss from class logits (N×C) and (noisy) labels: N class indices or N×C multi-hot.
 
-    For multi-hot labels the positive mass is Σ_{k∈y} p_k (reconstruction for multi-label
-    use; MRL itself is single-label).
+    Per sample: log Σ_{k∉y} p_k = log(1 − p(y|x)) with p = softmax(logits), floored at
+    log(``eps``). For multi-hot labels the positive mass is Σ_{k∈y} p_k (reconstruction for
+    multi-label use [R]; MRL itself is single-label); an all-zero label row has no positive
+    and contributes log 1 = 0. ``reduction``: ``"mean"`` (Eq. 5 for one modality) or
+    ``"none"`` (N values).
     """
-    p = logits.softmax(dim=1)
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     if labels.dim() == 1:
-        pos = p.gather(1, labels.long().view(-1, 1)).squeeze(1)
+        positive = F.one_hot(labels.long(), logits.shape[1]).bool()
     else:
-        pos = (p * labels.float()).sum(1)
-    per_sample = torch.log((1.0 - pos).clamp_min(eps))
+        positive = labels > 0
+    log_all = torch.logsumexp(logits, dim=1)
+    log_neg = torch.logsumexp(logits.masked_fill(positive, float("-inf")), dim=1)
+    per_sample = (log_neg - log_all).clamp_min(math.log(eps))
     return per_sample.mean() if reduction == "mean" else per_sample
 
 
 def multimodal_contrastive_loss(z_image: torch.Tensor, z_text: torch.Tensor, tau: float = 1.0,
-                                reduction: str = "mean") -> torch.Tensor:
-    """NT-Xent between paired rows of two modalities, self-similarity excluded.
+                                reduction: str = "mean", include_self: bool = False) -> torch.Tensor:
+    """Contrastive loss between paired rows of two modalities (rows are L2-normalised here).
 
-    Rows are L2-normalised; for each of the 2N embeddings the positive is its partner in
-    the other modality and the negatives are all other 2N−2 embeddings. Returns the mean
-    over the 2N anchors (or the per-pair mean of both anchors with ``reduction="none"``).
+    For each of the 2N embeddings z_a the positive is its partner in the other modality:
+    P(a) = exp(z_aᵀz_a'/τ) / Σ_{b≠a} exp(z_aᵀz_b/τ) (official code, self excluded), or with
+    ``include_self`` P(a) = (e^{1/τ} + exp(z_aᵀz_a'/τ)) / Σ_b exp(z_aᵀz_b/τ) (paper Eq. 6).
+    The loss of an anchor is −log P(a). ``reduction``: ``"mean"`` over the 2N anchors,
+    ``"sum_modalities"`` (Σ over the two modalities of the mean over pairs = 2 × mean; the
+    paper's Eq. 7 and the official ``loss1 + loss2``) or ``"none"`` (N values, the mean of
+    each pair's two anchors).
     """
+    if reduction not in ("mean", "sum_modalities", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum_modalities' or 'none', got {reduction!r}")
     n = z_image.shape[0]
     z = F.normalize(torch.cat([z_image, z_text], dim=0), dim=1)
     sim = z @ z.t() / tau
-    sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
-    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-    per_anchor = F.cross_entropy(sim, target, reduction="none")
+    eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    partner = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    if include_self:
+        positive = eye | F.one_hot(partner, 2 * n).bool()
+        log_pos = torch.logsumexp(sim.masked_fill(~positive, float("-inf")), dim=1)
+        per_anchor = torch.logsumexp(sim, dim=1) - log_pos
+    else:
+        per_anchor = F.cross_entropy(sim.masked_fill(eye, float("-inf")), partner, reduction="none")
     if reduction == "mean":
         return per_anchor.mean()
+    if reduction == "sum_modalities":
+        return 2.0 * per_anchor.mean()
     return 0.5 * (per_anchor[:n] + per_anchor[n:])

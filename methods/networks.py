@@ -14,8 +14,8 @@ outputs). ImageNet weights are downloaded by torchvision on first use; pass
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -157,3 +157,31 @@ class ClassPrototypes(nn.Module):
 
     def logits(self, z: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
         return F.normalize(z, dim=1) @ self.normalised() / tau
+
+
+class ReleaseTextNet(nn.Module):
+    """The CMMQ release's text network, as it actually computes (methods.md §7.2).
+
+    yangerkun/Mutual-Quantization-… ``network.py`` ``TextNet`` defines fc1 (T → h),
+    fc2 (h → h) and fc3 (h → K), h = ⌈(T + K)/2⌉, initialised fc1 ~ N(0, 0.01), fc2 and
+    fc3 ~ N(0, 0.5), biases 0; but its forward pass computes relu(fc1(x)), discards it and
+    returns fc3(fc1(x)): a *linear* map with fc2 unused (it receives no gradient). The output
+    is linear (the release applies tanh inside its loss). fc2 is kept so the parameter count
+    matches the release.
+    """
+
+    def __init__(self, in_dim: int, bits: int, hidden: int | None = None):
+        super().__init__()
+        hidden = int(hidden or math.ceil((in_dim + bits) / 2))
+        self.hidden = hidden
+        self.fc1 = nn.Linear(in_dim, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.fc3 = nn.Linear(hidden, bits)
+        nn.init.normal_(self.fc1.weight, 0.0, 0.01)
+        nn.init.normal_(self.fc2.weight, 0.0, 0.5)
+        nn.init.normal_(self.fc3.weight, 0.0, 0.5)
+        for layer in (self.fc1, self.fc2, self.fc3):
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc3(self.fc1(x.float()))

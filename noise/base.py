@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-
 from xbench.datasets import labels_to_multihot
 
 
@@ -48,7 +47,7 @@ class NoiseSpec:
         return "none" if self.kind == "none" else f"{self.kind}:{self.rate:g}"
 
     @classmethod
-    def parse(cls, text: str) -> "NoiseSpec":
+    def parse(cls, text: str) -> NoiseSpec:
         """Parse ``symmetric:0.6`` (or ``none``); raises ValueError with a clear message.
 
         The type is not looked up here (see :func:`xbench.noise.resolve`); the rate is checked.
@@ -104,6 +103,8 @@ def as_multihot(labels: Any, num_classes: int | None = None) -> np.ndarray:
         raise ValueError(f"labels must be N×C multi-hot or 1-d class indices, got shape {arr.shape}")
     if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
         raise ValueError("labels contain NaN or infinite values")
+    if arr.ndim == 2 and num_classes is not None and arr.shape[1] not in (1, num_classes):
+        raise ValueError(f"labels have {arr.shape[1]} columns but num_classes is {num_classes}")
     try:
         out = labels_to_multihot(arr, num_classes)
     except ValueError as exc:
@@ -121,7 +122,7 @@ def label_type(labels: np.ndarray) -> str:
 
 def round_half_up(x: float) -> int:
     """round(x) with halves rounded up (Python's ``round`` would round 2.5 to 2)."""
-    return int(math.floor(x + 0.5))
+    return math.floor(x + 0.5)
 
 
 def move_counts(clean_cols: np.ndarray, dest_cols: np.ndarray, num_classes: int) -> np.ndarray:
@@ -179,6 +180,6 @@ class NoNoise(NoiseModel):
 
     def apply(self, labels: np.ndarray, rate: float, rng: np.random.Generator) -> NoiseResult:
         labels = self.prepared(labels, 0.0)
-        rows, cols = np.nonzero(labels)
+        _, cols = np.nonzero(labels)
         return NoiseResult(labels.copy(), np.zeros(len(labels), dtype=bool),
                            {"moves": move_counts(cols, cols, labels.shape[1])})

@@ -32,7 +32,6 @@ def shared_data() -> Path:
 @pytest.fixture
 def cli():
     from click.testing import CliRunner
-
     from xbench.cli import main
 
     runner = CliRunner()

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import xbench
 from xbench import datasets, methods, noise
 
 from .conftest import TINY, tiny_options
@@ -18,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_editable_layout_maps_folders_into_xbench():
-    import xbench.cli  # noqa: F401
+    import xbench.cli
 
     assert Path(xbench.__file__).parent.name == "benchmark"
     assert Path(methods.__file__).parent.name == "methods"

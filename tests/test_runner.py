@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from xbench import executor, grid, methods, store
 from xbench.config import RunConfig
 from xbench.methods.lsh import LSH
 
-from .conftest import TINY, tiny_options
+from .conftest import tiny_options
 
 
 class _Exploding(LSH):

@@ -1,11 +1,146 @@
-"""`xbench evaluate` (owned by its issue; being implemented)."""
-import click
+"""`xbench evaluate CODES.npz` — the suite's evaluator on codes saved by any repository."""
+from __future__ import annotations
 
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from .. import metrics
 from ..errors import XbenchError
 
+KEYS = ("query_codes", "db_codes", "query_labels", "db_labels")
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def evaluate(args):
-    """(not implemented yet)"""
-    raise XbenchError("xbench evaluate: not implemented yet")
+HELP = f"""Evaluate saved hash codes with the suite's exact metrics.
+
+CODES.npz holds {', '.join(KEYS)}: codes as ±1 or 0/1 (items × bits), labels as multi-hot
+rows (0/1) or 1-D class indices. Evaluate each direction (I→T, T→I) with its own file.
+
+\b
+Semantics (../shared/reference/evaluation.md §8):
+  d = (K − q·b)/2; relevant iff ≥ 1 shared label (or equal class);
+  ranking by ascending d, ties by ascending database index;
+  mAP@R: mean over all queries of AP = mean precision at the hits inside the top R,
+    0 for a query without a hit there (R = --topk; 'all' = whole database);
+  tie-averaged mAP@R: exact expected AP over random orders inside tied distances;
+  P@N = hits in top N / N;  R@k = hits in top k / all relevant (0 if none);
+  PR by radius r = 0…K pooled over all query–item pairs (DCMH);
+  P@H≤2: per query, relevant / retrieved within d ≤ 2, empty = 0.
+  Every query counts in every mean.
+
+JSON keys: topk, map, map_tie_averaged, topn_precision, recall_at_k, pr_radius,
+precision_radius2, semantics, plus the sizes.
+"""
+
+
+def _parse_topk(value: str) -> int | None:
+    if value.lower() == "all":
+        return None
+    try:
+        k = int(value)
+    except ValueError:
+        raise XbenchError(f"--topk: expected a positive integer or 'all', got {value!r}") from None
+    if k < 1:
+        raise XbenchError(f"--topk: expected a positive integer or 'all', got {value!r}")
+    return k
+
+
+def _parse_cutoffs(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        out = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise XbenchError(f"--cutoffs: expected comma-separated positive integers, got {value!r}") from None
+    if not out or min(out) < 1:
+        raise XbenchError(f"--cutoffs: expected comma-separated positive integers, got {value!r}")
+    return sorted(set(out))
+
+
+def load_codes(path: str | Path) -> dict[str, np.ndarray]:
+    """The four arrays of an evaluation file; a missing or unreadable file/key is an XbenchError."""
+    path = Path(path)
+    if not path.is_file():
+        raise XbenchError(f"{path}: no such file")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise XbenchError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise XbenchError(f"{path}: expected an .npz archive with keys {', '.join(KEYS)}, found a single array")
+    try:
+        with data:
+            missing = [k for k in KEYS if k not in data.files]
+            if missing:
+                raise XbenchError(f"{path}: missing key '{missing[0]}' (expected {', '.join(KEYS)})")
+            return {k: np.asarray(data[k]) for k in KEYS}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise XbenchError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
+
+
+def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] | None = None) -> dict[str, Any]:
+    """Load, validate strictly (codes ±1 or 0/1, labels 0/1 or class indices) and evaluate."""
+    arrays = load_codes(path)
+    try:
+        return metrics.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"],
+                                arrays["db_labels"], topk=topk, curves=True, cutoffs=cutoffs, strict=True)
+    except metrics.MetricInputError as exc:
+        raise XbenchError(f"{path}: {exc}") from None
+
+
+def format_table(result: dict[str, Any], source: str = "") -> str:
+    """A plain-text rendering of :func:`metrics.evaluate`'s dict."""
+    r = result["topk"]
+    rtxt = "all" if r is None else str(r)
+    head = f"{result['num_queries']} queries × {result['num_database']} database items, {result['bits']} bits"
+    lines = [f"{source}: {head}" if source else head,
+             f"  {'mAP@' + rtxt:<26}{result['map']:.6f}",
+             f"  {'tie-averaged mAP@' + rtxt:<26}{result['map_tie_averaged']:.6f}"]
+    if "precision_radius2" in result:
+        lines.append(f"  {'P@H≤2 (per query)':<26}{result['precision_radius2']:.6f}")
+        tp, rk = result["topn_precision"], result["recall_at_k"]
+        lines += ["", f"  {'N (=k)':>8} {'P@N':>10} {'R@k':>10}"]
+        for n, p, rec in zip(tp["n"], tp["precision"], rk["recall"]):
+            lines.append(f"  {n:>8} {p:>10.6f} {rec:>10.6f}")
+        pr = result["pr_radius"]
+        lines += ["", f"  {'radius':>8} {'precision':>10} {'recall':>10}   (pooled over pairs)"]
+        for rad, p, rec in zip(pr["radius"], pr["precision"], pr["recall"]):
+            lines.append(f"  {rad:>8} {p:>10.6f} {rec:>10.6f}")
+    lines += ["", f"  semantics: {result['semantics']}"]
+    return "\n".join(lines)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.command(help=HELP)
+@click.argument("codes", metavar="CODES.npz", type=click.Path(dir_okay=False))
+@click.option("--topk", default="5000", show_default=True, metavar="R|all",
+              help="R of mAP@R (the paper's 5000); 'all' = whole database.")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True,
+              help="Output format on stdout.")
+@click.option("--cutoffs", default=None, metavar="N1,N2,...",
+              help="Cut-offs of the P@N and R@k curves [default: 1,2,5,…,1000 up to the database size].")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Also write the JSON result to this file (written atomically).")
+def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None) -> None:
+    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs))
+    result = {"file": str(codes), **result}
+    text = json.dumps(result, indent=2)
+    if output:
+        _write_atomic(Path(output), text + "\n")
+    click.echo(text if fmt == "json" else format_table(result, str(codes)))

@@ -52,7 +52,7 @@ def _parse_options(items) -> dict:
 
 
 @click.command()
-@click.option("--methods", "methods_", default=None, help="'all' or a comma list of method names.")
+@click.option("--methods", "methods_", default=None, help="'all' or a comma list of method names [default: all].")
 @click.option("--datasets", "datasets_", default=None,
               help="Comma list of datasets (default: the paper's datasets found under the data root, else "
                    "'synthetic'). 'files:PATH' loads your own file.")
@@ -122,7 +122,7 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
         errors: list[str] = []
         for spec in specs:
             if not spec.methods:
-                raise grid.GridError("--methods: no methods given (use 'all' or a comma list)")
+                spec.methods = ["all"]
             if spec.methods != ["all"]:
                 for name in spec.methods:
                     if name not in methods_wing.registry:

@@ -1,0 +1,812 @@
+"""Result tables: the CMMQ paper's Table 2, MRL-style noise-rate sweeps, published numbers beside ours.
+
+Everything here is a pure function of the results DataFrame of :func:`xbench.store.load_results`
+(one row per run × task), annotated once by :func:`annotate` with what a table needs from each
+run's JSON (noise protocol, resolved hyperparameters, file time).
+
+* :func:`table2` — CMMQ paper, Table 2 (../shared/papers/003_…: "mAP results of five methods on
+  three cross-modal datasets, with best results shown in boldface"): rows Task (I→T, T→I) ×
+  Method, columns Dataset × bits, one table per noise setting.
+* :func:`sweep_tables` — MRL paper, Tables 1–2 (../shared/papers/001_…): rows Method, columns
+  Dataset × Task × noise rate ρ (one table per noise type and code length).
+* :func:`compare_tables` — ours beside the published numbers kept in ``results/reference/``
+  (see :mod:`xbench.reference`) with the difference ours − paper.
+
+Conventions (documented in every caption): a cell is the mean over seeds; with several seeds
+also the sample standard deviation (ddof = 1) and, where the number of seeds differs between
+cells, that number; best (highest rounded mean) per column within each task block in bold when
+the column has at least two values; a missing cell is "—"; failed runs are listed separately.
+The metric definition follows ../shared/reference/evaluation.md §8 and
+../shared/reference/suites.md §6 ("print the metric definition in each table caption").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import store
+from .errors import XbenchError
+
+TASKS = ("i2t", "t2i")
+TASK_LABELS = {"i2t": "I→T", "t2i": "T→I"}
+METRIC_COLUMNS = {"map": "map", "map_tie": "map_tie_averaged"}
+METRIC_NAMES = {"map": "mAP@R", "map_tie": "tie-averaged mAP@R"}
+METRIC_DEFINITIONS = {
+    "map": (
+        "mAP@R: the database is ranked by Hamming distance d = (K − q·b)/2 to the query code, ties broken "
+        "by ascending database index; AP = mean precision at the rank of each relevant item inside the "
+        "top R (relevant: shares at least one label with the query); a query with no relevant item in "
+        "the top R scores 0; mAP = mean AP over all queries"
+    ),
+    "map_tie": (
+        "tie-averaged mAP@R: as mAP@R, but each AP is the expected AP over uniformly random orders "
+        "inside groups of equal Hamming distance (McSherry & Najork, ECIR 2008), so it does not depend "
+        "on the tie-breaking rule"
+    ),
+}
+DATASET_ORDER = ("mirflickr25k", "nuswide", "mscoco", "wikipedia")
+DATASET_NAMES = {
+    "mirflickr25k": "MIRFlickr-25K",
+    "nuswide": "NUS-WIDE",
+    "mscoco": "MS-COCO",
+    "wikipedia": "Wikipedia",
+}
+METHOD_ORDER = (
+    "lsh",
+    "bce",
+    "dcmh",
+    "prdh",
+    "ssah",
+    "cmhh",
+    "mrl",
+    "uot-rcl",
+    "uot_rcl",
+    "cmmq-code",
+    "cmmq_code",
+    "cmmq",
+)
+METHOD_NAMES = {
+    "lsh": "LSH",
+    "bce": "BCE",
+    "dcmh": "DCMH",
+    "prdh": "PRDH",
+    "ssah": "SSAH",
+    "cmhh": "CMHH",
+    "mrl": "MRL",
+    "uot-rcl": "UOT-RCL",
+    "uot_rcl": "UOT-RCL",
+    "cmmq-code": "CMMQ-code",
+    "cmmq_code": "CMMQ-code",
+    "cmmq": "CMMQ",
+}
+MISSING = "—"
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+# ----------------------------------------------------------------------------------------------
+
+
+def load_runs(results: str | Path) -> pd.DataFrame:
+    """The annotated results DataFrame of a results folder; :class:`XbenchError` if there is none."""
+    root = Path(results)
+    if not root.exists():
+        raise XbenchError(f"--results {root}: no such folder")
+    if not root.is_dir():
+        raise XbenchError(f"--results {root}: not a folder (expected a results folder with runs/)")
+    frame = store.load_results(root)
+    if frame.empty:
+        raise XbenchError(
+            f"--results {root}: no run results found (expected {root}/runs/DATASET/METHOD/"
+            "RUN_ID.json; run 'xbench run --results ...' first)"
+        )
+    return annotate(frame)
+
+
+def _run_info(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+        mtime = os.path.getmtime(path)
+    except (OSError, ValueError):
+        data, mtime = {}, 0.0
+    cfg = data.get("config") or {}
+    return {
+        "noise_per_modality": bool(cfg.get("noise_per_modality", False)),
+        "assumed_noise_rate": cfg.get("assumed_noise_rate"),
+        "split_file": cfg.get("split_file"),
+        "dataset_options": cfg.get("dataset_options") or {},
+        "resolved": data.get("hyperparameters") or {},
+        "mtime": mtime,
+    }
+
+
+def normalise_noise(noise: Any) -> str:
+    """``symmetric:0.60`` → ``symmetric:0.6``; ``none``/``clean``/empty → ``none``."""
+    text = str(noise if noise is not None else "none").strip()
+    kind, sep, rate = text.partition(":")
+    if not sep or kind in ("none", "clean", ""):
+        return "none" if kind in ("none", "clean", "") else text
+    try:
+        return f"{kind}:{float(rate):g}"
+    except ValueError:
+        return text
+
+
+def _protocol(info: dict[str, Any]) -> str:
+    parts = []
+    if info["noise_per_modality"]:
+        parts.append("per-modality")
+    if info["assumed_noise_rate"] is not None:
+        parts.append(f"assumed ρ={float(info['assumed_noise_rate']):g}")
+    if info["split_file"]:
+        parts.append(f"split={Path(str(info['split_file'])).name}")
+    if info["dataset_options"]:
+        parts.append("options " + ",".join(f"{k}={v}" for k, v in sorted(info["dataset_options"].items())))
+    return "; ".join(parts)
+
+
+def method_display(method: str) -> str:
+    return METHOD_NAMES.get(method, method)
+
+
+def dataset_display(dataset: str) -> str:
+    return DATASET_NAMES.get(dataset, dataset)
+
+
+def method_label(method: str, hparams: dict[str, Any], epochs: Any = None) -> str:
+    """Row label: display name, user overrides in brackets, epochs when they distinguish runs."""
+    label = method_display(method)
+    if hparams:
+        label += " [" + ", ".join(f"{k}={v}" for k, v in sorted(hparams.items())) + "]"
+    if epochs is not None:
+        label += f" ({int(epochs)} ep)"
+    return label
+
+
+def r_label(topk: Any) -> str | None:
+    """R of mAP@R as text: a number, or ``all`` (topk null = the whole database)."""
+    if topk is None or (isinstance(topk, float) and math.isnan(topk)):
+        return "all"
+    try:
+        return str(int(topk))
+    except (TypeError, ValueError):
+        return str(topk)
+
+
+def annotate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``noise`` (normalised), ``protocol``, ``setting``, ``hp`` (override dict), ``resolved``
+    (resolved hyperparameters), ``label`` (row label), ``r`` (R of mAP@R) and ``mtime``."""
+    frame = frame.copy()
+    infos = {p: _run_info(p) for p in frame["path"].unique()}
+    frame["noise"] = [normalise_noise(n) for n in frame["noise"]]
+    frame["noise_type"] = [n.partition(":")[0] for n in frame["noise"]]
+    frame["noise_rate"] = [float(n.partition(":")[2] or 0.0) for n in frame["noise"]]
+    frame["protocol"] = [_protocol(infos[p]) for p in frame["path"]]
+    frame["setting"] = [n + (f"; {pr}" if pr else "") for n, pr in zip(frame["noise"], frame["protocol"])]
+    frame["hp"] = [json.loads(h) if isinstance(h, str) and h else {} for h in frame["hparams"]]
+    frame["hparams"] = [json.dumps(h, sort_keys=True) for h in frame["hp"]]
+    frame["resolved"] = [infos[p]["resolved"] for p in frame["path"]]
+    frame["mtime"] = [infos[p]["mtime"] for p in frame["path"]]
+    # epochs join the label only where one (method, overrides) ran with several epoch counts
+    epochs_seen: dict[tuple[str, str], set] = {}
+    for m, h, e in zip(frame["method"], frame["hparams"], frame["epochs"]):
+        if e is not None and not (isinstance(e, float) and math.isnan(e)):
+            epochs_seen.setdefault((m, h), set()).add(int(e))
+    frame["label"] = [
+        method_label(
+            m,
+            hp,
+            e
+            if len(epochs_seen.get((m, h), ())) > 1
+            and e is not None
+            and not (isinstance(e, float) and math.isnan(e))
+            else None,
+        )
+        for m, hp, h, e in zip(frame["method"], frame["hp"], frame["hparams"], frame["epochs"])
+    ]
+    frame["r"] = [
+        r_label(t) if tk is not None and not (isinstance(tk, float) and math.isnan(tk)) else None
+        for t, tk in zip(frame["topk"], frame["task"])
+    ]
+    return frame
+
+
+# ----------------------------------------------------------------------------------------------
+# Aggregation over seeds
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean over seeds; ``std`` is the sample standard deviation (None for one seed)."""
+
+    mean: float
+    std: float | None
+    n: int
+    seeds: tuple[int, ...] = ()
+
+
+def summarise(values: Iterable[float], seeds: Iterable[int] = ()) -> Stat:
+    vals = [float(v) for v in values]
+    n = len(vals)
+    if n == 0:
+        raise ValueError("summarise: no values")
+    mean = sum(vals) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else None
+    return Stat(mean, std, n, tuple(int(s) for s in seeds))
+
+
+CELL_KEYS = ["setting", "noise", "protocol", "method", "hparams", "label", "dataset", "bits", "task", "r"]
+
+
+def ok_rows(frame: pd.DataFrame, metric: str = "map") -> tuple[pd.DataFrame, list[str]]:
+    """The successful run × task rows with a finite value of ``metric``, one per seed and cell
+    (the most recent file wins when a seed was stored twice); and notes about what was dropped."""
+    column = METRIC_COLUMNS[metric]
+    notes: list[str] = []
+    ok = frame[(frame["status"] == "ok") & frame["task"].notna()].copy()
+    ok["value"] = pd.to_numeric(ok[column], errors="coerce") if column in ok else float("nan")
+    no_value = ok[ok["value"].isna()]
+    if len(no_value):
+        notes.append(f"{no_value['run_id'].nunique()} run(s) have no '{column}' value and are left out")
+    ok = ok[ok["value"].notna()].sort_values("mtime", kind="stable")
+    dup_keys = CELL_KEYS + ["seed"]
+    dups = ok.duplicated(dup_keys, keep="last")
+    if dups.any():
+        notes.append(
+            f"{int(dups.sum())} row(s) repeat a seed of the same cell (e.g. another xbench version); "
+            "the most recent file is used"
+        )
+    return ok[~dups], notes
+
+
+def cell_stats(frame: pd.DataFrame, metric: str = "map") -> tuple[dict[tuple, Stat], list[str]]:
+    """``{(setting, label, dataset, r, bits, task): Stat}`` over the seeds of each cell."""
+    ok, notes = ok_rows(frame, metric)
+    out: dict[tuple, Stat] = {}
+    for key, g in ok.groupby(["setting", "label", "dataset", "r", "bits", "task"], sort=False):
+        g = g.sort_values("seed")
+        out[(key[0], key[1], key[2], key[3], int(key[4]), key[5])] = summarise(g["value"], g["seed"])
+    return out, notes
+
+
+def failed_runs(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One dict per failed run (method, dataset, bits, noise, seed, error, path)."""
+    bad = frame[frame["status"] != "ok"].drop_duplicates("run_id")
+    rows = []
+    for _, r in bad.sort_values(["dataset", "method", "bits", "noise", "seed"], kind="stable").iterrows():
+        rows.append(
+            {
+                "label": r["label"],
+                "method": r["method"],
+                "dataset": r["dataset"],
+                "bits": r["bits"],
+                "noise": r["setting"],
+                "seed": r["seed"],
+                "error": str(r["error"] or "unknown error"),
+                "path": r["path"],
+            }
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# The table model shared by every output format
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    """One table cell: mean (± std over ``n`` seeds); ``signed`` for differences."""
+
+    mean: float
+    std: float | None = None
+    n: int = 1
+    bold: bool = False
+    signed: bool = False
+
+
+Row = tuple[list[str], list["Cell | None"]]
+
+
+@dataclass
+class Table:
+    """A rendered-format-independent table.
+
+    ``header`` holds the upper header rows as (text, span) pairs over the leaf columns;
+    ``blocks`` are groups of rows separated by a rule (a task block in Table 2); ``records``
+    are the tidy rows written by ``--format csv``.
+    """
+
+    key: str
+    title: str
+    caption: str
+    stub: list[str]
+    header: list[list[tuple[str, int]]]
+    leaves: list[str]
+    blocks: list[list[Row]]
+    show_n: bool = False
+    notes: list[str] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _order(values: Iterable[str], preferred: tuple[str, ...]) -> list[str]:
+    values = list(dict.fromkeys(values))
+    return [v for v in preferred if v in values] + sorted(v for v in values if v not in preferred)
+
+
+def label_order(frame: pd.DataFrame) -> list[str]:
+    """Row labels: methods in the paper's order (unknown methods alphabetically), defaults first."""
+    pairs = frame[["method", "label", "hparams"]].drop_duplicates()
+    methods = _order(pairs["method"], METHOD_ORDER)
+    out: list[str] = []
+    for m in methods:
+        sub = pairs[pairs["method"] == m]
+        out.extend(dict.fromkeys(sorted(sub["label"], key=lambda lab: (lab.count("["), lab))))
+    return out
+
+
+def _setting_order(settings: Iterable[str]) -> list[str]:
+    def key(s: str):
+        noise, _, protocol = s.partition("; ")
+        kind, _, rate = noise.partition(":")
+        return (kind != "none", kind, float(rate or 0), protocol)
+
+    return sorted(dict.fromkeys(settings), key=key)
+
+
+def _mark_best(cells: list[list[Cell | None]], digits: int) -> None:
+    """Bold the highest rounded mean of each column (several if tied) when it has ≥ 2 values."""
+    if not cells:
+        return
+    for j in range(len(cells[0])):
+        col = [row[j] for row in cells if row[j] is not None]
+        if len(col) < 2:
+            continue
+        best = max(round(c.mean, digits) for c in col)
+        for c in col:
+            c.bold = round(c.mean, digits) == best
+
+
+def describe_noise(setting: str, with_rate: bool = True) -> str:
+    """Caption text of a noise setting, e.g. 'symmetric label noise …, ρ = 0.6, drawn independently …'."""
+    noise, _, protocol = setting.partition("; ")
+    kind, _, rate = noise.partition(":")
+    if kind == "none":
+        text = "clean training labels (no injected noise)"
+    else:
+        text = f"{kind} label noise on the training labels" + (
+            f", ρ = {float(rate or 0):g}" if with_rate else ""
+        )
+    for part in protocol.split("; ") if protocol else []:
+        if part == "per-modality":
+            text += ", drawn independently for the image and the text modality"
+        elif part.startswith("assumed ρ="):
+            text += f", small-loss methods given {part.replace('assumed ', '')} instead of the true rate"
+        elif part.startswith("split="):
+            text += f", split file {part[len('split=') :]}"
+        else:
+            text += f", dataset {part}"
+    return text
+
+
+def _r_text(rs: Iterable[str | None]) -> str:
+    rs = sorted({r for r in rs if r is not None})
+    if len(rs) != 1:
+        return "R given per dataset in the header"
+    return "R = all, i.e. the whole database" if rs[0] == "all" else f"R = {rs[0]}"
+
+
+def _seed_text(cells: Iterable[Cell | None]) -> tuple[str, bool]:
+    ns = sorted({c.n for c in cells if c is not None})
+    if not ns:
+        return "no results", False
+    if len(ns) == 1:
+        n = ns[0]
+        return ("one seed per cell" if n == 1 else f"mean ± sample standard deviation over {n} seeds"), False
+    return (
+        f"mean ± sample standard deviation over the seeds of each cell ({ns[0]}–{ns[-1]} seeds; "
+        "the number of seeds is given in parentheses)"
+    ), True
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "-", text).strip("-").lower() or "table"
+
+
+def _column_groups(sub: pd.DataFrame, ok_sub: pd.DataFrame) -> list[tuple[str, str | None, list[int]]]:
+    """(dataset, R, bits) column groups of one table: R from successful runs; failed-only bits go to
+    the dataset's first R group."""
+    groups = []
+    for d in _order(sub["dataset"], DATASET_ORDER):
+        rs = _order([r for r in ok_sub.loc[ok_sub["dataset"] == d, "r"] if r is not None], ())
+        all_bits = sorted({int(b) for b in sub.loc[sub["dataset"] == d, "bits"]})
+        if not rs:
+            groups.append((d, None, all_bits))
+            continue
+        for i, r in enumerate(rs):
+            bits = {int(b) for b in ok_sub.loc[(ok_sub["dataset"] == d) & (ok_sub["r"] == r), "bits"]}
+            if i == 0:
+                ok_bits = {int(b) for b in ok_sub.loc[ok_sub["dataset"] == d, "bits"]}
+                bits |= set(all_bits) - ok_bits
+            groups.append((d, r, sorted(bits)))
+    return groups
+
+
+def _group_header(
+    groups: list[tuple[str, str | None, list[int]]], per_leaf: int = 1
+) -> list[tuple[str, int]]:
+    show_r = len({g[1] for g in groups if g[1] is not None}) > 1
+    return [
+        (dataset_display(d) + (f" (R={r})" if show_r and r is not None else ""), len(bits) * per_leaf)
+        for d, r, bits in groups
+    ]
+
+
+def _cell(stat: Stat | None) -> Cell | None:
+    return None if stat is None else Cell(stat.mean, stat.std, stat.n)
+
+
+def _record(
+    kind: str,
+    setting: str,
+    task: str,
+    label: str,
+    method: str,
+    hparams: str,
+    dataset: str,
+    bits: int,
+    r: str | None,
+    metric: str,
+    stat: Stat | None,
+    best: bool = False,
+) -> dict[str, Any]:
+    return {
+        "table": kind,
+        "setting": setting,
+        "task": task,
+        "method": method,
+        "label": label,
+        "hparams": hparams,
+        "dataset": dataset,
+        "bits": bits,
+        "R": r,
+        "metric": metric,
+        "mean": None if stat is None else stat.mean,
+        "std": None if stat is None else stat.std,
+        "n_seeds": 0 if stat is None else stat.n,
+        "seeds": "" if stat is None else " ".join(map(str, stat.seeds)),
+        "best": bool(best),
+        "status": "ok" if stat is not None else "missing",
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Table 2 (CMMQ paper layout)
+# ----------------------------------------------------------------------------------------------
+
+
+def table2(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -> list[Table]:
+    """One Table-2 per noise setting: rows Task × Method, columns Dataset × bits."""
+    stats, notes = cell_stats(frame, metric)
+    ok, _ = ok_rows(frame, metric)
+    tables = []
+    for setting in _setting_order(frame["setting"]):
+        sub = frame[frame["setting"] == setting]
+        ok_sub = ok[ok["setting"] == setting]
+        groups = _column_groups(sub, ok_sub)
+        columns = [(d, r, b) for d, r, bits in groups for b in bits]
+        labels = label_order(sub)
+        meta = sub.drop_duplicates("label").set_index("label")
+        blocks: list[list[Row]] = []
+        records = []
+        all_cells: list[Cell | None] = []
+        for task in TASKS:
+            grid = [
+                [_cell(stats.get((setting, lab, d, r, b, task))) for d, r, b in columns] for lab in labels
+            ]
+            _mark_best(grid, digits)
+            rows = []
+            for i, (lab, cells) in enumerate(zip(labels, grid)):
+                rows.append(([TASK_LABELS[task] if i == 0 else "", lab], cells))
+                for (d, r, b), c in zip(columns, cells):
+                    records.append(
+                        _record(
+                            "table2",
+                            setting,
+                            task,
+                            lab,
+                            meta.loc[lab, "method"],
+                            meta.loc[lab, "hparams"],
+                            d,
+                            b,
+                            r,
+                            metric,
+                            stats.get((setting, lab, d, r, b, task)),
+                            c is not None and c.bold,
+                        )
+                    )
+            blocks.append(rows)
+            all_cells.extend(c for row in grid for c in row)
+        seed_text, show_n = _seed_text(all_cells)
+        r_text = _r_text(r for _, r, _ in groups)
+        n_missing = sum(c is None for c in all_cells)
+        caption = (
+            f"{METRIC_NAMES[metric]} ({r_text}) of {len(labels)} method(s) on "
+            f"{', '.join(dataset_display(d) for d in dict.fromkeys(g[0] for g in groups))}; "
+            f"I→T: image queries against the text codes of the database, T→I the reverse. "
+            f"Training labels: {describe_noise(setting)}; evaluation uses the clean labels. "
+            f"Cells: {seed_text}. Best value per column and task in bold; {MISSING} = no result"
+            f"{f' ({n_missing} cell(s))' if n_missing else ''}. {METRIC_DEFINITIONS[metric]}."
+        )
+        tables.append(
+            Table(
+                key=f"table2-{_slug(setting)}",
+                title=f"{METRIC_NAMES[metric]}, {setting}",
+                caption=caption,
+                stub=["Task", "Method"],
+                header=[_group_header(groups)],
+                leaves=[f"{b} bits" for _, _, b in columns],
+                blocks=blocks,
+                show_n=show_n,
+                notes=list(notes),
+                records=records,
+            )
+        )
+    return tables
+
+
+# ----------------------------------------------------------------------------------------------
+# Noise-rate sweep (MRL paper layout)
+# ----------------------------------------------------------------------------------------------
+
+
+def sweep_tables(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -> list[Table]:
+    """One table per (noise type, protocol, bits): rows Method, columns Dataset × Task × ρ.
+
+    Clean runs (noise ``none``) of the same protocol and code length join as ρ = 0.
+    """
+    stats, notes = cell_stats(frame, metric)
+    ok, _ = ok_rows(frame, metric)
+    tables = []
+    noisy = frame[frame["noise_type"] != "none"]
+    if noisy.empty:
+        raise XbenchError("--layout sweep: the results hold no noisy runs (every run has noise 'none')")
+    for (kind, protocol, bits), _ in noisy.groupby(["noise_type", "protocol", "bits"], sort=True):
+        sel = (
+            ((frame["noise_type"] == kind) | (frame["noise_type"] == "none"))
+            & (frame["protocol"] == protocol)
+            & (frame["bits"] == bits)
+        )
+        sub = frame[sel]
+        ok_sub = ok[ok["run_id"].isin(sub["run_id"])]
+        rates = sorted({float(r) for r in sub["noise_rate"]})
+        has_kind0 = bool(((sub["noise_type"] == kind) & (sub["noise_rate"] == 0)).any())
+        settings = {
+            rate: (f"{kind}:{rate:g}" if rate > 0 or has_kind0 else "none")
+            + (f"; {protocol}" if protocol else "")
+            for rate in rates
+        }
+        groups = []
+        for d, r, _ in _column_groups(sub, ok_sub):
+            rows_d = sub[sub["dataset"] == d]
+            if r is not None:
+                rows_d = rows_d[
+                    rows_d["run_id"].isin(ok_sub.loc[ok_sub["r"] == r, "run_id"]) | (rows_d["status"] != "ok")
+                ]
+            groups.append((d, r, sorted({float(x) for x in rows_d["noise_rate"]})))
+        columns = [(d, r, task, rate) for d, r, rates_d in groups for task in TASKS for rate in rates_d]
+        labels = label_order(sub)
+        meta = sub.drop_duplicates("label").set_index("label")
+        grid = [
+            [_cell(stats.get((settings[rate], lab, d, r, int(bits), task))) for d, r, task, rate in columns]
+            for lab in labels
+        ]
+        _mark_best(grid, digits)
+        records = []
+        for lab, cells in zip(labels, grid):
+            for (d, r, task, rate), c in zip(columns, cells):
+                rec = _record(
+                    "sweep",
+                    settings[rate],
+                    task,
+                    lab,
+                    meta.loc[lab, "method"],
+                    meta.loc[lab, "hparams"],
+                    d,
+                    int(bits),
+                    r,
+                    metric,
+                    stats.get((settings[rate], lab, d, r, int(bits), task)),
+                    c is not None and c.bold,
+                )
+                rec["noise_rate"] = rate
+                records.append(rec)
+        all_cells = [c for row in grid for c in row]
+        seed_text, show_n = _seed_text(all_cells)
+        show_r = len({r for _, r, _ in groups if r is not None}) > 1
+        top = [
+            (dataset_display(d) + (f" (R={r})" if show_r and r is not None else ""), 2 * len(rates_d))
+            for d, r, rates_d in groups
+        ]
+        mid = [(TASK_LABELS[t], len(rates_d)) for _, _, rates_d in groups for t in TASKS]
+        desc = describe_noise(f"{kind}:0" + (f"; {protocol}" if protocol else ""), with_rate=False)
+        n_missing = sum(c is None for c in all_cells)
+        caption = (
+            f"{METRIC_NAMES[metric]} ({_r_text(r for _, r, _ in groups)}) at {int(bits)} bits under "
+            f"{desc}, for noise rates ρ = {', '.join(f'{x:g}' for x in rates)} (columns)"
+            f"{'; ρ = 0 are runs on clean labels' if 0.0 in rates else ''}. I→T: image queries against "
+            f"the text codes of the database, T→I the reverse; evaluation uses the clean labels. Cells: "
+            f"{seed_text}. Best value per column in bold; {MISSING} = no result"
+            f"{f' ({n_missing} cell(s))' if n_missing else ''}. {METRIC_DEFINITIONS[metric]}."
+        )
+        name = f"{kind}{f'; {protocol}' if protocol else ''}, {int(bits)} bits"
+        tables.append(
+            Table(
+                key=f"sweep-{_slug(name)}",
+                title=f"{METRIC_NAMES[metric]} vs noise rate, {name}",
+                caption=caption,
+                stub=["Method"],
+                header=[top, mid],
+                leaves=[f"ρ={rate:g}" for *_, rate in columns],
+                blocks=[[([lab], cells) for lab, cells in zip(labels, grid)]],
+                show_n=show_n,
+                notes=list(notes),
+                records=records,
+            )
+        )
+    return tables
+
+
+# ----------------------------------------------------------------------------------------------
+# Published numbers beside ours
+# ----------------------------------------------------------------------------------------------
+
+
+def _find_stat(
+    stats: dict[tuple, Stat], setting: str, label: str, dataset: str, bits: int, task: str, ours: pd.DataFrame
+) -> tuple[str | None, Stat | None]:
+    """Our (R, Stat) for one cell (the first R with a result when a dataset was run with several)."""
+    for r in sorted({r for r in ours.loc[ours["bits"] == bits, "r"] if r is not None}):
+        stat = stats.get((setting, label, dataset, r, bits, task))
+        if stat is not None:
+            return r, stat
+    return None, None
+
+
+def compare_tables(
+    frame: pd.DataFrame, reference: pd.DataFrame, metric: str = "map"
+) -> tuple[list[Table], list[str]]:
+    """Ours beside the published numbers where dataset, noise and method match.
+
+    ``reference`` comes from :func:`xbench.reference.load_reference`. A published value without
+    a code length (MRL's real-valued features) is set beside each of our code lengths. Our rows
+    match a published method by the base method name (with or without overrides). Returns the
+    tables (one per noise setting with matches) and notes for settings without a match.
+    """
+    stats, _ = cell_stats(frame, metric)
+    ok, _ = ok_rows(frame, metric)
+    tables: list[Table] = []
+    notes: list[str] = []
+    for setting in _setting_order(ok["setting"]):
+        sub = ok[ok["setting"] == setting]
+        noise = sub["noise"].iloc[0]
+        ref = reference[reference["dataset"].isin(set(sub["dataset"]))]
+        if ref.empty:
+            continue
+        ref_here = ref[ref["noise"] == noise]
+        if ref_here.empty:
+            notes.append(
+                f"published numbers exist for {', '.join(sorted(set(ref['dataset'])))} only at noise "
+                f"{', '.join(sorted(set(ref['noise'])))}; none matches '{setting}'"
+            )
+            continue
+        blocks: list[list[Row]] = []
+        records = []
+        r_notes: set[str] = set()
+        labels = label_order(sub)
+        meta = sub.drop_duplicates("label").set_index("label")
+        for task in TASKS:
+            rows: list[Row] = []
+            for lab in labels:
+                method = meta.loc[lab, "method"]
+                mine = sub[(sub["label"] == lab) & (sub["task"] == task)]
+                for d in _order(mine["dataset"], DATASET_ORDER):
+                    pub = ref_here[
+                        (ref_here["method"] == method)
+                        & (ref_here["dataset"] == d)
+                        & (ref_here["task"] == task)
+                    ]
+                    ours_d = mine[mine["dataset"] == d]
+                    for _, p in pub.sort_values("bits", na_position="first").iterrows():
+                        bits_list = (
+                            [int(p["bits"])]
+                            if pd.notna(p["bits"])
+                            else sorted({int(b) for b in ours_d["bits"]})
+                        )
+                        for b in bits_list:
+                            r, stat = _find_stat(stats, setting, lab, d, b, task, ours_d)
+                            if stat is not None and str(p["topk"]) != r:
+                                r_notes.add(f"{dataset_display(d)}: ours R={r}, published R={p['topk']}")
+                            diff = None if stat is None else stat.mean - float(p["value"])
+                            rows.append(
+                                (
+                                    [
+                                        TASK_LABELS[task] if not rows else "",
+                                        lab,
+                                        dataset_display(d),
+                                        str(b),
+                                        p["tag"],
+                                    ],
+                                    [
+                                        _cell(stat),
+                                        Cell(float(p["value"]), None, 1),
+                                        None if diff is None else Cell(diff, None, 1, signed=True),
+                                    ],
+                                )
+                            )
+                            rec = _record(
+                                "compare",
+                                setting,
+                                task,
+                                lab,
+                                method,
+                                meta.loc[lab, "hparams"],
+                                d,
+                                b,
+                                r,
+                                metric,
+                                stat,
+                            )
+                            rec.update(
+                                {
+                                    "paper": float(p["value"]),
+                                    "paper_R": p["topk"],
+                                    "diff": diff,
+                                    "source": p["source"],
+                                    "paper_method": p["method_paper"],
+                                }
+                            )
+                            records.append(rec)
+            if rows:
+                blocks.append(rows)
+        if not blocks:
+            notes.append(
+                f"no method of '{setting}' has published numbers on "
+                f"{', '.join(sorted(set(ref_here['dataset'])))}"
+            )
+            continue
+        sources = sorted(set(ref_here["tag"] + ": " + ref_here["source"]))
+        tnotes = [f"Published R differs — {n}" for n in sorted(r_notes)]
+        if metric != "map":
+            tnotes.append("The published numbers are plain mAP; ours are " + METRIC_NAMES[metric] + ".")
+        caption = (
+            f"Ours ({METRIC_NAMES[metric]}, mean over seeds) beside the published numbers, and the "
+            f"difference Δ = ours − published. Training labels: {describe_noise(setting)}. Sources: "
+            f"{'; '.join(sources)}. A published value without a code length (real-valued features) is "
+            f"shown beside each of our code lengths. {MISSING} = no result."
+        )
+        tables.append(
+            Table(
+                key=f"compare-{_slug(setting)}",
+                title=f"Ours vs published, {setting}",
+                caption=caption,
+                stub=["Task", "Method", "Dataset", "Bits", "Source"],
+                header=[],
+                leaves=["Ours", "Published", "Δ"],
+                blocks=blocks,
+                show_n=False,
+                notes=tnotes,
+                records=records,
+            )
+        )
+    return tables, notes

@@ -35,7 +35,7 @@ centred as for ``dcmh`` (:class:`~xbench.methods.pairwise.InputNormalisation`).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -43,8 +43,16 @@ import torch
 from . import register
 from .base import Hasher, Hyper, TrainData
 from .networks import ImageNet, TextNet
-from .pairwise import (InputNormalisation, class_balanced_weights, continuous_hamming, exponential_focal_loss,
-                       exponential_quantization_loss, similarity, square_quantization_loss, text_input_dim)
+from .pairwise import (
+    InputNormalisation,
+    class_balanced_weights,
+    continuous_hamming,
+    exponential_focal_loss,
+    exponential_quantization_loss,
+    similarity,
+    square_quantization_loss,
+    text_input_dim,
+)
 
 _T = "torchcmh training/CMHH.py L29-50 (methods.md §4) [T]"
 
@@ -57,7 +65,7 @@ class CMHH(Hasher):
                    "class-balanced weights + quantization; within-batch cross-modal pairs; tanh outputs [R]")
     default_epochs = 100
     has_sample_losses = True
-    hyperparameters = {
+    hyperparameters: ClassVar[dict[str, Hyper]] = {
         "beta": Hyper(0.5, f"{_T}: parameters['beta']", "rate β of p = exp(−β d); the radius where p = ½ is ln2/β"),
         "gamma": Hyper(2.0, f"{_T}: parameters['gamma'] (focal loss, Lin et al. 2017)", "focusing parameter γ"),
         "lam": Hyper(0.1, "xbench [R] (torchcmh uses 0 active / 1 commented; validated on synthetic)",

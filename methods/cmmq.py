@@ -52,7 +52,6 @@ Deviations / readings (all switchable)
 """
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, ClassVar
 
@@ -108,12 +107,6 @@ class ProxyHasher(Hasher):
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
         super().__init__(shape, bits, **kwargs)
-        if not isinstance(self.hp["batch_size"], int) or self.hp["batch_size"] < 1:
-            raise ValueError(f"{self.name}.batch_size: expected a positive integer, got {self.hp['batch_size']!r}")
-        if self.hp.get("noise_rate") is not None:
-            rate = float(self.hp["noise_rate"])
-            if not (0.0 <= rate < 1.0):
-                raise ValueError(f"{self.name}.noise_rate: expected a rate in [0, 1) or None, got {rate:g}")
         self.image_net, self.text_net = self.build_networks()
         proxies = self.build_proxies()
         if not proxies.criteria_met:
@@ -137,6 +130,32 @@ class ProxyHasher(Hasher):
             return (f"{cls.name}: code length must be a power of two (its proxy codes are rows of a Sylvester "
                     f"Hadamard matrix), got {bits}; use e.g. 32, 64 or 128")
         return None
+
+    @classmethod
+    def resolve_hyperparameters(cls, overrides: dict[str, Any], features_mode: bool = True) -> dict[str, Any]:
+        """As :meth:`Hasher.resolve_hyperparameters`, plus range checks (so a grid fails before training)."""
+        hp = super().resolve_hyperparameters(overrides, features_mode)
+        for error in cls.check_values(hp):
+            raise ValueError(f"{cls.name}.{error}")
+        return hp
+
+    @classmethod
+    def check_values(cls, hp: dict[str, Any]) -> list[str]:
+        """Messages ("key: what was expected") for out-of-range hyperparameter values."""
+        errors = []
+        if not isinstance(hp["batch_size"], int) or hp["batch_size"] < 1:
+            errors.append(f"batch_size: expected a positive integer, got {hp['batch_size']!r}")
+        for key in ("lr", "weight_decay"):
+            if not isinstance(hp[key], (int, float)) or not hp[key] >= 0:
+                errors.append(f"{key}: expected a non-negative number, got {hp[key]!r}")
+        rate = hp.get("noise_rate")
+        if rate is not None and (not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0):
+            errors.append(f"noise_rate: expected a rate in [0, 1) or None, got {rate!r}")
+        if "t_k" in hp and (not isinstance(hp["t_k"], (int, float)) or not hp["t_k"] > 0):
+            errors.append(f"t_k: expected a positive number of epochs, got {hp['t_k']!r}")
+        if "num_gradual" in hp and hp["num_gradual"] < 0:
+            errors.append(f"num_gradual: expected a non-negative integer, got {hp['num_gradual']!r}")
+        return errors
 
     # ------------------------------------------------------------------ hooks
     def build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -272,11 +291,6 @@ class CMMQ(ProxyHasher):
         "noise_rate": Hyper(None, "paper §4.2 (ρ known)",
                             "ρ for R(t); None: the rate the runner passes (true or --assumed-noise-rate)"),
     }
-
-    def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
-        super().__init__(shape, bits, **kwargs)
-        if not float(self.hp["t_k"]) > 0 or math.isnan(float(self.hp["t_k"])):
-            raise ValueError(f"cmmq.t_k: expected a positive number of epochs, got {self.hp['t_k']}")
 
     def losses(self, b_image, b_text, o_image, o_text):
         hp = self.hp

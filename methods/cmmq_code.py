@@ -148,8 +148,6 @@ class CMMQCode(ProxyHasher):
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
         super().__init__(shape, bits, **kwargs)
-        if int(self.hp["num_gradual"]) < 0:
-            raise ValueError(f"cmmq-code.num_gradual: expected a non-negative integer, got {self.hp['num_gradual']}")
         rule = self.hp["proxy_assign"]
         if rule == "name_based":
             rule = "argmax" if release_assigns_by_argmax(shape.dataset) else "vote"

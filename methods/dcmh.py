@@ -40,12 +40,21 @@ Choices and deviations (all switchable):
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 
 from . import register
 from .base import Hyper, TrainData
-from .pairwise import (SKELETON_HYPERPARAMETERS, SharedCodeHasher, balance_loss, pairwise_nll, quantization_loss,
-                       similarity, theta)
+from .pairwise import (
+    SKELETON_HYPERPARAMETERS,
+    SharedCodeHasher,
+    balance_loss,
+    pairwise_nll,
+    quantization_loss,
+    similarity,
+    theta,
+)
 
 
 @register
@@ -55,7 +64,15 @@ class DCMH(SharedCodeHasher):
     description = ("pairwise NLL (Θ = ½FᵀG, batch × all-n via output buffers) + quantization to shared codes B "
                    "+ bit balance; alternating image/text SGD, then B = sign(F+G); linear outputs")
     default_epochs = 500
-    hyperparameters: dict[str, Hyper] = dict(SKELETON_HYPERPARAMETERS)
+    hyperparameters: ClassVar[dict[str, Hyper]] = {
+        **SKELETON_HYPERPARAMETERS,
+        "lr_image": Hyper(10 ** -1.5, "DCMH code DCMH_demo.m L19-21 (lr_img = logspace(-1.5, -3)); features mode: "
+                          "xbench, validated on synthetic (README, pairwise baselines)",
+                          "initial SGD learning rate of the image network", features_default=1.0),
+        "lr_text": Hyper(10 ** -1.5, "DCMH code DCMH_demo.m L19-21 (lr_txt = logspace(-1.5, -3)); features mode: "
+                         "xbench, validated on synthetic (README, pairwise baselines)",
+                         "initial SGD learning rate of the text network", features_default=3.0),
+    }
 
     def batch_terms(self, modality: str, u: torch.Tensor, idx: torch.Tensor, data: TrainData
                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

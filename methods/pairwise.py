@@ -30,7 +30,8 @@ Row layout: everywhere here F, G, B are n×K (one row per item); the papers writ
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Iterator
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 import torch

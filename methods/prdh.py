@@ -39,8 +39,16 @@ import torch
 
 from . import register
 from .base import Hyper, TrainData
-from .pairwise import (SKELETON_HYPERPARAMETERS, SharedCodeHasher, balance_loss, decorrelation_loss, pairwise_nll,
-                       quantization_loss, similarity, theta)
+from .pairwise import (
+    SKELETON_HYPERPARAMETERS,
+    SharedCodeHasher,
+    balance_loss,
+    decorrelation_loss,
+    pairwise_nll,
+    quantization_loss,
+    similarity,
+    theta,
+)
 
 _T = "torchcmh training/PRDH.py (methods.md §2) [T]"
 
@@ -48,10 +56,13 @@ HYPERPARAMETERS: dict[str, Hyper] = dict(SKELETON_HYPERPARAMETERS)
 HYPERPARAMETERS.update({
     "gamma": Hyper(1.0, f"{_T}: parameters['gamma']", "weight γ of the quantization term ‖B−F‖²+‖B−G‖²"),
     "eta": Hyper(1.0, f"{_T}: gamma also weighs the balance term", "weight η of the bit-balance term"),
-    "lam": Hyper(1.0, f"{_T}: parameters['lambda']", "weight λ of the decorrelation term D(F)+D(G)"),
+    "lam": Hyper(0.01, f"xbench, validated on synthetic (README, pairwise baselines); {_T} has λ = 1 on a term that "
+                 "is identically zero there", "weight λ of the decorrelation term D(F)+D(G)"),
     "w_intra": Hyper(1.0, "xbench reconstruction [R]", "weight of the intra-modal pairwise terms"),
-    "lr_image": Hyper(10 ** -1.5, f"{_T}: lr['img'] = 10^-1.5", "initial SGD learning rate of the image network"),
-    "lr_text": Hyper(10 ** -1.5, f"{_T}: lr['txt'] = 10^-1.5", "initial SGD learning rate of the text network"),
+    "lr_image": Hyper(10 ** -1.5, f"{_T}: lr['img'] = 10^-1.5; features mode: xbench, validated on synthetic",
+                      "initial SGD learning rate of the image network", features_default=0.1),
+    "lr_text": Hyper(10 ** -1.5, f"{_T}: lr['txt'] = 10^-1.5; features mode: xbench, validated on synthetic",
+                     "initial SGD learning rate of the text network", features_default=1.0),
     "lr_end_factor": Hyper(1e-6 / 10 ** -1.5, f"{_T}: intended linear decay to 1e-6 "
                            "(lr_decay = (10^-1.5 - 1e-6)/max_epoch)", "final / initial learning rate of the schedule"),
     "lr_schedule": Hyper("linear", _T, "log, linear or constant", choices=("log", "linear", "constant")),

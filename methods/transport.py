@@ -48,30 +48,42 @@ SOLVERS = ("entropic", "exact")
 
 # ---------------------------------------------------------------------------------------- costs
 def consistent_cost(p_image: np.ndarray, p_text: np.ndarray, vote: np.ndarray | None = None,
-                    vote_weight: float = 0.0, delta: float = 1e-6) -> np.ndarray:
-    """The cross-modal consistent cost **[R]**: ``C = −log((1−α)·½(p^v + p^t) + α·q + δ)``.
+                    vote_weight: float = 0.0, labels: np.ndarray | None = None, label_weight: float = 0.0,
+                    delta: float = 1e-6) -> np.ndarray:
+    """The cross-modal consistent cost **[R]**: ``C = −log((1−α−κ)·½(p^v + p^t) + α·q + κ·ŷ + δ)``.
 
-    ``p_image``/``p_text`` are N×C class probabilities of the two modalities, ``vote`` an
+    ``p_image``/``p_text`` are N×C class probabilities of the two modalities; ``vote`` an
     optional N×C neighbour vote q (rows sum to 1, :func:`neighbour_vote`) mixed with weight
-    α = ``vote_weight``; δ keeps the logarithm finite. Averaging the *probabilities* (not the
-    log-probabilities) lets a confident modality carry a pair whose other modality is
-    uninformative (Wikipedia's SIFT images), which is our reading of "blend different
-    modalities" in the abstract.
+    α = ``vote_weight``; ``labels`` the samples' current labels (rows normalised to sum 1 here,
+    ŷ) mixed with weight κ = ``label_weight`` — a prior that keeps a sample on its label unless
+    the predictions clearly disagree; δ keeps the logarithm finite. Averaging the
+    *probabilities* (not the log-probabilities) lets a confident modality carry a pair whose
+    other modality is uninformative (Wikipedia's SIFT images), which is our reading of "blend
+    different modalities" in the abstract.
     """
     p_image = np.asarray(p_image, dtype=np.float64)
     p_text = np.asarray(p_text, dtype=np.float64)
     if p_image.shape != p_text.shape or p_image.ndim != 2:
         raise ValueError(f"consistent_cost: p_image {p_image.shape} and p_text {p_text.shape} must be "
                          "equal N×C")
-    if not 0.0 <= vote_weight <= 1.0:
-        raise ValueError(f"consistent_cost: vote_weight must be in [0, 1], got {vote_weight}")
+    for name, weight in (("vote_weight", vote_weight), ("label_weight", label_weight)):
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"consistent_cost: {name} must be in [0, 1], got {weight}")
+    if vote_weight + label_weight > 1.0:
+        raise ValueError(f"consistent_cost: vote_weight + label_weight must be at most 1, got "
+                         f"{vote_weight + label_weight:g}")
     blend = 0.5 * (p_image + p_text)
-    if vote is not None and vote_weight > 0:
-        vote = np.asarray(vote, dtype=np.float64)
-        if vote.shape != blend.shape:
-            raise ValueError(f"consistent_cost: vote {vote.shape} must match the predictions {blend.shape}")
-        blend = (1.0 - vote_weight) * blend + vote_weight * vote
-    return -np.log(blend + delta)
+    mixed = (1.0 - vote_weight - label_weight) * blend
+    for name, extra, weight in (("vote", vote, vote_weight), ("labels", labels, label_weight)):
+        if extra is None or weight == 0:
+            continue
+        extra = np.asarray(extra, dtype=np.float64)
+        if extra.shape != blend.shape:
+            raise ValueError(f"consistent_cost: {name} {extra.shape} must match the predictions {blend.shape}")
+        if name == "labels":
+            extra = extra / np.maximum(extra.sum(1, keepdims=True), 1e-12)
+        mixed = mixed + weight * extra
+    return -np.log(mixed + delta)
 
 
 def neighbour_vote(z_image: torch.Tensor, z_text: torch.Tensor, labels: torch.Tensor, k: int = 10,

@@ -25,8 +25,9 @@ Training, epoch e (epochs counted from 0)
       for each modality, :func:`~xbench.methods.contrastive.multimodal_contrastive_loss`).
     * Then, at the start of each epoch, **semantic alignment** on the whole training set
       (:func:`~xbench.methods.transport.semantic_alignment`): predictions ``p^v, p^t`` at
-      temperature ``cost_temperature``, cost ``C = −log((1−α)·½(p^v+p^t) + α·q + δ)`` with an
-      optional cross-modally weighted neighbour vote q (``vote_weight`` α, ``vote_k``), entropic
+      temperature ``cost_temperature``, cost ``C = −log((1−α−κ)·½(p^v+p^t) + α·q + κ·ŷ + δ)`` with
+      an optional cross-modally weighted neighbour vote q (``vote_weight`` α, ``vote_k``) and an
+      optional prior towards the current label ŷ (``label_weight`` κ), entropic
       partial OT samples → classes moving mass ``m_e`` (``mass_start`` → ``mass_end`` linearly
       over ``ramp_epochs``; CSOT's 0.3 → 1.0), class masses ``m_e·π`` (π = the noisy labels'
       class frequencies, or uniform as in CSOT). Samples that receive at least
@@ -139,6 +140,8 @@ class UOTRCL(Hasher):
         "vote_weight": Hyper(0.0, "xbench" + _R, "α: weight of the cross-modally weighted neighbour vote "
                              "in the semantic cost (0 = off)"),
         "vote_k": Hyper(10, "xbench" + _R, "neighbours in the vote"),
+        "label_weight": Hyper(0.0, "xbench" + _R, "κ: weight of the sample's current label in the semantic "
+                              "cost (a prior against relabelling; 0 = off, as CSOT)"),
         "class_prior": Hyper("labels", "CSOT [C] uses uniform" + _R, "class masses of the semantic OT: "
                              "labels (noisy label frequencies) or uniform", choices=("labels", "uniform")),
         "select_threshold": Hyper(0.5, "uotrcl.md" + _R, "a sample is transported when it receives at least "
@@ -176,6 +179,12 @@ class UOTRCL(Hasher):
                 raise ValueError(f"{self.name}.{key}: expected a mass in (0, 1], got {hp[key]}")
         if not 0.0 <= hp["momentum"] < 1.0:
             raise ValueError(f"{self.name}.momentum: expected a value in [0, 1), got {hp['momentum']}")
+        for key in ("vote_weight", "label_weight"):
+            if not 0.0 <= hp[key] <= 1.0:
+                raise ValueError(f"{self.name}.{key}: expected a weight in [0, 1], got {hp[key]}")
+        if hp["vote_weight"] + hp["label_weight"] > 1.0:
+            raise ValueError(f"{self.name}: vote_weight + label_weight must be at most 1, got "
+                             f"{hp['vote_weight'] + hp['label_weight']:g}")
         if hp["batch_size"] < 2:
             raise ValueError(f"{self.name}.batch_size: expected at least 2, got {hp['batch_size']}")
         self.image_net = _ModalityNet(shape.image.kind, shape.image.dim, hp["hidden"], bits, hp["weights"])
@@ -264,7 +273,8 @@ class UOTRCL(Hasher):
         if hp["vote_weight"] > 0:
             current = torch.as_tensor(self._labels["image"], dtype=torch.float32, device=z["image"].device)
             vote = neighbour_vote(z["image"], z["text"], current, k=hp["vote_k"])
-        cost = consistent_cost(p["image"], p["text"], vote, hp["vote_weight"])
+        cost = consistent_cost(p["image"], p["text"], vote, hp["vote_weight"], labels=self._labels["image"],
+                               label_weight=hp["label_weight"])
         step = semantic_alignment(cost, self._counts, self._prior, mass, reg=hp["ot_reg"],
                                   solver=hp["ot_solver"], threshold=hp["select_threshold"])
         sel = step.transported

@@ -75,10 +75,16 @@ def test_paper_defaults_and_features_mode_lr():
         cls.resolve_hyperparameters({"kl_reduction": "max"})
 
 
-def test_invalid_noise_rate_override_refused():
+@pytest.mark.parametrize("name,key,value", [("cmmq", "noise_rate", "1.5"), ("cmmq", "t_k", "0"),
+                                            ("bce", "batch_size", "0"), ("cmmq-code", "num_gradual", "-1"),
+                                            ("cmmq-code", "lr", "-0.1")])
+def test_out_of_range_hyperparameters_refused(name, key, value):
+    cls = methods.get(name)
+    with pytest.raises(ValueError, match=f"{name}.{key}: expected"):
+        cls.resolve_hyperparameters({key: value})
     shape, _ = tiny()
-    with pytest.raises(ValueError, match="noise_rate"):
-        build("cmmq", shape, noise_rate=1.5)
+    with pytest.raises(ValueError, match=key):
+        build(name, shape, **{key: value})
 
 
 @pytest.mark.parametrize("name", NAMES)

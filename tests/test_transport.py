@@ -42,11 +42,24 @@ def test_consistent_cost_matches_formula():
     assert got[1, 1] == pytest.approx(-math.log(0.75 * 0.2 + 1e-6))
 
 
+def test_consistent_cost_label_prior():
+    pv = np.array([[0.7, 0.2, 0.1]])
+    pt = np.array([[0.5, 0.25, 0.25]])
+    labels = np.array([[0, 2, 0]])  # normalised to [0, 1, 0]
+    vote = np.array([[0.5, 0.0, 0.5]])
+    got = T.consistent_cost(pv, pt, vote, vote_weight=0.2, labels=labels, label_weight=0.3, delta=0.0)
+    want = -np.log(0.5 * np.array([0.6, 0.225, 0.175]) + 0.2 * vote[0] + 0.3 * np.array([0.0, 1.0, 0.0]))
+    np.testing.assert_allclose(got[0], want)
+
+
 def test_consistent_cost_rejects_bad_input():
     with pytest.raises(ValueError, match="must be equal"):
         T.consistent_cost(np.ones((2, 3)) / 3, np.ones((2, 2)) / 2)
     with pytest.raises(ValueError, match="vote_weight"):
         T.consistent_cost(np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, vote_weight=1.5)
+    with pytest.raises(ValueError, match="at most 1"):
+        T.consistent_cost(np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, vote_weight=0.6,
+                          labels=np.eye(3)[:2], label_weight=0.6)
 
 
 def test_neighbour_vote_weights_by_cross_modal_agreement():

@@ -66,7 +66,7 @@ def test_trains_and_encodes_pm1_codes():
     codes = method.encode_all("text", data.text)
     assert codes.dtype == torch.int8 and codes.shape == (len(data), 16)
     assert set(codes.unique().tolist()) <= {-1, 1}
-    h = method.continuous("image", data.image[:5])
+    h = method.continuous("image", data.image[:5]).detach()
     assert h.shape == (5, 16) and float(h.abs().max()) < 1
     torch.testing.assert_close(method.embed("image", data.image[:5]).norm(dim=1), torch.ones(5))
     torch.testing.assert_close(method.encode("image", data.image[:5]),
@@ -144,7 +144,8 @@ def test_per_modality_labels_are_kept_apart():
 
 def test_variants_run():
     shape, data, *_ = tiny_data(n=40)
-    for hp in ({"ot_solver": "exact", "class_loss": "ce"}, {"vote_weight": 0.5, "vote_k": 3},
+    for hp in ({"ot_solver": "exact", "class_loss": "ce"}, {"vote_weight": 0.5, "vote_k": 3, "label_weight": 0.3},
+               {"align_loss": "mc"},
                {"relation_mass": 0.5, "unselected_weight": 0.0, "quant_weight": 0.1,
                 "class_prior": "uniform"}):
         method = make(shape, **hp)
@@ -154,7 +155,8 @@ def test_variants_run():
 
 @pytest.mark.parametrize("hp, match", [({"mass_start": 0.0}, "mass_start"), ({"momentum": 1.0}, "momentum"),
                                         ({"ot_solver": "sinkhorn"}, "ot_solver"),
-                                        ({"batch_size": 1}, "batch_size"), ({"bogus": 1}, "bogus")])
+                                        ({"batch_size": 1}, "batch_size"), ({"bogus": 1}, "bogus"),
+                                        ({"vote_weight": 0.7, "label_weight": 0.5}, "at most 1")])
 def test_bad_hyperparameters_raise(hp, match):
     shape, *_ = tiny_data(n=10)
     with pytest.raises(ValueError, match=match):

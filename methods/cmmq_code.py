@@ -59,7 +59,6 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -67,7 +66,7 @@ from . import register
 from .base import Hyper, ProblemShape
 from .cmmq import FEATURES_LR, ProxyHasher
 from .networks import ImageNet, ReleaseTextNet, TextNet
-from .proxies import ProxyCodes, argmax_assign, hadamard_proxies, majority_vote
+from .proxies import argmax_assign, majority_vote
 from .quantization import proxy_bce, release_infonce
 from .selection import release_keep_ratio
 
@@ -124,6 +123,8 @@ class CMMQCode(ProxyHasher):
                    "off by default, linear text net, name-based proxy assignment")
     default_epochs = 100
     keep_rounding = "floor"
+    proxy_keep = "last"
+    proxy_tries = 20
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         "lr": Hyper(1e-5, "release My_method.py L54-55; features mode: as cmmq (xbench)",
                     "RMSprop learning rate of both networks", features_default=FEATURES_LR),
@@ -140,10 +141,10 @@ class CMMQCode(ProxyHasher):
         "text_net": Hyper("linear2", "release network.py L84-112", "linear2 (as released: fc3(fc1(x))) or "
                           "mlp3 (the paper's three-layer MLP)", choices=("linear2", "mlp3")),
         "text_hidden": Hyper(None, "release ⌈(T+K)/2⌉", "hidden width of the text net (None: ⌈(T+K)/2⌉)"),
-        "augment": Hyper(True, "release utils/tools.py L252-262", "raw images: random crop + flip in training, "
-                         "centre crop at test"),
-        "weights": Hyper("imagenet", "release network.py (pretrained=True)",
-                         "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path"),
+        "augment": Hyper(True, "release utils/tools.py L252-262",
+                         "raw images: random crop + flip in training, centre crop at test"),
+        "backbone_weights": Hyper("imagenet", "release network.py (pretrained=True)",
+                                  "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path"),
     }
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
@@ -155,18 +156,14 @@ class CMMQCode(ProxyHasher):
         self.augment_generator = torch.Generator().manual_seed(self.seed * 1_000_003 + 29)
 
     def build_networks(self):
-        image = ImageNet(self.shape.image, self.bits, out_activation="linear", weights=self.hp["weights"],
-                         head_init_std=0.01)
+        image = ImageNet(self.shape.image, self.bits, out_activation="linear",
+                         weights=self.hp["backbone_weights"], head_init_std=0.01)
         if self.hp["text_net"] == "linear2":
             text = ReleaseTextNet(int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"])
         else:
             text = TextNet(int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"],
                            out_activation="linear")
         return image, text
-
-    def build_proxies(self) -> ProxyCodes:
-        rng = np.random.default_rng([self.seed, 0xC55])
-        return hadamard_proxies(self.shape.num_classes, self.bits, rng, max_tries=20, keep="last")
 
     def assign_targets(self, labels: torch.Tensor) -> torch.Tensor:
         if self.assign_rule == "argmax":

@@ -168,5 +168,5 @@ def count_ties(labels: torch.Tensor, proxies: torch.Tensor) -> int:
     return int((votes == 0).sum())
 
 
-__all__ = ["ProxyCodes", "argmax_assign", "count_ties", "hadamard_proxies", "is_power_of_two", "majority_vote",
-           "pairwise_hamming", "sylvester_hadamard", "tie_vector"]
+__all__ = ["ProxyCodes", "argmax_assign", "count_ties", "hadamard_proxies", "is_power_of_two",
+           "majority_vote", "pairwise_hamming", "sylvester_hadamard", "tie_vector"]

@@ -79,7 +79,8 @@ def consistent_cost(p_image: np.ndarray, p_text: np.ndarray, vote: np.ndarray | 
             continue
         extra = np.asarray(extra, dtype=np.float64)
         if extra.shape != blend.shape:
-            raise ValueError(f"consistent_cost: {name} {extra.shape} must match the predictions {blend.shape}")
+            raise ValueError(f"consistent_cost: {name} {extra.shape} must match the predictions "
+                             f"{blend.shape}")
         if name == "labels":
             extra = extra / np.maximum(extra.sum(1, keepdims=True), 1e-12)
         mixed = mixed + weight * extra
@@ -165,7 +166,8 @@ def partial_transport(a: np.ndarray, b: np.ndarray, cost: np.ndarray, mass: floa
     rows, cols = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
     sub = cost[np.ix_(rows, cols)]
     ta, tb = torch.from_numpy(a[rows]), torch.from_numpy(b[cols])
-    # POT refuses m > min(Σa, Σb) by its own sums: clamp to those (they can differ from `mass` in the last ulp)
+    # POT refuses m > min(Σa, Σb) by its own sums: clamp to those (they may differ from `mass` in the
+    # last ulp)
     mass = min(mass, float(ta.sum()), float(tb.sum()), float(a[rows].sum()), float(b[cols].sum()))
     if solver == "exact":
         plan = ot.partial.partial_wasserstein(a[rows], b[cols], sub, m=mass)

@@ -65,8 +65,8 @@ def test_paper_defaults_and_features_mode_lr():
     raw, feat = cls.defaults(features_mode=False), cls.defaults(features_mode=True)
     assert raw["lr"] == 1e-5 and feat["lr"] == 1e-3
     for hp in (raw, feat):
-        assert (hp["weight_decay"], hp["batch_size"], hp["alpha"], hp["beta"], hp["mq_weight"], hp["t_k"]) == \
-            (1e-5, 128, 1e-4, 1.0, 0.7, 10.0)
+        values = (hp["weight_decay"], hp["batch_size"], hp["alpha"], hp["beta"], hp["mq_weight"], hp["t_k"])
+        assert values == (1e-5, 128, 1e-4, 1.0, 0.7, 10.0)
     code = methods.get("cmmq-code").defaults(features_mode=False)
     assert (code["mq_weight"], code["num_gradual"], code["quant_weight"], code["proxy_assign"],
             code["text_net"]) == (0.0, 20, 1e-4, "name_based", "linear2")
@@ -201,11 +201,13 @@ def test_mq_weight_zero_removes_mutual_term():
     assert "mq_loss" not in log
 
 
-def test_many_classes_warns_when_proxy_criteria_unmet():
+@pytest.mark.parametrize("name,keep,tries", [("cmmq", "best", 100), ("cmmq-code", "last", 20)])
+def test_many_classes_warns_when_proxy_criteria_unmet(name, keep, tries):
     shape = ProblemShape(ModalityShape("features", 4), ModalityShape("bow", 3), 5, True, 8, "tiny")
-    with pytest.warns(RuntimeWarning, match="distance criteria"):
-        model = build("cmmq", shape, 2)
-    assert model.extra_state_for_store()["proxies"]["criteria_met"] is False
+    with pytest.warns(RuntimeWarning, match=f"distance criteria .* using the {keep} draw"):
+        model = build(name, shape, 2)
+    summary = model.extra_state_for_store()["proxies"]
+    assert summary["criteria_met"] is False and summary["random_tries"] == tries
 
 
 # ---------------------------------------------------------------- released-code specifics
@@ -273,7 +275,7 @@ def test_raw_images_end_to_end(name):
     labels[torch.arange(n), torch.tensor([0, 1, 2])] = 1
     data = TrainData(torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8),
                      torch.rand(n, 6, generator=g), labels)
-    model = build(name, shape, 16, weights="none", batch_size=2)
+    model = build(name, shape, 16, backbone_weights="none", batch_size=2)
     assert model.hp["lr"] == 1e-5  # the paper's end-to-end rate
     log = model.fit_epoch(data, 0)  # batches of 2 and 1: the single-sample batch is skipped
     assert log["kept_fraction"] == 1.0 and math.isfinite(log["loss"])

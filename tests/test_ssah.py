@@ -172,7 +172,8 @@ def test_learning_rate_decays_per_epoch():
     method, data = make(lr_decay=0.5)
     method.fit_epoch(data, 2)
     assert method.optimizers["image"].param_groups[0]["lr"] == pytest.approx(1e-3 * 0.25)
-    assert method.optimizers["label"].param_groups[0]["lr"] == pytest.approx(1e-2 * 0.25)
+    assert method.optimizers["label"].param_groups[0]["lr"] == pytest.approx(1e-3 * 0.25)
+    assert method.optimizers["text"].param_groups[0]["lr"] == pytest.approx(10 ** -3.5 * 0.25)
 
 
 def test_deterministic_given_seed():

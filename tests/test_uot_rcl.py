@@ -144,8 +144,9 @@ def test_per_modality_labels_are_kept_apart():
 
 def test_variants_run():
     shape, data, *_ = tiny_data(n=40)
-    for hp in ({"ot_solver": "exact", "class_loss": "ce"}, {"vote_weight": 0.5, "vote_k": 3, "label_weight": 0.3},
-               {"align_loss": "mc"},
+    for hp in ({"ot_solver": "exact", "class_loss": "ce"},
+               {"vote_weight": 0.5, "vote_k": 3, "label_weight": 0.3},
+               {"relation_weight": 0.0, "mc_weight": 1.0}, {"mc_weight": 0.5},
                {"relation_mass": 0.5, "unselected_weight": 0.0, "quant_weight": 0.1,
                 "class_prior": "uniform"}):
         method = make(shape, **hp)
@@ -161,3 +162,18 @@ def test_bad_hyperparameters_raise(hp, match):
     shape, *_ = tiny_data(n=10)
     with pytest.raises(ValueError, match=match):
         make(shape, **hp)
+
+
+def test_raw_images_go_through_resnet18():
+    g = torch.Generator().manual_seed(0)
+    n = 6
+    shape = ProblemShape(ModalityShape("images", (3, 32, 32)), ModalityShape("bow", 12), 2, multi_label=False,
+                         num_train=n, dataset="tiny-raw")
+    data = TrainData(torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8),
+                     (torch.rand(n, 12, generator=g) > 0.5).float(), torch.eye(2)[torch.arange(n) % 2])
+    method = make(shape, bits=8, hidden=8, batch_size=3, weights="none")
+    for epoch in range(2):
+        log = method.fit_epoch(data, epoch)
+    assert np.isfinite(log["loss"]) and log["transported"] > 0
+    codes = method.encode_all("image", data.image)
+    assert codes.shape == (n, 8) and set(codes.unique().tolist()) <= {-1, 1}

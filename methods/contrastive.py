@@ -28,7 +28,8 @@ import torch.nn.functional as F
 
 def robust_clustering_loss(logits: torch.Tensor, labels: torch.Tensor, eps: float = 1e-7,
                            reduction: str = "mean") -> torch.Tensor:
-    """RC loss from class logits (N×C) and (noisy) labels: N class indices or N×C multi-hot.
+    """RC loss from class logits (N×C) and (noisy) labels: N class indices or N×C multi-hot
+    (entries > 0 count as positive; soft weights are not supported).
 
     Per sample: log Σ_{k∉y} p_k = log(1 − p(y|x)) with p = softmax(logits), floored at
     log(``eps``). For multi-hot labels the positive mass is Σ_{k∈y} p_k (reconstruction for

@@ -5,8 +5,10 @@ import math
 
 import pytest
 import torch
-
-from xbench.methods.contrastive import multimodal_contrastive_loss, robust_clustering_loss
+from xbench.methods.contrastive import (
+    multimodal_contrastive_loss,
+    robust_clustering_loss,
+)
 
 D = torch.float64
 

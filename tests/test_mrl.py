@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-
 from xbench.methods import get
 from xbench.methods.mrl import cosine_lr, mrl_loss
 

@@ -227,7 +227,8 @@ def test_determinism_same_seed_same_codes(cli, tmp_path, test_methods):
 
 @pytest.mark.slow
 def test_jobs_2_equals_jobs_1(cli, tmp_path):
-    args = ["run", "--methods", "lsh", "--bits", "8,16", "--seeds", "0,1", "-q", *tiny_options()]
+    args = ["run", "--methods", "lsh,bce", "--bits", "8,16", "--seeds", "0,1", "--epochs", "2", "-q",
+            *tiny_options()]
     assert cli(*args, "--results", tmp_path / "serial").exit_code == 0
     assert cli(*args, "--jobs", "2", "--results", tmp_path / "parallel").exit_code == 0
     _assert_same(_codes(tmp_path / "serial"), _codes(tmp_path / "parallel"))

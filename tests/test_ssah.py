@@ -5,10 +5,14 @@ import math
 
 import pytest
 import torch
-
 from xbench.methods import ModalityShape, ProblemShape, TrainData, get
 from xbench.methods.adversarial import Discriminator, discriminator_loss, generator_loss
-from xbench.methods.ssah import LocalResponseNorm1d, half_sq, pairwise_loss, similarity_matrix
+from xbench.methods.ssah import (
+    LocalResponseNorm1d,
+    half_sq,
+    pairwise_loss,
+    similarity_matrix,
+)
 
 D = torch.float64
 
@@ -26,7 +30,7 @@ def test_similarity_matrix_all_by_batch():
     labels_all = T([[1, 0, 0], [0, 1, 1], [1, 1, 0]])
     s = similarity_matrix(labels_all, labels_all[[1, 0]], 0.999)
     expected = [[0.0, 0.999], [0.999, 0.0], [0.999, 0.999]]
-    assert s.flatten().tolist() == pytest.approx(sum(expected, []))
+    assert s.flatten().tolist() == pytest.approx([v for row in expected for v in row])
 
 
 @pytest.mark.parametrize("form", ["nll", "squared"])
@@ -188,3 +192,18 @@ def test_deterministic_given_seed():
 def test_unknown_choice_is_rejected():
     with pytest.raises(ValueError, match="adversarial"):
         make(adversarial="always")
+
+
+def test_init_std_scales_own_layers_and_zero_means_default():
+    small, _ = make()
+    assert float(small.label_net.heads.hash.weight.detach().std()) == pytest.approx(0.01, rel=0.2)
+    assert float(small.d_image.mlp.net[0].bias.detach().abs().max()) < 0.06  # biases drawn too
+    default, _ = make(init_std=0)
+    assert float(default.label_net.heads.hash.weight.detach().abs().max()) > 0.1  # PyTorch's U(±1/√16)
+
+
+def test_own_quantization_target_is_sign_of_batch_output():
+    method, data = make()
+    method.build_buffers(data)
+    h = torch.tensor([[0.3, -0.2], [-0.9, 0.1]])
+    assert torch.equal(method._quant_target(h, torch.arange(2)), torch.tensor([[1.0, -1.0], [-1.0, 1.0]]))

@@ -129,7 +129,8 @@ def test_unknown_names_exit_2_with_valid_names(cli, tmp_path, option, value, val
 
 
 def test_run_end_to_end_and_skip(cli, tmp_path):
-    args = ["run", "--methods", "all", "--bits", "8,16", "--results", tmp_path, "-q", *tiny_options()]
+    args = ["run", "--methods", "all", "--bits", "8,16", "--epochs", "2", "--results", tmp_path, "-q",
+            *tiny_options()]
     first = cli(*args)
     assert first.exit_code == 0, first.output
     files = sorted((tmp_path / "runs" / "synthetic").rglob("*.json"))

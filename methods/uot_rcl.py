@@ -15,9 +15,12 @@ Model **[R]** (MRL-style, uotrcl.md "Reconstruction")
     ``z = h/‖h‖`` is the embedding every loss sees, and shared column-normalised class
     prototypes ``C`` (K × classes, :class:`~xbench.methods.networks.ClassPrototypes`) give
     ``p(k|x) = softmax_k(zᵀc_k/τ)``. Raw images go through a ResNet-18 (without its fc layer)
-    before the MLP **[R]**. Codes are ``sign(h)`` (:meth:`Hasher.encode`); :meth:`continuous`
-    returns ``h``; :meth:`embed` returns ``z`` — the real-valued embedding for cosine retrieval
-    as in ``mrl`` (cosine on ``h`` and on ``z`` rank identically).
+    before the MLP **[R]**. ``networks=shared`` swaps in the CMMQ fair-comparison networks
+    (:class:`~xbench.methods.networks.ImageNet`, :class:`~xbench.methods.networks.TextNet`, as
+    ``mrl``'s default) for a same-network comparison with ``mrl``/``cmmq``. Codes are
+    ``sign(h)`` (:meth:`Hasher.encode`); :meth:`continuous` returns ``h``; :meth:`embed`
+    returns ``z`` — the real-valued embedding for cosine retrieval as in ``mrl`` (cosine on
+    ``h`` and on ``z`` rank identically).
 
 Training, epoch e (epochs counted from 0)
     * Warm-up, e < ``warmup_epochs`` **[R]** (uotrcl.md: 5–10): MRL's objective on the noisy
@@ -90,7 +93,14 @@ from torch import nn
 from . import register
 from .base import Hasher, Hyper, ProblemShape, TrainData
 from .contrastive import multimodal_contrastive_loss, robust_clustering_loss
-from .networks import MLP, ClassPrototypes, ImagePreprocess, load_resnet18
+from .networks import (
+    MLP,
+    ClassPrototypes,
+    ImageNet,
+    ImagePreprocess,
+    TextNet,
+    load_resnet18,
+)
 from .transport import (
     SOLVERS,
     class_prior,
@@ -134,8 +144,15 @@ class UOTRCL(Hasher):
                    "alignment on MRL-style nets with a tanh code head")
     default_epochs = 50
     hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "hidden": Hyper(4096, "MRL [C] nets/*.py (methods.md §5)", "width of the two hidden MLP layers"),
-        "lr": Hyper(1e-4, "MRL [C]/[P] (methods.md §5); uotrcl.md", "Adam learning rate (betas 0.5, 0.999)"),
+        "networks": Hyper("mlp", "uotrcl.md (MRL-style MLPs); shared = CMMQ §4.2 fair-comparison nets, "
+                          "as mrl's", "mlp (d→hidden→hidden→K per modality) or shared (FC(K) on image "
+                          "features / ResNet-18, 3-layer text MLP of width ⌈(T+K)/2⌉)",
+                          choices=("mlp", "shared")),
+        "hidden": Hyper(4096, "MRL [C] nets/*.py (methods.md §5)", "width of the two hidden MLP layers "
+                        "(networks=mlp)"),
+        "lr": Hyper(0.0, "MRL [C]/[P] 1e-4 (methods.md §5); mrl's features-mode 1e-3 for the shared nets",
+                    "Adam learning rate (betas 0.5, 0.999); 0 = auto: 1e-4 (networks=mlp, or raw images), "
+                    "1e-3 (networks=shared on precomputed image features, as mrl)"),
         "batch_size": Hyper(100, "MRL [C] default (paper: 50 on Wikipedia)", "mini-batch size"),
         "beta": Hyper(0.5, "MRL Eq. 8 β [P]/[C]", "weight of the class loss; 1−β weighs the alignment loss"),
         "tau": Hyper(1.0, "MRL τ₁ = τ₂ = 1 [C]", "temperature of the prototype logits and of the MC loss"),
@@ -203,12 +220,27 @@ class UOTRCL(Hasher):
                              f"{hp['vote_weight'] + hp['label_weight']:g}")
         if hp["batch_size"] < 2:
             raise ValueError(f"{self.name}.batch_size: expected at least 2, got {hp['batch_size']}")
-        self.image_net = _ModalityNet(shape.image.kind, shape.image.dim, hp["hidden"], bits, hp["weights"])
-        self.text_net = _ModalityNet(shape.text.kind, shape.text.dim, hp["hidden"], bits, hp["weights"])
+        self.image_net: nn.Module
+        self.text_net: nn.Module
+        if hp["networks"] == "mlp":
+            self.image_net = _ModalityNet(shape.image.kind, shape.image.dim, hp["hidden"], bits,
+                                          hp["weights"])
+            self.text_net = _ModalityNet(shape.text.kind, shape.text.dim, hp["hidden"], bits,
+                                         hp["weights"])
+        else:  # the CMMQ fair-comparison networks, as mrl's networks=shared (pre-tanh outputs here)
+            text_dim = int(shape.text.dim if isinstance(shape.text.dim, int) else math.prod(shape.text.dim))
+            self.image_net = ImageNet(shape.image, bits, out_activation="linear", weights=hp["weights"])
+            self.text_net = TextNet(text_dim, bits, hidden=math.ceil((text_dim + bits) / 2),
+                                    out_activation="linear")
         g = torch.Generator().manual_seed(self.seed + 104729)
         self.prototypes = ClassPrototypes(bits, shape.num_classes, generator=g)
         self.to(self.device)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=hp["lr"], betas=(0.5, 0.999))
+        if hp["lr"] < 0:
+            raise ValueError(f"{self.name}.lr: expected a positive learning rate (or 0 = auto), got "
+                             f"{hp['lr']}")
+        auto = 1e-3 if hp["networks"] == "shared" and not shape.image_is_raw else 1e-4
+        self.base_lr = float(hp["lr"]) or auto
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.base_lr, betas=(0.5, 0.999))
         # label buffers (numpy, float64 soft / uint8 hard), created on the first fit_epoch
         self._noisy: dict[str, np.ndarray] = {}
         self._soft: dict[str, np.ndarray] = {}
@@ -219,7 +251,7 @@ class UOTRCL(Hasher):
         self.label_history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ outputs
-    def _net(self, modality: str) -> _ModalityNet:
+    def _net(self, modality: str) -> nn.Module:
         if modality == "image":
             return self.image_net
         if modality == "text":
@@ -317,7 +349,7 @@ class UOTRCL(Hasher):
     def _lr(self, epoch: int, data: TrainData) -> float:
         total = int(self.hp["cosine_epochs"]) or int(data.extra.get("epochs", 0) or 0) or self.default_epochs
         t = min(epoch, max(total, 1)) / max(total, 1)
-        return float(self.hp["lr"] * 0.5 * (1.0 + math.cos(math.pi * t)))
+        return float(self.base_lr * 0.5 * (1.0 + math.cos(math.pi * t)))
 
     def _class_loss(self, logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if self.hp["class_loss"] == "rc":

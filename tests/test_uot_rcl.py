@@ -108,6 +108,17 @@ def test_momentum_delays_relabelling():
     assert second["changed"] > 0
 
 
+def test_learning_rate_auto_and_cosine():
+    shape, data, *_ = tiny_data(n=20)
+    assert make(shape, lr=0.0).base_lr == 1e-4
+    assert make(shape, lr=0.0, networks="shared").base_lr == 1e-3
+    method = make(shape, lr=2e-3, cosine_epochs=4)
+    lrs = [method.fit_epoch(data, e)["lr"] for e in range(3)]
+    assert lrs == pytest.approx([2e-3, 2e-3 * 0.5 * (1 + np.cos(np.pi / 4)), 1e-3])
+    data.extra["epochs"] = 2  # the run's length, when the runner passes it
+    assert make(shape, lr=1e-3)._lr(1, data) == pytest.approx(0.5e-3)
+
+
 def test_deterministic_given_seed():
     shape, data, *_ = tiny_data()
     runs = []
@@ -146,7 +157,7 @@ def test_variants_run():
     shape, data, *_ = tiny_data(n=40)
     for hp in ({"ot_solver": "exact", "class_loss": "ce"},
                {"vote_weight": 0.5, "vote_k": 3, "label_weight": 0.3},
-               {"relation_weight": 0.0, "mc_weight": 1.0}, {"mc_weight": 0.5},
+               {"relation_weight": 0.0, "mc_weight": 1.0}, {"mc_weight": 0.5, "networks": "shared"},
                {"relation_mass": 0.5, "unselected_weight": 0.0, "quant_weight": 0.1,
                 "class_prior": "uniform"}):
         method = make(shape, **hp)
@@ -157,6 +168,7 @@ def test_variants_run():
 @pytest.mark.parametrize("hp, match", [({"mass_start": 0.0}, "mass_start"), ({"momentum": 1.0}, "momentum"),
                                         ({"ot_solver": "sinkhorn"}, "ot_solver"),
                                         ({"batch_size": 1}, "batch_size"), ({"bogus": 1}, "bogus"),
+                                        ({"lr": -1.0}, "lr"), ({"networks": "vgg"}, "networks"),
                                         ({"vote_weight": 0.7, "label_weight": 0.5}, "at most 1")])
 def test_bad_hyperparameters_raise(hp, match):
     shape, *_ = tiny_data(n=10)

@@ -31,7 +31,7 @@ from .plots import (
     style,
 )
 
-PANELS = (("precision", "label precision (share kept that is …)"), ("recall", "recall (share of … kept)"))
+PANELS = (("precision", "precision: share of the kept samples"), ("recall", "recall: share of such samples kept"))
 KINDS = (("clean", "-", "uncorrupted"), ("overlap", "--", "noisy ∩ clean ≠ ∅"))
 
 

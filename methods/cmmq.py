@@ -109,6 +109,7 @@ class ProxyHasher(Hasher):
     keep_rounding = "ceil"
     proxy_keep = "best"  # which random proxy draw to keep when the CSQ criteria are never met
     proxy_tries = 100
+    selects_samples = True  # report the small-loss selection (Hasher.selected_samples); bce: False
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
         super().__init__(shape, bits, **kwargs)
@@ -125,6 +126,7 @@ class ProxyHasher(Hasher):
         self.register_buffer("tie", tie_vector(bits, tie_gen))
         self.optimizer: torch.optim.Optimizer | None = None
         self._diagnostics: dict[str, Any] = {}
+        self._kept: list[torch.Tensor] = []
 
     # ------------------------------------------------------------------ declarations
     @classmethod
@@ -219,6 +221,7 @@ class ProxyHasher(Hasher):
         n = len(data)
         sums: dict[str, float] = {}
         objective, batches, kept, seen = 0.0, 0, 0, 0
+        self._kept = []
         for idx in self.batches(n, int(self.hp["batch_size"])):
             if self.shape.image_is_raw and len(idx) < 2:
                 continue  # BatchNorm cannot train on a single sample
@@ -228,6 +231,7 @@ class ProxyHasher(Hasher):
             joint = terms["joint"]
             k = num_kept(len(idx), ratio, self.keep_rounding)
             keep = small_loss_indices(joint.detach(), k)
+            self._kept.append(idx[keep].detach().cpu())
             loss = joint[keep].mean()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -247,6 +251,12 @@ class ProxyHasher(Hasher):
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         return self.outputs(modality, x, train=False)
+
+    def selected_samples(self) -> torch.Tensor | None:
+        """The training indices the small-loss selection kept over the last epoch's batches."""
+        if not self.selects_samples or not self._kept:
+            return None
+        return torch.cat(self._kept)
 
     @torch.no_grad()
     def sample_losses(self, data: TrainData) -> np.ndarray:

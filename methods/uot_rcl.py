@@ -248,6 +248,7 @@ class UOTRCL(Hasher):
         self._counts: np.ndarray | None = None
         self._prior: np.ndarray | None = None
         self._selected: np.ndarray | None = None
+        self._aligned = False  # whether the last epoch ran the semantic alignment (after warm-up)
         self.label_history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ outputs
@@ -296,6 +297,12 @@ class UOTRCL(Hasher):
         self._prior = class_prior(self._noisy["image"], "uniform" if self.hp["class_prior"] == "uniform"
                                   else "labels")
         self._selected = np.zeros(len(data), dtype=bool)
+
+    def selected_samples(self) -> np.ndarray | None:
+        """The samples transported by the last epoch's semantic alignment (None during warm-up)."""
+        if self._selected is None or not self._aligned:
+            return None
+        return self._selected
 
     # ------------------------------------------------------------------ semantic alignment
     @torch.no_grad()
@@ -364,6 +371,7 @@ class UOTRCL(Hasher):
         if not self._labels:
             self._init_labels(data)
         warm = epoch < hp["warmup_epochs"]
+        self._aligned = not warm
         stats: dict[str, float] = {}
         if not warm:
             mass = mass_schedule(epoch, hp["warmup_epochs"], hp["ramp_epochs"], hp["mass_start"],

@@ -201,3 +201,34 @@ def test_selection_plot(cli, tmp_path, fake_methods):
     assert none.exit_code == 0
     empty = cli("plot", "--results", tmp_path / "b", "--kind", "selection", "--out", out)
     assert empty.exit_code == 2 and "no run recorded selected samples" in empty.output
+
+
+# ------------------------------------------------------------------ built-in selecting methods
+@pytest.mark.parametrize("method,hparams,epochs", [
+    ("cmmq", (("t_k", 1),), 2),
+    ("cmmq-code", (("num_gradual", 2),), 2),
+    ("uot-rcl", (("warmup_epochs", 1),), 2),
+])
+def test_builtin_methods_report_selection(tmp_path, method, hparams, epochs):
+    cfg = RunConfig(method=method, dataset="synthetic", bits=16, noise="symmetric:0.5", epochs=epochs,
+                    hparams=hparams, dataset_options=tuple(sorted(TINY.items())))
+    result = execute(cfg, data_root=tmp_path)
+    assert result.status == "ok", result.error
+    last = result.history[-1]
+    n = len(result.arrays["corrupted"])
+    assert last["selected_fraction"] is not None and 0 < last["selected_fraction"] <= 1
+    if method.startswith("cmmq"):  # every sample kept in epoch 1, the small-loss share afterwards
+        assert result.history[0]["selected_fraction"] == 1.0
+        assert last["selected_fraction"] == pytest.approx(last["kept_fraction"])
+        assert last["selected_fraction"] < 1.0
+    else:
+        assert "selected_fraction" not in result.history[0]  # warm-up: no transport yet
+        assert last["selected_fraction"] == pytest.approx(last["transported"] / n)
+    assert 0.0 <= last["selected_clean_precision"] <= 1.0
+
+
+def test_bce_selects_nothing(tmp_path):
+    cfg = RunConfig(method="bce", dataset="synthetic", bits=16, noise="symmetric:0.5", epochs=1,
+                    dataset_options=tuple(sorted(TINY.items())))
+    result = execute(cfg, data_root=tmp_path)
+    assert result.status == "ok" and "selected_fraction" not in result.history[0]

@@ -260,20 +260,28 @@ class ProxyHasher(Hasher):
 
     @torch.no_grad()
     def sample_losses(self, data: TrainData) -> np.ndarray:
-        """The joint per-sample loss L_a of every training item at the current parameters (eval mode)."""
+        """The joint per-sample loss L_a of every training item at the current parameters (eval mode).
+
+        Computed as training computes it: in random mini-batches of the training ``batch_size``
+        (an in-batch term such as ``cmmq-code``'s InfoNCE MQ loss depends on the batch), drawn
+        from a generator of their own so that saving losses leaves the training order unchanged.
+        """
         was_training = self.training
         self.eval()
+        n = len(data)
+        out = torch.zeros(n, dtype=torch.float32)
         try:
             o_image, o_text = self._targets(data)
-            parts = []
-            step = 128 if self.shape.image_is_raw else 4096
-            for idx in self.batches(len(data), step, shuffle=False):
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 7919 + 1)).to(self.device)
+            step = int(self.hp["batch_size"])
+            for start in range(0, n, step):
+                idx = order[start:start + step]
                 b_image = self.outputs("image", data.image[idx], train=False)
                 b_text = self.outputs("text", data.text[idx], train=False)
-                parts.append(self.losses(b_image, b_text, o_image[idx], o_text[idx])["joint"].float().cpu())
+                out[idx.cpu()] = self.losses(b_image, b_text, o_image[idx], o_text[idx])["joint"].float().cpu()
         finally:
             self.train(was_training)
-        return torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.float32)
+        return out.numpy()
 
     def extra_state_for_store(self) -> dict[str, Any]:
         return {"proxies": self.proxy_info.summary(), **self._diagnostics}

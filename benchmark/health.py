@@ -19,7 +19,10 @@ nearest distance).
 
 * ``min_distinct_fraction`` (0.10): a modality's database holds fewer distinct codes than
   10 % of min(n_db, 2^K) (the cap keeps short codes on big databases judgeable);
-* ``max_bit_balance`` (0.6): a set's bit balance is above 0.6 (most bits nearly constant).
+* ``max_bit_balance`` (0.75): a set's bit balance is above 0.75 (on average a bit takes the same
+  value for more than 87.5 % of the items). Not 0.6: ``cmmq`` at symmetric:0.6 on ``synthetic``
+  has bit balance 0.65–0.70 (its majority-vote proxy targets are skewed) with 84 % distinct
+  database codes and 0.1 % of the database tied at the nearest distance — skewed, not collapsed.
 
 The runner stores ``code_health(codes)`` in every successful run (``health`` in the result
 JSON); :func:`of_run` reads it back, or computes it from the run's stored codes for runs made
@@ -32,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-THRESHOLDS: dict[str, float] = {"min_distinct_fraction": 0.10, "max_bit_balance": 0.6}
+THRESHOLDS: dict[str, float] = {"min_distinct_fraction": 0.10, "max_bit_balance": 0.75}
 SETS = {"query": "query", "database": "db"}  # set name → prefix of the stored code arrays
 MODALITIES = ("image", "text")
 TASKS = {"i2t": ("query_image", "db_text"), "t2i": ("query_text", "db_image")}

@@ -53,11 +53,18 @@ def test_thresholds():
     assert h["sets"]["database"]["text"]["distinct"] == 3
     assert any("text database: 3 distinct" in p for p in h["problems"])
     assert h["tied_at_nearest"]["i2t"]["mean"] >= 1 / 3 - 1e-9  # a third of the database per code
-    # bit balance above 0.6: set 13 of 16 bits constant
+    # bit balance above 0.75: set 13 of 16 bits constant (balance ≥ 13/16)
     c = _codes()
     c["query_image"][:, :13] = 1
     found = health.problems(health.code_health(c))
-    assert found == [f"image query: bit balance {health.set_health(c['query_image'])['bit_balance']:.2f} (> 0.6)"]
+    # the boundary: three constant bits and one balanced bit give exactly 0.75 (healthy)
+    edge = np.ones((8, 4), dtype=np.int8)
+    edge[:4, 3] = -1
+    assert health.problems({"sets": {"query": {"image": health.set_health(edge)}}}) == []
+    edge[4, 3] = -1  # bit 3: mean −0.25 → balance 0.8125
+    assert health.problems({"sets": {"query": {"image": health.set_health(edge)}}}) == [
+        "image query: bit balance 0.81 (> 0.75)"]
+    assert found == [f"image query: bit balance {health.set_health(c['query_image'])['bit_balance']:.2f} (> 0.75)"]
     # the distinct-code floor is capped at 2^K: 4-bit codes on a 1000-item database need 2 codes
     small = {k: v[:, :4] for k, v in _codes(n_db=1000).items()}
     small["db_image"] = np.tile([[1, 1, -1, -1], [-1, -1, 1, 1]], (500, 1))

@@ -31,9 +31,9 @@ Defaults: γ = 2 (focal loss; torchcmh ``training/CMHH.py`` ``parameters``), β 
 WangGodder/deep-cross-modal-hashing@5bc3add, L132 ``beta = 0.25`` and L193-194 the
 inner-product Hamming distance ½(K − h_xᵀh_y) scaled by β; that block was removed in 969ce26,
 and at the pinned 9784397 the only β is the active code's 0.5 on a Euclidean distance, L29
-and L112; 0.25 was also slightly better on ``synthetic``), λ = 0.1 (xbench; λ = 1 collapsed the image codes on
-``synthetic``), SGD with momentum 0.9, lr 0.02 (image) and
-0.2 (text) halved every 15 epochs, batch 128 (torchcmh L29-50). torchcmh trains 500
+and L112; 0.25 was also slightly better on ``synthetic``), λ = 0.1 (xbench; with λ = 1 the *text*
+codes collapse to a single code on ``synthetic`` at 32 bits, with λ = 0.1 to 8 codes — a known
+collapse, see docs/health.md), SGD with momentum 0.9, lr 0.02 (image) and 0.2 (text) halved every 15 epochs, batch 128 (torchcmh L29-50). torchcmh trains 500
 epochs; with the lr halved every 15 epochs it is below 2% of the initial rate after 90
 epochs, so ``default_epochs`` is 100 (xbench). Networks: the suite's shared ImageNet / TextNet with
 tanh outputs (CMMQ paper §4.2). Inputs of precomputed features are standardised and BoW
@@ -77,7 +77,8 @@ class CMHH(Hasher):
                       "(@9784397 L29, L112: 0.5 on a Euclidean distance)",
                       "rate β of p = exp(−β d); the radius where p = ½ is ln2/β"),
         "gamma": Hyper(2.0, f"{_T}: parameters['gamma'] (focal loss, Lin et al. 2017)", "focusing parameter γ"),
-        "lam": Hyper(0.1, "xbench [R] (torchcmh uses 0 active / 1 commented; validated on synthetic)",
+        "lam": Hyper(0.1, "xbench [R] (torchcmh uses 0 active / 1 commented); the text codes collapse on "
+                     "synthetic at 0.1 and 1 alike (docs/health.md)",
                      "weight λ of the quantization term"),
         "quantization": Hyper("exponential", "reconstruction [R] (methods.md §4: exact form unknown)",
                               "exponential: β·d(|h|, 1); square: Σ(|h|−1)²", choices=("exponential", "square")),

@@ -2,14 +2,14 @@
 
 Built-in datasets register on import, in this order (``xbench list datasets`` shows it):
 ``synthetic``, ``mirflickr25k``, ``nuswide``, ``mscoco``, ``wikipedia``, ``files``; third-party
-ones through the ``xbench.datasets`` entry-point group (see :mod:`xbench.datasets.registry`).
+ones through the ``xbench.datasets`` entry-point group (see :mod:`xbench.registry`).
 Split index files: :mod:`xbench.datasets.splits`.
 """
 # ruff: noqa: I001  (the import order below is the registration order)
 from .base import CrossModalData, Split, labels_to_multihot
 from .entry import DatasetEntry, default_datasets, get, load, registry
 from .errors import DatasetError, DatasetFileNotFoundError, MissingVariableError, SplitError
-from .registry import Registry, UnknownEntryError
+from xbench.registry import Registry, UnknownEntryError
 from . import synthetic  # noqa: F401  (registers "synthetic")
 from . import mirflickr  # noqa: F401  (registers "mirflickr25k")
 from . import nuswide  # noqa: F401

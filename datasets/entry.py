@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import CrossModalData
-from .registry import Registry
+from xbench.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import register
 from .base import Hasher, Hyper, ProblemShape, TrainData
 from .contrastive import multimodal_contrastive_loss, robust_clustering_loss
 from .networks import (
@@ -135,9 +134,9 @@ class _ModalityNet(nn.Module):
         return self.mlp(self.backbone(x if x.dtype == torch.uint8 else x.float()))
 
 
-@register
 class UOTRCL(Hasher):
     name = "uot-rcl"
+    display_name, order, color, marker = "UOT-RCL", 80, "#fbafe4", "*"
     paper = ("Han, Luo, Liu, Nan, 'A Unified Optimal Transport Framework for Cross-Modal Retrieval with "
              "Noisy Labels', arXiv 2403.13480 / TNNLS 2025 (UOT-RCL-style reconstruction)")
     description = ("UOT-RCL-style: partial-OT label correction (cross-modal consistent cost) + OT relation "

@@ -6,7 +6,7 @@ Built-in models register on import (``none``, ``symmetric``, ``asymmetric``, ``s
 :class:`NoiseSpec`); :func:`inject` applies one to a run's training labels and reports the
 realised noise. Definitions and sources: ../shared/reference/noise.md.
 """
-from xbench.datasets.registry import Registry, UnknownEntryError
+from xbench.registry import Registry, UnknownEntryError
 
 from .base import NoiseModel, NoiseResult, NoiseSpec, NoNoise, as_multihot, label_type
 from .models import (

@@ -57,6 +57,9 @@ from .epoch_log import EpochLog
 from .schedules import Schedule, learning_rate
 
 MODALITIES = ("image", "text")
+#: what a batch loss function returns: a dict whose "loss" is minimised (all entries logged), or
+#: a pair (loss to minimise, logged terms)
+BatchLoss = Mapping[str, Any] | tuple[torch.Tensor, Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,8 @@ class TrainData:
 
     def subset(self, index: torch.Tensor) -> TrainData:
         text_labels = None if self.text_labels is None else self.text_labels[index]
-        return TrainData(self.image[index], self.text[index], self.labels[index], self.noise_rate, text_labels,
-                         self.extra, self.epochs)
+        return TrainData(self.image[index], self.text[index], self.labels[index], self.noise_rate,
+                         text_labels, self.extra, self.epochs)
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,8 @@ class Hasher(nn.Module):
                 raise ValueError(f"{cls.name}.{key}: {exc}") from None
             choices = cls.hyperparameters[key].choices
             if choices is not None and value not in choices:
-                raise ValueError(f"{cls.name}.{key}: expected one of {', '.join(map(str, choices))}, got {value!r}")
+                valid = ", ".join(map(str, choices))
+                raise ValueError(f"{cls.name}.{key}: expected one of {valid}, got {value!r}")
             hp[key] = value
         return hp
 
@@ -272,7 +276,7 @@ class Hasher(nn.Module):
         return Schedule()
 
     def epoch_budget(self, data: TrainData, override: int = 0) -> int:
-        """``override`` if positive, else the run's epoch budget (``data.epochs``), else ``default_epochs``."""
+        """``override`` if positive, else the run's budget (``data.epochs``), else ``default_epochs``."""
         return int(override) or int(data.epochs or 0) or int(self.default_epochs)
 
     def apply_lr_schedule(self, data: TrainData, epoch: int) -> dict[str, float]:
@@ -307,7 +311,7 @@ class Hasher(nn.Module):
 
     # ------------------------------------------------------------------ the epoch template
     def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:
-        """One epoch: prepare (first call), learning rates, then begin / train / end hooks (see module doc)."""
+        """One epoch: prepare (first call), learning rates, then the begin / train / end hooks."""
         self.train()
         if not self._prepared:
             self.prepare(data)
@@ -338,14 +342,12 @@ class Hasher(nn.Module):
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         """After the epoch's passes (e.g. a code update); may log more values."""
 
-    def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any
-                   ) -> Mapping[str, Any] | tuple[torch.Tensor, Mapping[str, Any]]:
+    def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> BatchLoss:
         """The loss of mini-batch ``idx``: a dict whose ``"loss"`` is minimised (every entry is logged),
         or a pair ``(loss, logged terms)``. Logged values may be ``(total, weight)`` pairs."""
         raise NotImplementedError(f"{type(self).__name__} must implement batch_loss (or train_epoch)")
 
-    def run_pass(self, batches: Iterable[torch.Tensor],
-                 loss_fn: Callable[[torch.Tensor], Mapping[str, Any] | tuple[torch.Tensor, Mapping[str, Any]]],
+    def run_pass(self, batches: Iterable[torch.Tensor], loss_fn: Callable[[torch.Tensor], BatchLoss],
                  log: EpochLog, optimizers: Iterable[str] | None = None, suffix: str = "") -> None:
         """For each batch (of at least :meth:`min_batch_size`): loss, zero, backward, step, log."""
         names = None if optimizers is None else tuple(optimizers)

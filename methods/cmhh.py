@@ -46,7 +46,6 @@ import torch
 
 from .base import Hasher, Hyper, TrainData
 from .networks import ImageNet, TextNet
-from .schedules import Schedule
 from .pairwise import (
     InputNormalisation,
     class_balanced_weights,
@@ -57,6 +56,7 @@ from .pairwise import (
     square_quantization_loss,
     text_input_dim,
 )
+from .schedules import Schedule
 
 _T = "torchcmh training/CMHH.py L29-50 (methods.md §4) [T]"
 
@@ -143,7 +143,8 @@ class CMHH(Hasher):
         h_text = self.continuous("text", data.text[idx])
         s = similarity(data.labels_of("image")[idx], data.labels_of("text")[idx])
         focal = self.pair_loss(h_image, h_text, s)
-        quant = float(self.hp["lam"]) * 0.5 * (self.quantization(h_image).mean() + self.quantization(h_text).mean())
+        lam = float(self.hp["lam"])
+        quant = lam * 0.5 * (self.quantization(h_image).mean() + self.quantization(h_text).mean())
         return {"loss": focal + quant, "focal": focal, "quantization": quant}
 
     def sample_loss_context(self, data: TrainData) -> Any:
@@ -151,7 +152,8 @@ class CMHH(Hasher):
         li, lt = data.labels_of("image"), data.labels_of("text")
         n = len(data)
         n_pos = sum(float(similarity(li[s:s + 1024], lt).sum()) for s in range(0, n, 1024))
-        return self.outputs_all("image", data.image), self.outputs_all("text", data.text), (n_pos, float(n) * n)
+        outputs = self.outputs_all("image", data.image), self.outputs_all("text", data.text)
+        return (*outputs, (n_pos, float(n) * n))
 
     def per_sample_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> torch.Tensor:
         """Per item i: mean over j of the focal loss of (image i, text j) and (text i, image j)."""

@@ -132,8 +132,8 @@ class MRL(Hasher):
     # ------------------------------------------------------------------ the skeleton's hooks
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         hp = self.hp
-        return {"main": torch.optim.Adam(self.parameters(), lr=hp["lr"], betas=(hp["adam_beta1"], hp["adam_beta2"]),
-                                         weight_decay=hp["weight_decay"])}
+        betas = (hp["adam_beta1"], hp["adam_beta2"])
+        return {"main": torch.optim.Adam(self.parameters(), lr=hp["lr"], betas=betas, weight_decay=hp["weight_decay"])}
 
     def lr_schedule(self) -> Schedule:
         """Cosine annealing to 0 over ``schedule_epochs`` or the run's budget (official ``--ls cos``)."""
@@ -153,8 +153,8 @@ class MRL(Hasher):
         hp = self.hp
         return mrl_loss(self.image_net(data.image[idx]), self.text_net(data.text[idx]), self.prototypes.centres,
                         data.labels_of("image")[idx], data.labels_of("text")[idx], beta=hp["beta"],
-                        tau_rc=hp["tau_rc"], tau_mc=hp["tau_mc"], include_self=hp["self_similarity"] == "included",
-                        reduction=reduction)
+                        tau_rc=hp["tau_rc"], tau_mc=hp["tau_mc"],
+                        include_self=hp["self_similarity"] == "included", reduction=reduction)
 
     def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> dict[str, torch.Tensor]:
         """β·L_r + (1 − β)·L_c of the batch, centres renormalised before the step (official code)."""

@@ -95,8 +95,9 @@ class SharedCodeHasher(Hasher):
         return "text" if modality == "image" else "image"
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {m: torch.optim.SGD(self.net(m).parameters(), lr=float(self.hp[f"lr_{m}"]),
-                                   momentum=float(self.hp["momentum"]), weight_decay=float(self.hp["weight_decay"]))
+        hp = self.hp
+        return {m: torch.optim.SGD(self.net(m).parameters(), lr=float(hp[f"lr_{m}"]), momentum=float(hp["momentum"]),
+                                   weight_decay=float(hp["weight_decay"]))
                 for m in ("image", "text")}
 
     def lr_schedule(self) -> Schedule:
@@ -181,7 +182,8 @@ class SharedCodeHasher(Hasher):
                 loss, terms = self.batch_terms(modality, u, idx, data)
                 return loss, {"loss": loss, **terms}
 
-            self.run_pass(self.pass_batches(len(data)), loss_fn, log, optimizers=(modality,), suffix=f"_{modality}")
+            self.run_pass(self.pass_batches(len(data)), loss_fn, log, optimizers=(modality,),
+                          suffix=f"_{modality}")
 
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         """The B-step, then the full objective J (logged as ``loss``)."""

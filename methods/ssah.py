@@ -180,13 +180,13 @@ class SSAH(Hasher):
         """One Adam per block; with adversarial=code the modality optimisers also cover their D."""
         hp = self.hp
         code_mode = hp["adversarial"] == "code"
+        d_image = list(self.d_image.parameters()) if code_mode else []
+        d_text = list(self.d_text.parameters()) if code_mode else []
         return {
             "label": torch.optim.Adam(self.label_net.parameters(), lr=hp["lr_label"]),
-            "image": torch.optim.Adam(list(self.image_net.parameters())
-                                      + (list(self.d_image.parameters()) if code_mode else []), lr=hp["lr_image"]),
-            "text": torch.optim.Adam(list(self.text_net.parameters())
-                                     + (list(self.d_text.parameters()) if code_mode else []), lr=hp["lr_text"]),
-            "dis": torch.optim.Adam(list(self.d_image.parameters()) + list(self.d_text.parameters()), lr=hp["lr_dis"]),
+            "image": torch.optim.Adam(list(self.image_net.parameters()) + d_image, lr=hp["lr_image"]),
+            "text": torch.optim.Adam(list(self.text_net.parameters()) + d_text, lr=hp["lr_text"]),
+            "dis": torch.optim.Adam([*self.d_image.parameters(), *self.d_text.parameters()], lr=hp["lr_dis"]),
         }
 
     def lr_schedule(self) -> Schedule:
@@ -213,8 +213,8 @@ class SSAH(Hasher):
             return self.B[idx]
         return torch.sign(own_hash.detach())
 
-    def _semantic_loss(self, out: SSAHOutput, labels_all: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor
-                       ) -> torch.Tensor:
+    def _semantic_loss(self, out: SSAHOutput, labels_all: torch.Tensor, labels: torch.Tensor,
+                       idx: torch.Tensor) -> torch.Tensor:
         """α·J(F) + γ·J(H) against LabNet's buffers + β·½‖B − H‖² + η·½‖L − L̂‖²."""
         hp = self.hp
         s = similarity_matrix(labels_all, labels[idx], hp["similarity"])

@@ -262,12 +262,14 @@ class UOTRCL(Hasher):
         if warm:
             stats = dict(ZERO_STATS)
         else:
-            mass = mass_schedule(epoch, hp["warmup_epochs"], hp["ramp_epochs"], hp["mass_start"], hp["mass_end"])
+            mass = mass_schedule(epoch, hp["warmup_epochs"], hp["ramp_epochs"], hp["mass_start"],
+                                 hp["mass_end"])
             stats = self._semantic_step(data, mass)
         log.update(stats)
         weight = torch.ones(len(data), device=self.device)
         if not warm and hp["unselected_weight"] != 1.0:
-            weight[torch.as_tensor(~self.correction.selected, device=self.device)] = float(hp["unselected_weight"])
+            unselected = torch.as_tensor(~self.correction.selected, device=self.device)
+            weight[unselected] = float(hp["unselected_weight"])
         return warm, self.correction.tensors(self.device), weight, stats
 
     def _class_loss(self, logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

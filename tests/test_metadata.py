@@ -40,9 +40,10 @@ def test_report_and_plots_read_the_classes(monkeypatch):
 
 
 def test_method_order_and_names_of_the_paper_tables():
-    assert display.method_order() == ("lsh", "bce", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot-rcl", "cmmq-code",
-                                      "cmmq")
-    assert [report.method_display(m) for m in ("cmmq-code", "uot-rcl", "bce")] == ["CMMQ-code", "UOT-RCL", "BCE"]
+    assert display.method_order() == ("lsh", "bce", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot-rcl",
+                                      "cmmq-code", "cmmq")
+    names = [report.method_display(m) for m in ("cmmq-code", "uot-rcl", "bce")]
+    assert names == ["CMMQ-code", "UOT-RCL", "BCE"]
 
 
 def test_unregistered_aliases_are_not_in_the_display_tables():
@@ -81,7 +82,8 @@ def test_the_registry_module_is_standalone():
     assert out.stdout.strip() == "['xbench', 'xbench._version', 'xbench.registry']"
 
 
-@pytest.mark.parametrize("wing, module", [("methods", "ssah"), ("datasets", "wikipedia"), ("noise", "models")])
+@pytest.mark.parametrize("wing, module", [("methods", "ssah"), ("datasets", "wikipedia"),
+                                          ("noise", "models")])
 def test_a_missing_builtin_module_is_an_error(wing, module):
     # the module is made to look absent both to the import system and to importlib.util.find_spec
     code = f"""

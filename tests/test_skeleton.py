@@ -42,7 +42,8 @@ class Recorder(Hasher):
                 "text": torch.optim.SGD(self.text_net.parameters(), lr=0.4)}
 
     def lr_schedule(self):
-        return Schedule(self.hp["kind"], decay=0.5, step=2, end_factor=0.01, epochs=self.hp["schedule_epochs"])
+        return Schedule(self.hp["kind"], decay=0.5, step=2, end_factor=0.01,
+                        epochs=self.hp["schedule_epochs"])
 
     def batch_loss(self, data, idx, context):
         self.modes.append(self.training)
@@ -81,7 +82,7 @@ def test_unknown_schedule_kind_is_refused():
 ])
 def test_each_method_declares_its_schedule(name, kind):
     shape = ProblemShape(ModalityShape("features", 6), ModalityShape("bow", 5), 3, True, 20, "tiny")
-    hp = {"label_hidden": 16, "embed_dim": 8} if name == "ssah" else {"hidden": 16} if name == "uot-rcl" else {}
+    hp = {"ssah": {"label_hidden": 16, "embed_dim": 8}, "uot-rcl": {"hidden": 16}}.get(name, {})
     method = methods.get(name)(shape, 16, **hp)
     assert method.lr_schedule().kind == kind
 

@@ -167,3 +167,11 @@ def test_input_normalisation_modes():
     assert raw.mode == {"image": "none", "text": "standardize"}
     with pytest.raises(ValueError, match="normalisation"):
         InputNormalisation(shape, "whiten")
+
+
+def test_class_balanced_weights_of_a_block_use_the_whole_pair_set():
+    s = similarity(LABELS_A, LABELS_B)
+    full = class_balanced_weights(s)
+    block = class_balanced_weights(s[:2], counts=(float(s.sum()), float(s.numel())))
+    assert torch.equal(block, full[:2])
+    assert not torch.equal(class_balanced_weights(s[:2]), full[:2])  # the block's own counts differ

@@ -179,8 +179,8 @@ class CMMQCode(ProxyHasher):
     def linear_outputs(self, modality: str, x: torch.Tensor, train: bool) -> torch.Tensor:
         """The networks' linear outputs (what the release binarises at test time)."""
         if modality == "image":
-            return self.image_net(self._image_input(x, train))
-        return self.text_net(x)
+            x = self._image_input(x, train)
+        return self.net(modality)(x)
 
     def outputs(self, modality: str, x: torch.Tensor, train: bool) -> torch.Tensor:
         return self.linear_outputs(modality, x, train).tanh()

@@ -6,6 +6,22 @@ cross-modal consistent cost, the samples → classes partial OT
 (:func:`~xbench.methods.transport.semantic_alignment`), and the momentum update of the
 transported samples' soft labels, ``s ← μ·s + (1−μ)·n_i·γ_i/‖γ_i‖₁``, whose top-n_i classes
 become their labels (see :mod:`xbench.methods.uot_rcl`).
+
+Multi-label data **[R]**: handled, not refused. A sample's capacity in the partial OT is its
+label count ``n_i`` (``a_i = n_i/Σn``), classes receive ``m·π_k`` with π the label frequencies,
+and a transported sample's corrected label set is the ``n_i`` classes with the most (momentum-
+averaged) plan mass — so label counts are preserved. Samples with no label never move. The
+paper itself is single-label (uotrcl.md); this extension is ours and unvalidated on the
+multi-label benchmarks.
+
+Per-modality noise (``--noise-per-modality``, MRL's setting): the image and text label
+buffers are kept separately; the plan (one row per pair) updates both **[R]**.
+
+Label-correction statistics logged by ``uot-rcl``'s ``fit_epoch`` (all counts over training
+samples): ``mass`` (scheduled m_e), ``moved`` (1ᵀγ1), ``transported``, ``changed`` (labels
+different from the previous epoch's), ``relabelled`` (labels different from the noisy ones),
+``plan_cost``. The runner compares the method's ``corrected_labels()`` with the clean and noisy
+labels for fixed/broken counts (the method never sees the clean labels).
 """
 from __future__ import annotations
 
@@ -17,7 +33,8 @@ import torch
 from .base import TrainData
 from .transport import class_prior, consistent_cost, neighbour_vote, semantic_alignment, top_labels
 
-ZERO_STATS = {"mass": 0.0, "moved": 0.0, "transported": 0.0, "changed": 0.0, "relabelled": 0.0, "plan_cost": 0.0}
+ZERO_STATS = {"mass": 0.0, "moved": 0.0, "transported": 0.0, "changed": 0.0, "relabelled": 0.0,
+              "plan_cost": 0.0}
 
 
 class LabelCorrection:

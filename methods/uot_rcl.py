@@ -62,23 +62,10 @@ label accuracy 0.595 → 0.53–0.58); with κ = 0.3 correction is net positive 
 run's epochs (no correction: MRL's objective with the tanh head); ``label_weight=0,
 mc_weight=0, relation_weight=1`` (the literal uotrcl.md reconstruction).
 
-Multi-label data **[R]**: handled, not refused. A sample's capacity in the partial OT is its
-label count ``n_i`` (``a_i = n_i/Σn``), classes receive ``m·π_k`` with π the label frequencies,
-and a transported sample's corrected label set is the ``n_i`` classes with the most (momentum-
-averaged) plan mass — so label counts are preserved. Samples with no label never move. The
-paper itself is single-label (uotrcl.md); this extension is ours and unvalidated on the
-multi-label benchmarks.
-
-Per-modality noise (``--noise-per-modality``, MRL's setting): the image and text label
-buffers are kept separately; the plan (one row per pair) updates both **[R]**.
-:meth:`corrected_labels` returns the image-side labels (the runner's reference), the text
-side is in :meth:`corrected_text_labels`.
-
-Label-correction statistics logged by :meth:`fit_epoch` (all counts over training samples):
-``mass`` (scheduled m_e), ``moved`` (1ᵀγ1), ``transported``, ``changed`` (labels different from
-the previous epoch's), ``relabelled`` (labels different from the noisy ones), ``plan_cost``.
-The runner compares :meth:`corrected_labels` with the clean and noisy labels for fixed/broken
-counts (the method never sees the clean labels).
+Multi-label data, per-modality noise (separate image / text label buffers) and the
+label-correction statistics logged per epoch: :mod:`xbench.methods.label_correction` **[R]**.
+:meth:`corrected_labels` returns the image-side labels (the runner's reference),
+:meth:`corrected_text_labels` the text side.
 """
 from __future__ import annotations
 
@@ -91,7 +78,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Hasher, Hyper, ProblemShape, TrainData
-from .contrastive import multimodal_contrastive_loss, robust_clustering_loss
+from .contrastive import multimodal_contrastive_loss, weighted_class_loss
 from .epoch_log import EpochLog
 from .label_correction import ZERO_STATS, LabelCorrection
 from .networks import BackboneMLP, ClassPrototypes, ImageNet, TextNet
@@ -272,14 +259,6 @@ class UOTRCL(Hasher):
             weight[unselected] = float(hp["unselected_weight"])
         return warm, self.correction.tensors(self.device), weight, stats
 
-    def _class_loss(self, logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        if self.hp["class_loss"] == "rc":
-            per = robust_clustering_loss(logits, labels, reduction="none")
-        else:
-            target = labels / labels.sum(1, keepdim=True).clamp_min(1.0)
-            per = -(target * logits.log_softmax(1)).sum(1)
-        return (weight * per).sum() / weight.sum().clamp_min(1e-12)
-
     def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> dict[str, torch.Tensor]:
         """β·L_cls + (1−β)·(w_mc·L_MC + w_rel·L_rel) (+ quantization); MRL's objective in warm-up."""
         hp = self.hp
@@ -289,8 +268,9 @@ class UOTRCL(Hasher):
         z_image, z_text = F.normalize(h_image, dim=1), F.normalize(h_text, dim=1)
         y_image, y_text = labels["image"][idx], labels["text"][idx]
         w = weight[idx]
-        loss_class = (self._class_loss(self.prototypes.logits(z_image, hp["tau"]), y_image, w)
-                      + self._class_loss(self.prototypes.logits(z_text, hp["tau"]), y_text, w))
+        kind = hp["class_loss"]
+        loss_class = (weighted_class_loss(self.prototypes.logits(z_image, hp["tau"]), y_image, w, kind)
+                      + weighted_class_loss(self.prototypes.logits(z_text, hp["tau"]), y_text, w, kind))
         loss_mc = loss_rel = torch.zeros((), device=self.device)
         if warm or hp["mc_weight"] > 0:
             loss_mc = multimodal_contrastive_loss(z_image, z_text, tau=hp["tau"], reduction="sum_modalities")

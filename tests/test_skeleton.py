@@ -180,8 +180,8 @@ def test_logged_loss_matches_hand_computed_batches():
         loss.backward()
         for o in opt.values():
             o.step()
-        losses.append(float(loss))
-        terms_a.append(float(a))
+        losses.append(float(loss.detach()))
+        terms_a.append(float(a.detach()))
     assert log["loss"] == pytest.approx(np.mean(losses), rel=1e-6)
     assert log["a"] == pytest.approx(np.mean(terms_a), rel=1e-6)
 

@@ -9,7 +9,6 @@ imported on first use (the methods wing imports torch).
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 
@@ -25,7 +24,6 @@ def _dataset(name: str) -> Any:
     return datasets.registry.get(name) if name in datasets.registry else None
 
 
-@lru_cache(maxsize=1)
 def method_order() -> tuple[str, ...]:
     """Registered method names by their classes' ``order`` (registration order breaks ties)."""
     from xbench import methods
@@ -49,7 +47,6 @@ def method_marker(method: str) -> str | None:
     return getattr(cls, "marker", None) if cls is not None else None
 
 
-@lru_cache(maxsize=1)
 def dataset_order() -> tuple[str, ...]:
     """Registered dataset names by their entries' ``order``."""
     from xbench import datasets

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .base import CrossModalData
 from xbench.registry import Registry
+
+from .base import CrossModalData
 
 
 @dataclass(frozen=True)

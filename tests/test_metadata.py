@@ -31,12 +31,8 @@ def test_report_and_plots_read_the_classes(monkeypatch):
     monkeypatch.setattr(cls, "marker", "p")
     assert report.method_display("dcmh") == "Deep-CMH"
     assert plots.method_color("dcmh") == "#123456" and plots.method_marker("dcmh") == "p"
-    display.method_order.cache_clear()
     monkeypatch.setattr(cls, "order", 0)
-    try:
-        assert display.method_order()[0] == "dcmh"
-    finally:
-        display.method_order.cache_clear()
+    assert display.method_order()[0] == "dcmh"
 
 
 def test_method_order_and_names_of_the_paper_tables():

@@ -99,6 +99,7 @@ def test_selection_stats_by_hand():
 # ------------------------------------------------------------------ the runner
 class _Collapsed(LSH):
     name = "test-collapsed"
+    display_name, order, color, marker = "Collapsed", 900, "#d55e00", "v"
     description = "every text code is the same (test only)"
 
     def continuous(self, modality, x):
@@ -110,6 +111,7 @@ class _Selecting(LSH):
     """Keeps the training samples with even index in even epochs, every sample in odd ones."""
 
     name = "test-selecting"
+    display_name, order, color, marker = "Selecting", 901, "#029e73", "^"
     description = "selects samples (test only)"
     default_epochs = 2
 
@@ -173,7 +175,7 @@ def test_report_marks_and_check_fails_unhealthy(cli, tmp_path, fake_methods):
     report = cli("report", "--results", tmp_path)
     assert report.exit_code == 0, report.output
     rows = [line for line in report.output.splitlines() if line.startswith("|")]
-    collapsed = [r for r in rows if "test-collapsed" in r]
+    collapsed = [r for r in rows if "Collapsed" in r]
     lsh = [r for r in rows if "LSH" in r]
     assert collapsed and all(health.MARK in r for r in collapsed)
     assert lsh and not any(health.MARK in r for r in lsh)
@@ -184,7 +186,7 @@ def test_report_marks_and_check_fails_unhealthy(cli, tmp_path, fake_methods):
     assert cli("check", "--results", tmp_path, "--baseline", base).exit_code == 0
     failing = cli("check", "--results", tmp_path, "--baseline", base, "--fail-unhealthy")
     assert failing.exit_code == 1
-    assert "UNHEALTHY test-collapsed" in failing.output and "UNHEALTHY LSH" not in failing.output
+    assert "UNHEALTHY Collapsed" in failing.output and "UNHEALTHY LSH" not in failing.output
 
 
 def test_health_computed_for_runs_stored_without_it(cli, tmp_path, fake_methods):

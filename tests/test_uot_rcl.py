@@ -202,8 +202,7 @@ def test_training_objective_composition(monkeypatch):
             return z.sum() * 0.0 + value
         return f
 
-    monkeypatch.setattr(uot_rcl, "robust_clustering_loss",
-                        lambda logits, labels, reduction="none": logits.sum(1) * 0.0 + c_cls)
+    monkeypatch.setattr(uot_rcl, "weighted_class_loss", lambda logits, labels, weight, kind: logits.sum() * 0.0 + c_cls)
     monkeypatch.setattr(uot_rcl, "multimodal_contrastive_loss", const(c_mc))
     monkeypatch.setattr(uot_rcl, "relation_loss", const(c_rel))
     beta, w_mc, w_rel, q = 0.3, 0.7, 0.4, 0.9

@@ -42,6 +42,7 @@ class ModalityShape:
 
     kind: str
     dim: int | tuple[int, ...]
+    backbone: str | None = None  # raw images: the dataset's preferred backbone (networks.resolve_backbone)
 
 
 @dataclass(frozen=True)

@@ -91,15 +91,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import register
+from .backbones import build_backbone
 from .base import Hasher, Hyper, ProblemShape, TrainData
 from .contrastive import multimodal_contrastive_loss, robust_clustering_loss
 from .networks import (
     MLP,
     ClassPrototypes,
     ImageNet,
-    ImagePreprocess,
     TextNet,
-    load_resnet18,
+    resolve_backbone,
 )
 from .transport import (
     SOLVERS,
@@ -117,15 +117,14 @@ _R = " [R: reconstruction, ../shared/reference/uotrcl.md]"
 
 
 class _ModalityNet(nn.Module):
-    """Backbone (ResNet-18 for raw images, identity otherwise) → MLP → K units (pre-tanh)."""
+    """Backbone (``resolve_backbone``'s for raw images, identity otherwise) → MLP → K units (pre-tanh)."""
 
-    def __init__(self, kind: str, dim: Any, hidden: int, bits: int, weights: str):
+    def __init__(self, kind: str, dim: Any, hidden: int, bits: int, weights: str, backbone: str = "resnet18"):
         super().__init__()
         if kind == "images":
-            backbone = load_resnet18(weights)
-            in_dim = backbone.fc.in_features
-            backbone.fc = nn.Identity()
-            self.backbone = nn.Sequential(ImagePreprocess(), backbone)
+            built = build_backbone(backbone, dim, weights)
+            in_dim = built.dim
+            self.backbone = nn.Sequential(built.preprocess, built.net)
         else:
             in_dim = int(dim if isinstance(dim, int) else math.prod(dim))
             self.backbone = nn.Flatten()
@@ -224,7 +223,7 @@ class UOTRCL(Hasher):
         self.text_net: nn.Module
         if hp["networks"] == "mlp":
             self.image_net = _ModalityNet(shape.image.kind, shape.image.dim, hp["hidden"], bits,
-                                          hp["weights"])
+                                          hp["weights"], resolve_backbone(shape.image))
             self.text_net = _ModalityNet(shape.text.kind, shape.text.dim, hp["hidden"], bits,
                                          hp["weights"])
         else:  # the CMMQ fair-comparison networks, as mrl's networks=shared (pre-tanh outputs here)

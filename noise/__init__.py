@@ -1,7 +1,7 @@
 """xbench.noise — label-noise models and their registry.
 
 Built-in models register on import (``none``, ``symmetric``, ``asymmetric``, ``swap``,
-``bitflip``); third-party ones through the ``xbench.noise`` entry-point group (a
+``bitflip``, ``symmetric-sample``); third-party ones through the ``xbench.noise`` entry-point group (a
 :class:`NoiseModel` subclass). Models are addressed as ``TYPE:RATE`` (see
 :class:`NoiseSpec`); :func:`inject` applies one to a run's training labels and reports the
 realised noise. Definitions and sources: ../shared/reference/noise.md.
@@ -14,13 +14,14 @@ from .models import (
     BitFlipNoise,
     SwapNoise,
     SymmetricNoise,
+    SymmetricSampleNoise,
     TransitionNoise,
     pairflip_matrix,
     symmetric_matrix,
 )
 
 registry: Registry[type[NoiseModel]] = Registry("noise model", "xbench.noise")
-for _cls in (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise):
+for _cls in (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise, SymmetricSampleNoise):
     registry.register(_cls.name, _cls)
 
 
@@ -42,6 +43,7 @@ __all__ = [
     "Registry",
     "SwapNoise",
     "SymmetricNoise",
+    "SymmetricSampleNoise",
     "TransitionNoise",
     "UnknownEntryError",
     "as_multihot",

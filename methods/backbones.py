@@ -15,7 +15,9 @@ dataset's declared preference (``ModalityShape.backbone``, e.g. ``synthetic-imag
   core, yet its ≈ 0.3 M parameters (most in the fully connected layer) can memorise a few
   thousand noisy labels. It has no pretrained weights: it always starts from PyTorch's default
   initialisation (the methods' ``imagenet`` default means "the backbone's own default" here),
-  or from a state-dict checkpoint given as a path.
+  or from a state-dict checkpoint given as a path. Since every network then learns from
+  scratch, methods take their features-mode hyperparameter defaults with it (e.g. lr 1e-3
+  rather than the paper's fine-tuning 1e-5; ``ProblemShape.features_defaults``).
 """
 from __future__ import annotations
 
@@ -23,10 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 BACKBONES = ("resnet18", "small-cnn")
 DEFAULT_BACKBONE = "resnet18"
+# Backbones without pretrained weights: with them methods take their features-mode (from-scratch)
+# hyperparameter defaults (ProblemShape.features_defaults).
+FROM_SCRATCH = ("small-cnn",)
 
 # Inputs are mapped from [0, 255] to [-1, 1] per channel (no dataset statistics are assumed).
 SMALL_CNN_MEAN = 0.5
@@ -43,12 +49,23 @@ class Backbone:
 
 
 class UnitScale(nn.Module):
-    """uint8 (or [0, 255] float) images → float in [−1, 1]: (x/255 − mean)/std."""
+    """uint8 (or [0, 255] float) images → float in [−1, 1]: (x/255 − mean)/std, at ``size``.
+
+    Inputs of another size (e.g. a method's 224×224 ResNet-style augmented views, as
+    ``cmmq-code`` makes) are resized to ``size`` (bilinear), as ``ImagePreprocess`` does for 224.
+    """
+
+    def __init__(self, size: tuple[int, int]):
+        super().__init__()
+        self.size = tuple(size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = x.dtype == torch.uint8 or bool(x.float().max() > 1.5)
         x = x.float()
-        if x.dtype == torch.uint8 or x.max() > 1.5:
+        if scale:
             x = x / 255.0
+        if tuple(x.shape[-2:]) != self.size:
+            x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
         return (x - SMALL_CNN_MEAN) / SMALL_CNN_STD
 
 
@@ -96,7 +113,8 @@ def build_backbone(name: str, dim: int | tuple[int, ...], weights: str | None = 
         model.fc = nn.Identity()
         return Backbone(ImagePreprocess(), model, dim_out)
     if name == "small-cnn":
-        net = SmallCNN(_image_size(dim))
+        size = _image_size(dim)
+        net = SmallCNN(size)
         if weights not in ("imagenet", "none", None, ""):
             path = Path(str(weights))
             if not path.is_file():
@@ -104,8 +122,8 @@ def build_backbone(name: str, dim: int | tuple[int, ...], weights: str | None = 
                                         "state-dict path)")
             state = torch.load(path, map_location="cpu", weights_only=True)
             net.load_state_dict(state.get("state_dict", state) if isinstance(state, dict) else state)
-        return Backbone(UnitScale(), net, net.out_features)
+        return Backbone(UnitScale(size), net, net.out_features)
     raise ValueError(f"unknown image backbone '{name}'; valid: {', '.join(BACKBONES)}")
 
 
-__all__ = ["BACKBONES", "DEFAULT_BACKBONE", "Backbone", "SmallCNN", "UnitScale", "build_backbone"]
+__all__ = ["BACKBONES", "DEFAULT_BACKBONE", "FROM_SCRATCH", "Backbone", "SmallCNN", "UnitScale", "build_backbone"]

@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .backbones import FROM_SCRATCH
+
 MODALITIES = ("image", "text")
 
 
@@ -57,6 +59,18 @@ class ProblemShape:
     @property
     def image_is_raw(self) -> bool:
         return self.image.kind == "images"
+
+    @property
+    def features_defaults(self) -> bool:
+        """Whether methods take their features-mode defaults (``Hyper.features_default``).
+
+        True unless a *pretrained* backbone is fine-tuned end to end: on precomputed features,
+        and on raw images through a backbone trained from scratch (``small-cnn``,
+        :data:`~xbench.methods.backbones.FROM_SCRATCH`), every network learns from scratch, as
+        the features-mode heads do; the raw-image defaults (e.g. lr 1e-5) are the paper's
+        fine-tuning settings of an ImageNet ResNet-18.
+        """
+        return not self.image_is_raw or self.image.backbone in FROM_SCRATCH
 
 
 @dataclass
@@ -153,7 +167,7 @@ class Hasher(nn.Module):
         self.bits = int(bits)
         self.device = torch.device(device)
         self.seed = int(seed)
-        self.hp = self.resolve_hyperparameters(hparams, features_mode=not shape.image_is_raw)
+        self.hp = self.resolve_hyperparameters(hparams, features_mode=shape.features_defaults)
         self.generator = torch.Generator().manual_seed(self.seed)
 
     # ------------------------------------------------------------------ declaration helpers

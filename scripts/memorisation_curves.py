@@ -11,6 +11,7 @@ generation time. Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 
 from xbench import store
 
@@ -25,7 +26,7 @@ def summary(history: list[dict]) -> dict[str, str]:
         noisy = [h[f"train_noisy_{task}"] for h in rows]
         peak_epoch, peak = max(test, key=lambda t: t[1])
         last = test[-1][1]
-        rising = all(b >= a for a, b in zip(noisy, noisy[1:]))
+        rising = all(b >= a for a, b in itertools.pairwise(noisy))
         out[task] = (f"test peak {peak:.3f} @ep{peak_epoch}, last {last:.3f}, fall {peak - last:.3f}; "
                      f"train-noisy {noisy[0]:.3f}→{noisy[-1]:.3f} ({'rising throughout' if rising else 'not monotone'})")
     return out

@@ -117,3 +117,16 @@ def test_every_method_runs_end_to_end_on_raw_images(method):
         assert 0.0 <= result.metrics[direction]["map"] <= 1.0
     assert "test_i2t" in result.history[-1]
     assert result.arrays["db_image"].shape == (50, 16)
+
+
+def test_figures_grid_draws_figures_1_and_8_on_synthetic_images():
+    from pathlib import Path
+
+    from xbench import grid
+
+    path = Path(__file__).resolve().parents[1] / "results" / "experiments" / "figures.toml"
+    cells = [c for s in grid.build_specs(path, {}) for c in grid.expand(s)]
+    curves = [c for c in cells if c.group == "curves"]
+    assert {c.dataset for c in curves} == {"synthetic-images"} and {c.method for c in curves} == {"bce", "cmmq"}
+    assert all(c.eval_every > 0 and c.epochs is None and not c.dataset_options for c in curves)
+    assert {c.noise for c in curves} == {"symmetric:0.6", "none"}

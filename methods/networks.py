@@ -2,8 +2,8 @@
 
 * :class:`ImageNet` — raw images: torchvision ResNet-18 (ImageNet weights by default) with
   its last layer replaced by FC(K) (+ tanh), or another backbone of
-  :mod:`~xbench.methods.backbones` chosen by :func:`resolve_backbone`; precomputed backbone features: the same FC(K)
-  (+ tanh) head on the features, which is equivalent to a frozen backbone.
+  :mod:`~xbench.methods.backbones` as :func:`resolve_backbone` chooses; precomputed backbone
+  features: the same FC(K) (+ tanh) head on the features, which is equivalent to a frozen backbone.
 * :class:`TextNet` — a three-layer MLP on the bag-of-words with a K-unit output (+ tanh).
 * :class:`MLP` — a generic stack of linear layers (MRL's 4096-4096 nets, SSAH's heads, ...).
 * :class:`ClassPrototypes` — learnable, L2-normalised class centres (MRL-style heads).

@@ -7,7 +7,12 @@ import pytest
 import torch
 from xbench import datasets, methods
 from xbench.config import RunConfig
-from xbench.datasets.synthetic_images import COLOURS, SHAPES, make_synthetic_images, shape_mask
+from xbench.datasets.synthetic_images import (
+    COLOURS,
+    SHAPES,
+    make_synthetic_images,
+    shape_mask,
+)
 from xbench.methods import ModalityShape, ProblemShape
 from xbench.methods.backbones import SmallCNN, build_backbone
 from xbench.methods.networks import ImageNet, resolve_backbone
@@ -62,7 +67,7 @@ def test_an_object_of_a_class_is_painted_in_its_colour():
     kinds = d.class_names
     for i in range(5):
         j = int(np.flatnonzero(d.labels[i])[0])
-        shape, texture, colour = kinds[j].split(":")[1].split("-")
+        colour = kinds[j].split(":")[1].split("-")[2]
         pixels = d.image[i].reshape(3, -1).T.astype(float) / 255.0
         target = COLOURS[int(colour)]
         # "solid" objects show the colour at ≥ 0.75 brightness; textured ones also at 0.35 of it

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import CrossModalData, Split
-from .entry import DatasetEntry, registry
+from .entry import DatasetEntry
 from .synthetic import bag_of_words, synthetic_labels
 
 # Without --epochs, a run trains for this fraction of the method's own epoch budget (CMMQ/BCE 100 → 40):
@@ -186,9 +186,10 @@ def _load(data_root: Path, **options) -> CrossModalData:
     return make_synthetic_images(**options)
 
 
-registry.register("synthetic-images", DatasetEntry(
-    name="synthetic-images", loader=_load, available=lambda root: True,
+ENTRY = DatasetEntry(
+    name="synthetic-images", loader=_load, available=lambda root: True, order=55,
+    display_name="synthetic-images",
     description="embedded raw-image multi-label benchmark (16 classes, 32×32 RGB pictures of class objects "
                 "with clutter, 1000-word BoW, small-cnn backbone), generated from a seed; no files needed",
     options=dict(DEFAULTS),
-))
+)

@@ -97,6 +97,52 @@ class Hyper:
     help: str = ""
     features_default: Any = None
     choices: tuple[Any, ...] | None = None
+    minimum: float | None = None  # None → inferred by check_hyper_value
+    maximum: float | None = None
+
+
+_SIZE_KEYS = ("batch_size", "_size", "hidden", "_dim", "_k")
+
+
+def check_hyper_value(owner: str, key: str, hyper: Hyper, value: Any) -> Any:
+    """Validate one coerced hyperparameter value against its declaration; returns it (ints as int).
+
+    The value must have the default's type (a bool for a bool, an integral number for an int,
+    a finite number for a float, a string for a string). Bounds: ``hyper.minimum`` /
+    ``hyper.maximum`` when declared; otherwise a number whose default is ≥ 0 must be ≥ 0, and
+    an integer size (``batch_size``, ``*_size``, ``*hidden``, ``*_dim``, ``*_k``) whose
+    default is positive must be ≥ 1. ``None`` is allowed where the default is ``None``.
+    """
+    like = hyper.default if hyper.default is not None else hyper.features_default
+    where = f"{owner}.{key}"
+    if value is None:
+        if hyper.default is None:
+            return value
+        raise ValueError(f"{where}: a value is required")
+    if isinstance(like, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(like, (int, float)) and not isinstance(like, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: expected a finite number, got {value!r}")
+        if isinstance(like, int) and not isinstance(like, bool):
+            if value != int(value):
+                raise ValueError(f"{where}: expected an integer, got {value!r}")
+            value = int(value)
+        low = hyper.minimum
+        if low is None and like >= 0:
+            low = 1 if isinstance(like, int) and like > 0 and key.endswith(_SIZE_KEYS) else 0
+        if low is not None and value < low:
+            raise ValueError(f"{where}: must be at least {low:g}, got {value!r}")
+        if hyper.maximum is not None and value > hyper.maximum:
+            raise ValueError(f"{where}: must be at most {hyper.maximum:g}, got {value!r}")
+        return value
+    if isinstance(like, str) and not isinstance(value, str):
+        raise ValueError(f"{where}: expected a string, got {value!r}")
+    return value
 
 
 def coerce(value: Any, like: Any) -> Any:
@@ -178,8 +224,9 @@ class Hasher(nn.Module):
                                  f"valid: {', '.join(cls.hyperparameters) or '(none)'}")
             try:
                 value = coerce(value, cls.hyperparameters[key].default)
-            except ValueError as exc:
+            except (ValueError, OverflowError, TypeError) as exc:
                 raise ValueError(f"{cls.name}.{key}: {exc}") from None
+            value = check_hyper_value(cls.name, key, cls.hyperparameters[key], value)
             choices = cls.hyperparameters[key].choices
             if choices is not None and value not in choices:
                 raise ValueError(f"{cls.name}.{key}: expected one of {', '.join(map(str, choices))}, got {value!r}")

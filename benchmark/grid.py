@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,11 @@ def build_specs(config_file: str | Path | None, cli: dict[str, Any], groups: lis
             if not isinstance(group_docs[name], dict):
                 raise GridError(f"{where}: [groups.{name}] must be a table of grid keys")
             spec.update(group_docs[name], f"{where} [groups.{name}]")
-        spec.update(cli, "options")
+        try:
+            spec.update(cli, "options")
+        except GridError as exc:  # name the command-line option: "--bits: must be ..."
+            raise GridError(re.sub(r"^options: '(\w+)'", lambda m: "--" + m.group(1).replace("_", "-") + ":",
+                                   str(exc))) from None
         specs.append(spec)
     return specs
 

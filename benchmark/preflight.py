@@ -205,18 +205,13 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
 
 
 def _writable(folder: Path) -> bool:
-    """Whether a file can be created in ``folder`` (tried, then removed; root ignores permissions)."""
-    import tempfile
-
-    from .claims import temp_prefix
-
+    """Whether files can be created in ``folder``: permissions and a read-only mount (nothing is written)."""
     try:
-        fd, name = tempfile.mkstemp(prefix=temp_prefix(), suffix=".probe", dir=folder)
-    except OSError:
-        return False
-    os.close(fd)
-    os.unlink(name)
-    return True
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return False
+    except (OSError, AttributeError):
+        pass
+    return os.access(folder, os.W_OK | os.X_OK)
 
 
 def check_results_folder(results: str | Path) -> list[str]:

@@ -217,20 +217,21 @@ class ClaimBook:
         while not self._stop.wait(self.heartbeat):
             self.beat()
 
-    def __enter__(self) -> ClaimBook:
+    def __enter__(self) -> ClaimBook:  # noqa: PYI034
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="xbench-claim-heartbeat", daemon=True)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.release_all()
 
 
-def clean_temp_files(results: str | Path, before: float, stale_after: float = DEFAULT_STALE_AFTER) -> list[Path]:
+def clean_temp_files(results: str | Path, before: float,
+                     stale_after: float = DEFAULT_STALE_AFTER) -> list[Path]:
     """Remove leftover temp files (``.tmp-*``) of interrupted writes under ``results``; returns them.
 
     A temp file is removed when it is older than ``before`` (the run's start, on the file

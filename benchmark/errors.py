@@ -20,6 +20,6 @@ class XbenchProblems(XbenchError):
         self.problems = [" ".join(str(p).split()) for p in problems]
         super().__init__("; ".join(self.problems))
 
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+    def show(self, file=None) -> None:
         for problem in self.problems:
             click.echo(f"Error: {problem}", file=file, err=file is None)

@@ -88,7 +88,8 @@ def resolve_identity(config: RunConfig, data_root: str | Path = "data",
     if config.dataset.startswith("files:"):
         from xbench.datasets.files import resolve_path
 
-        resolved["files_sha256"] = file_fingerprint(resolve_path(config.dataset[len("files:"):], data_root), cache)
+        source = resolve_path(config.dataset[len("files:"):], data_root)
+        resolved["files_sha256"] = file_fingerprint(source, cache)
     return resolved
 
 
@@ -194,7 +195,8 @@ def _watch_parent(parent_pid: int, period: float = 1.0) -> None:
     threading.Thread(target=loop, name="xbench-parent-watchdog", daemon=True).start()
 
 
-def _worker(cell: Cell, data_root: str, threads: int, progress: bool = False, parent_pid: int = 0) -> RunResult:
+def _worker(cell: Cell, data_root: str, threads: int, progress: bool = False, parent_pid: int = 0
+            ) -> RunResult:
     """Runs in a worker process (or in-process for jobs=1)."""
     import torch
 
@@ -209,7 +211,6 @@ def _worker(cell: Cell, data_root: str, threads: int, progress: bool = False, pa
 def write_split(results: str | Path, result: RunResult) -> Path | None:
     """Write the run's split next to the results (``splits/<dataset>-<checksum>.npz``), once."""
     import numpy as np
-
     from xbench.datasets import Split, splits
 
     arrays, info = result.arrays, result.split

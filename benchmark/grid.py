@@ -182,7 +182,8 @@ def read_experiment(path: str | Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise GridError(f"--config {path}: not UTF-8 text (byte {exc.start}); TOML files must be UTF-8") from None
+        raise GridError(f"--config {path}: not UTF-8 text (byte {exc.start}); TOML files must be UTF-8"
+                        ) from None
     except OSError as exc:
         raise GridError(f"--config {path}: cannot read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:

@@ -149,7 +149,6 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
     to its labels, and a numeric ``topk`` is at most the database size.
     """
     import numpy as np
-
     from xbench import datasets, noise
     from xbench.datasets import splits as split_io
 
@@ -190,7 +189,8 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
             out.add(f"--datasets {cfg.dataset}: the dataset has no split; pass --split-file")
             continue
         if isinstance(cfg.topk, int) and not isinstance(cfg.topk, bool) and cfg.topk > len(split.database):
-            out.add(f"--topk {cfg.topk}: larger than the {len(split.database)} database items of {cfg.dataset}")
+            out.add(f"--topk {cfg.topk}: larger than the {len(split.database)} database items of "
+                    f"{cfg.dataset}")
         nkey = (key, cfg.split_file, cfg.noise)
         if nkey in noise_checked:
             continue

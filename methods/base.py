@@ -121,11 +121,11 @@ def check_hyper_value(owner: str, key: str, hyper: Hyper, value: Any) -> Any:
         raise ValueError(f"{where}: a value is required")
     if isinstance(like, bool):
         if not isinstance(value, bool):
-            raise ValueError(f"{where}: expected true or false, got {value!r}")
+            raise ValueError(f"{where}: expected true or false, got {value!r}")  # noqa: TRY004
         return value
     if isinstance(like, (int, float)) and not isinstance(like, bool):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{where}: expected a number, got {value!r}")
+            raise ValueError(f"{where}: expected a number, got {value!r}")  # noqa: TRY004
         if not math.isfinite(value):
             raise ValueError(f"{where}: expected a finite number, got {value!r}")
         if isinstance(like, int) and not isinstance(like, bool):
@@ -141,7 +141,7 @@ def check_hyper_value(owner: str, key: str, hyper: Hyper, value: Any) -> Any:
             raise ValueError(f"{where}: must be at most {hyper.maximum:g}, got {value!r}")
         return value
     if isinstance(like, str) and not isinstance(value, str):
-        raise ValueError(f"{where}: expected a string, got {value!r}")
+        raise ValueError(f"{where}: expected a string, got {value!r}")  # noqa: TRY004
     return value
 
 

@@ -37,16 +37,17 @@ def world(tmp_path):
     (tmp_path / "setlist.toml").write_text('set = [5]\n')
     (tmp_path / "a-file").write_text("x")
     (tmp_path / "split.txt").write_text("not a split")
-    np.savez(tmp_path / "wrong-split.npz", query=np.arange(3), train=np.arange(3, 10), database=np.arange(3, 20),
-             num_items=np.int64(20))
-    np.savez(tmp_path / "nolabels.npz", image=np.zeros((30, 4), np.float32), text=np.zeros((30, 5), np.float32))
+    np.savez(tmp_path / "wrong-split.npz", query=np.arange(3), train=np.arange(3, 10),
+             database=np.arange(3, 20), num_items=np.int64(20))
+    np.savez(tmp_path / "nolabels.npz", image=np.zeros((30, 4), np.float32),
+             text=np.zeros((30, 5), np.float32))
     return tmp_path
 
 
 RUN_CASES = {
     "epochs 0": (["--epochs", "0"], "--epochs"),
     "epochs -1": (["--epochs", "-1"], "--epochs"),
-    "mrl batch -3": (["--methods", "mrl", "--set", "mrl.batch_size=-3"], "mrl.batch_size: must be at least 1"),
+    "mrl batch -3": (["--methods", "mrl", "--set", "mrl.batch_size=-3"], "batch_size: must be at least 1"),
     "ssah batch -3": (["--methods", "ssah", "--set", "ssah.batch_size=-3"], "ssah.batch_size"),
     "batch inf": (["--methods", "cmmq", "--set", "cmmq.batch_size=inf"], "cmmq.batch_size"),
     "lr nan": (["--methods", "mrl", "--set", "mrl.lr=nan"], "mrl.lr"),
@@ -83,7 +84,7 @@ RUN_CASES = {
     "TOML set = 5": (["--config", "{w}/set5.toml"], "'set' must be"),
     "TOML set = [5]": (["--config", "{w}/setlist.toml"], "'set'"),
     "TOML split_file = 5": (["--config", "{w}/split5.toml"], "'split_file' must be a path"),
-    "TOML noise_per_modality = 'no'": (["--config", "{w}/npm.toml"], "'noise_per_modality' must be true or false"),
+    "TOML noise_per_modality = 'no'": (["--config", "{w}/npm.toml"], "must be true or false"),
     "TOML float bits": (["--config", "{w}/floatbits.toml"], "'bits' must be an integer"),
     "TOML bool bits": (["--config", "{w}/boolbits.toml"], "'bits' must be an integer"),
     "TOML float seeds": (["--config", "{w}/floatseeds.toml"], "'seeds' must be an integer"),
@@ -109,7 +110,8 @@ def _assert_refused(res, needle: str, lines: int | None = 1) -> None:
 def test_run_refuses_before_training(world, case):
     extra, needle = RUN_CASES[case]
     extra = [a.replace("{w}", str(world)) for a in extra]
-    base = {"--methods": "lsh", "--datasets": "synthetic", "--bits": "16", "--results": str(world / "results")}
+    base = {"--methods": "lsh", "--datasets": "synthetic", "--bits": "16",
+            "--results": str(world / "results")}
     for key in list(base):
         if key in extra:
             base.pop(key)
@@ -137,7 +139,8 @@ def _codes(path: Path, q_labels, db_labels, compressed: bool = False) -> Path:
     rng = np.random.default_rng(0)
     save = np.savez_compressed if compressed else np.savez
     save(path, query_codes=np.sign(rng.standard_normal((len(q_labels), 8))),
-         db_codes=np.sign(rng.standard_normal((len(db_labels), 8))), query_labels=q_labels, db_labels=db_labels)
+         db_codes=np.sign(rng.standard_normal((len(db_labels), 8))), query_labels=q_labels,
+         db_labels=db_labels)
     return path
 
 

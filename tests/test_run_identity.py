@@ -1,4 +1,4 @@
-"""Run ids: one id per experiment whatever the spelling; files: ids follow the file's content; --force reruns."""
+"""Run ids: one per experiment whatever the spelling; files: ids follow the content; --force reruns."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,8 @@ from .conftest import tiny_options
 
 
 def test_noise_spellings_are_one_run():
-    assert {canonical_noise(s) for s in ("symmetric:0.6", "symmetric:0.60", "Symmetric:0.6", " symmetric:.6")} \
-        == {"symmetric:0.6"}
+    spellings = ("symmetric:0.6", "symmetric:0.60", "Symmetric:0.6", " symmetric:.6")
+    assert {canonical_noise(s) for s in spellings} == {"symmetric:0.6"}
     assert {canonical_noise(s) for s in ("none", "clean", "none:0", "")} == {"none"}
     assert canonical_noise("symmetric:0.123456789") == "symmetric:0.123456789"  # no digits lost
     spec = grid.build_specs(None, {"methods": "lsh", "datasets": "synthetic", "bits": "16",

@@ -1,4 +1,4 @@
-"""Several processes on one results folder: claims, takeover of stale claims, temp-file cleanup, interrupts."""
+"""Several processes on one results folder: claims, stale-claim takeover, temp-file cleanup, interrupts."""
 from __future__ import annotations
 
 import json
@@ -41,7 +41,8 @@ def test_two_processes_on_one_grid_train_each_cell_once(tmp_path):
     lines = log.read_text().split()
     trainings = [tuple(lines[i:i + 3]) for i in range(0, len(lines), 3)]
     cells = [(bits, seed) for _, bits, seed in trainings]
-    assert sorted(cells) == sorted({("8", str(s)) for s in range(6)}), trainings  # six cells, each trained once
+    # six cells, each trained once
+    assert sorted(cells) == sorted({("8", str(s)) for s in range(6)}), trainings
     assert len({pid for pid, _, _ in trainings}) == 2, trainings  # both processes trained (they overlapped)
     stored = [d for _, d in store.iter_results(results)]
     assert len(stored) == 6 and all(d["status"] == "ok" for d in stored)
@@ -100,7 +101,8 @@ def test_heartbeat_keeps_a_claim_fresh(tmp_path):
 def test_run_skips_a_cell_claimed_by_a_live_process_and_takes_a_dead_ones(cli, tmp_path):
     from xbench import executor
 
-    args = ["run", "--methods", "lsh", "--datasets", "synthetic", "--bits", "8,16", "-q", "--results", tmp_path,
+    args = ["run", "--methods", "lsh", "--datasets", "synthetic", "--bits", "8,16", "-q",
+            "--results", tmp_path,
             *tiny_options()]
     (cell8, cell16), _ = _planned(tmp_path, args)
     _claim_file(executor.claim_path(tmp_path, cell8), "other-node", 1)  # fresh claim elsewhere
@@ -172,8 +174,9 @@ def _alive(pids: list[int]) -> list[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_interrupted_parallel_grid_leaves_no_workers(tmp_path, sig):
-    args = [sys.executable, "-m", "xbench", "run", "--methods", "bce", "--datasets", "synthetic", "--bits", "16",
-            "--seeds", "0,1,2", "--epochs", "50000", "-q", "--jobs", "2", "--results", str(tmp_path / "results"),
+    args = [sys.executable, "-m", "xbench", "run", "--methods", "bce", "--datasets", "synthetic",
+            "--bits", "16", "--seeds", "0,1,2", "--epochs", "50000", "-q", "--jobs", "2",
+            "--results", str(tmp_path / "results"),
             *tiny_options()]
     proc = subprocess.Popen(args, env=_env(tmp_path / "log", 0), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import sys
 from pathlib import Path
@@ -119,7 +120,7 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
         raise XbenchError(f"--jobs: must be at least 1, got {jobs}")
     if backend == "dask" and not scheduler:
         raise XbenchError("--backend dask needs --scheduler tcp://HOST:PORT")
-    if not stale_after > 0 or stale_after != stale_after or stale_after == float("inf"):
+    if not (math.isfinite(stale_after) and stale_after > 0):
         raise XbenchError(f"--stale-after: must be a positive number of seconds, got {stale_after}")
     configs, devices = _checked_grid(config_file, cli, groups, data_root, results, device)
     try:
@@ -136,8 +137,9 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
     busy: list = []
     try:
         with _sigterm_as_interrupt():
-            ran = executor.run_cells(todo, results, data_root, jobs=jobs, backend=backend, scheduler=scheduler,
-                                     quiet=quiet, force=force, stale_after=stale_after, busy=busy)
+            ran = executor.run_cells(todo, results, data_root, jobs=jobs, backend=backend,
+                                     scheduler=scheduler, quiet=quiet, force=force, stale_after=stale_after,
+                                     busy=busy)
     except KeyboardInterrupt as exc:
         click.echo("Interrupted: finished runs are stored; run the same command again to resume.", err=True)
         sys.exit(143 if isinstance(exc, _Terminated) else 130)

@@ -136,9 +136,9 @@ def check_hyper_value(owner: str, key: str, hyper: Hyper, value: Any) -> Any:
         if low is None and like >= 0:
             low = 1 if isinstance(like, int) and like > 0 and key.endswith(_SIZE_KEYS) else 0
         if low is not None and value < low:
-            raise ValueError(f"{where}: must be at least {low:g}, got {value!r}")
+            raise ValueError(f"{where}: expected a value ≥ {low:g}, got {value!r}")
         if hyper.maximum is not None and value > hyper.maximum:
-            raise ValueError(f"{where}: must be at most {hyper.maximum:g}, got {value!r}")
+            raise ValueError(f"{where}: expected a value ≤ {hyper.maximum:g}, got {value!r}")
         return value
     if isinstance(like, str) and not isinstance(value, str):
         raise ValueError(f"{where}: expected a string, got {value!r}")  # noqa: TRY004

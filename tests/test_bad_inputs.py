@@ -47,7 +47,7 @@ def world(tmp_path):
 RUN_CASES = {
     "epochs 0": (["--epochs", "0"], "--epochs"),
     "epochs -1": (["--epochs", "-1"], "--epochs"),
-    "mrl batch -3": (["--methods", "mrl", "--set", "mrl.batch_size=-3"], "batch_size: must be at least 1"),
+    "mrl batch -3": (["--methods", "mrl", "--set", "mrl.batch_size=-3"], "batch_size: expected a value ≥ 1"),
     "ssah batch -3": (["--methods", "ssah", "--set", "ssah.batch_size=-3"], "ssah.batch_size"),
     "batch inf": (["--methods", "cmmq", "--set", "cmmq.batch_size=inf"], "cmmq.batch_size"),
     "lr nan": (["--methods", "mrl", "--set", "mrl.lr=nan"], "mrl.lr"),

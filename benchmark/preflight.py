@@ -180,7 +180,8 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
                 try:
                     split_checked[skey] = split_io.read_split_file(cfg.split_file, data.num_items)
                 except (ValueError, OSError) as exc:
-                    out.add(f"--split-file {cfg.split_file}: {exc}")
+                    message = str(exc).removeprefix(f"split file {cfg.split_file}: ")
+                    out.add(f"--split-file {cfg.split_file}: {message}")
                     split_checked[skey] = None
             split = split_checked[skey]
             if split is None:

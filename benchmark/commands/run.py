@@ -135,6 +135,10 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
             click.echo(f"{cell.run_id}  {cell.config.label()}  [{cell.device}]")
         return
     busy: list = []
+    if jobs > 1 or backend == "dask":  # the workers load their own copies; free the checked ones
+        from ..runner import _load_dataset
+
+        _load_dataset.cache_clear()
     try:
         with _sigterm_as_interrupt():
             ran = executor.run_cells(todo, results, data_root, jobs=jobs, backend=backend,

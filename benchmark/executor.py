@@ -184,12 +184,15 @@ def _watch_parent(parent_pid: int, period: float = 1.0) -> None:
         return
     from .claims import pid_alive
 
+    first_ppid = os.getppid()
+
     def loop() -> None:
         import time
 
         while True:
             time.sleep(period)
-            if not pid_alive(parent_pid) or os.getppid() == 1:
+            # reparented (the parent died, even if not yet reaped) or the grid's process is gone
+            if os.getppid() != first_ppid or not pid_alive(parent_pid):
                 os._exit(1)
 
     threading.Thread(target=loop, name="xbench-parent-watchdog", daemon=True).start()
@@ -236,13 +239,13 @@ def claim_path(results: str | Path, cell: Cell) -> Path:
 
 
 def handled_elsewhere(results: str | Path, cell: Cell, since: float, force: bool) -> bool:
-    """Whether the cell needs no run here: done (unless ``force``) or stored by anyone since ``since``."""
+    """Whether the cell needs no run here: done (unless ``force``) or stored by anyone after ``since``."""
     path = store.result_path(results, cell.config.dataset, cell.config.method, cell.run_id)
     try:
         mtime = path.stat().st_mtime
     except OSError:
         return False
-    if mtime >= since:
+    if mtime > since:  # strictly: file times are coarse (a few ms), an older file can share the tick
         return True
     return not force and store.is_done(results, cell.config.dataset, cell.config.method, cell.run_id)
 

@@ -116,13 +116,14 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
            "assumed_noise_rate": assumed_noise_rate, "eval_every": eval_every,
            "loss_epochs": loss_epochs, "topk": topk, "split_file": split_file,
            "dataset_options": _parse_options(dataset_option) or None}
+    early = []
     if jobs < 1:
-        raise XbenchError(f"--jobs: must be at least 1, got {jobs}")
+        early.append(f"--jobs: must be at least 1, got {jobs}")
     if backend == "dask" and not scheduler:
-        raise XbenchError("--backend dask needs --scheduler tcp://HOST:PORT")
+        early.append("--backend dask needs --scheduler tcp://HOST:PORT")
     if not (math.isfinite(stale_after) and stale_after > 0):
-        raise XbenchError(f"--stale-after: must be a positive number of seconds, got {stale_after}")
-    configs, devices = _checked_grid(config_file, cli, groups, data_root, results, device)
+        early.append(f"--stale-after: must be a positive number of seconds, got {stale_after}")
+    configs, devices = _checked_grid(config_file, cli, groups, data_root, results, device, early)
     try:
         todo, done = executor.plan(configs, results, devices, force=force, data_root=data_root)
     except (OSError, ValueError) as exc:
@@ -180,7 +181,8 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _checked_grid(config_file, cli: dict, groups, data_root: str, results: str, device: str):
+def _checked_grid(config_file, cli: dict, groups, data_root: str, results: str, device: str,
+                  early: list[str]):
     """The grid's cells and devices, after every check that needs no training (else exit 2)."""
     from xbench import datasets as datasets_wing
     from xbench import methods as methods_wing
@@ -192,10 +194,10 @@ def _checked_grid(config_file, cli: dict, groups, data_root: str, results: str, 
     try:
         specs = grid.build_specs(config_file, cli, list(groups) or None)
     except grid.GridError as exc:
-        raise XbenchError(str(exc)) from None
+        raise XbenchProblems([*early, str(exc)]) from None
     configs = []
     notices: list[str] = []
-    errors: list[str] = preflight.check_specs(specs)
+    errors: list[str] = early + preflight.check_specs(specs)
     for spec in specs:
         if not spec.methods:
             spec.methods = ["all"]

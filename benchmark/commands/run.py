@@ -23,8 +23,8 @@ def _summary_table(results) -> list[str]:
                                              r.config["noise"], r.config["seed"], _run_name(r.config)))
     w = max([len("method")] + [len(_run_name(r.config)) for r in ordered])
     wd = max([len("dataset")] + [len(r.config["dataset"]) for r in ordered])
-    rows = [f"{'method':<{w}} {'dataset':<{wd}} {'bits':>4} {'noise':<16} {'seed':>4} {'I→T':>7} {'T→I':>7} "
-            f"{'train s':>8}  status"]
+    rows = [(f"{'method':<{w}} {'dataset':<{wd}} {'bits':>4} {'noise':<16} {'seed':>4} {'I→T':>7} {'T→I':>7} "
+             f"{'train s':>8}  status")]
     for r in ordered:
         c = r.config
         ok = r.status == "ok"

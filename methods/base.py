@@ -55,7 +55,7 @@ from torch import nn
 
 from .backbones import FROM_SCRATCH
 from .epoch_log import EpochLog
-from .hyper import Hyper, coerce
+from .hyper import Hyper, check_hyper_value, coerce
 from .schedules import Schedule, learning_rate
 
 MODALITIES = ("image", "text")
@@ -181,8 +181,9 @@ class Hasher(nn.Module):
                                  f"valid: {', '.join(cls.hyperparameters) or '(none)'}")
             try:
                 value = coerce(value, cls.hyperparameters[key].default)
-            except ValueError as exc:
+            except (ValueError, OverflowError, TypeError) as exc:
                 raise ValueError(f"{cls.name}.{key}: {exc}") from None
+            value = check_hyper_value(cls.name, key, cls.hyperparameters[key], value)
             choices = cls.hyperparameters[key].choices
             if choices is not None and value not in choices:
                 valid = ", ".join(map(str, choices))

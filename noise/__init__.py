@@ -1,7 +1,7 @@
 """xbench.noise — label-noise models and their registry.
 
 Built-in models register on import (``none``, ``symmetric``, ``asymmetric``, ``swap``,
-``bitflip``); third-party ones through the ``xbench.noise`` entry-point group (a
+``bitflip``, ``mrl``); third-party ones through the ``xbench.noise`` entry-point group (a
 :class:`NoiseModel` subclass). Models are addressed as ``TYPE:RATE`` (see
 :class:`NoiseSpec`); :func:`inject` applies one to a run's training labels and reports the
 realised noise. Definitions and sources: ../shared/reference/noise.md.
@@ -20,7 +20,9 @@ from .models import (
 )
 
 registry: Registry[type[NoiseModel]] = Registry("noise model", "xbench.noise")
-for _cls in (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise):
+from .mrl import MRLNoise
+
+for _cls in (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise, MRLNoise):
     registry.register(_cls.name, _cls)
 
 
@@ -34,6 +36,7 @@ from .inject import NoiseOutcome, inject, noise_rng, realised_stats, resolve
 __all__ = [
     "AsymmetricNoise",
     "BitFlipNoise",
+    "MRLNoise",
     "NoNoise",
     "NoiseModel",
     "NoiseOutcome",

@@ -29,7 +29,7 @@ register(LSH)
 import importlib as _importlib
 import importlib.util as _util
 
-_BUILTIN_MODULES = ("bce", "cmmq", "cmmq_code", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot_rcl")
+_BUILTIN_MODULES = ("bce", "cmmq", "cmmq_code", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot_rcl", "cca", "pls")
 for _name in _BUILTIN_MODULES:
     if _util.find_spec(f"{__name__}.{_name}") is not None:
         _importlib.import_module(f"{__name__}.{_name}")

@@ -202,8 +202,9 @@ def summarize(query: Any, database: Any, query_labels: Any, db_labels: Any, *, s
         ties.append(t)
         hits.append(h)
     if qk == "class":
-        counts = np.bincount(dl, minlength=int(max(ql.max(), dl.max())) + 1)
-        num_rel = counts[ql]
+        classes, counts = np.unique(dl, return_counts=True)
+        pos = np.minimum(np.searchsorted(classes, ql), len(classes) - 1)
+        num_rel = np.where(classes[pos] == ql, counts[pos], 0)
     else:
         num_rel = ((ql.astype(np.float32) @ dlf.T) > 0).sum(1)
     return RealSummary(nq, nd, dim, similarity, r, cuts,

@@ -25,6 +25,7 @@ The ``note`` column of every matched source is printed under the comparison tabl
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def run_setting(row: Any) -> dict[str, str]:
     """The matching dimensions of one of our result rows (a row of the annotated results frame)."""
     def get(key: str, default: Any) -> Any:
         value = row.get(key, default) if hasattr(row, "get") else default
-        return default if value is None or (isinstance(value, float) and value != value) else value
+        return default if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
     return {"noise": normalise_noise(get("noise", "none")),
             "per_modality": "true" if bool(get("per_modality", get("noise_per_modality", False))) else "false",

@@ -701,9 +701,14 @@ def compare_tables(
 
     ``reference`` comes from :func:`xbench.reference.load_reference`. A published value without
     a code length (MRL's real-valued features) is set beside each of our code lengths. Our rows
-    match a published method by the base method name (with or without overrides). Returns the
-    tables (one per noise setting with matches) and notes for settings without a match.
+    match a published method by the base method name (with or without overrides), and only
+    published rows of the same noise model, per-modality noise, split protocol, retrieval and epoch
+    selection (:func:`xbench.reference.matching`); the notes of the rows used are printed under
+    the table. Returns the tables (one per noise setting with matches) and notes for settings
+    without a match.
     """
+    from .reference import matching
+
     stats, _ = cell_stats(frame, metric)
     ok, _ = ok_rows(frame, metric)
     tables: list[Table] = []
@@ -713,8 +718,6 @@ def compare_tables(
         ref = reference[reference["dataset"].isin(set(sub["dataset"]))]
         if ref.empty:
             continue
-        from .reference import matching  # published rows of the same noise model, modality, protocol, retrieval
-
         ref_here, why = matching(ref, sub.iloc[0])
         if ref_here.empty:
             notes.append(

@@ -65,7 +65,7 @@ def carve_validation(split: Any, fraction: float, seed: int) -> tuple[Any, np.nd
     if own is not None and len(own):
         return split, np.asarray(own, dtype=np.int64), "dataset validation split"
     train = np.asarray(split.train, dtype=np.int64)
-    m = min(len(train) - 1, max(1, int(round(fraction * len(train)))))
+    m = min(len(train) - 1, max(1, round(fraction * len(train))))
     if m < 1:
         raise ValueError(f"validation_fraction {fraction:g}: the training split ({len(train)} items) is too small "
                          "to carve a validation part from")

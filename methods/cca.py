@@ -8,6 +8,8 @@ encoding: :mod:`xbench.methods.linear`.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from . import register
 from .base import Hyper
 from .linear import TwoViewProjection
@@ -18,13 +20,15 @@ class CCA(TwoViewProjection):
     name = "cca"
     paper = "Hotelling 1936; MRL Table 1's MCCA (two views)"
     description = "canonical correlation analysis (scikit-learn); unsupervised, label-free"
-    hyperparameters = {
+    hyperparameters: ClassVar[dict[str, Hyper]] = {
         "max_iter": Hyper(500, "scikit-learn default", "NIPALS iterations per component"),
         "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
     }
 
     def estimator(self):
-        from sklearn.cross_decomposition import CCA as _SklearnCCA  # imported when used (slow import)
+        from sklearn.cross_decomposition import (
+            CCA as _SklearnCCA,  # imported when used (slow import)
+        )
 
         return _SklearnCCA(n_components=self.bits, scale=False, max_iter=int(self.hp["max_iter"]),
                            tol=float(self.hp["tol"]))

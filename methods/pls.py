@@ -7,6 +7,8 @@ smaller feature dimension. Shared fitting and encoding: :mod:`xbench.methods.lin
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from . import register
 from .base import Hyper
 from .linear import TwoViewProjection
@@ -17,13 +19,15 @@ class PLS(TwoViewProjection):
     name = "pls"
     paper = "Wold 1975; Sharma & Jacobs, CVPR 2011; MRL Table 1's PLS"
     description = "partial least squares, canonical mode (scikit-learn); unsupervised, label-free"
-    hyperparameters = {
+    hyperparameters: ClassVar[dict[str, Hyper]] = {
         "max_iter": Hyper(500, "scikit-learn default", "NIPALS iterations per component"),
         "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
     }
 
     def estimator(self):
-        from sklearn.cross_decomposition import PLSCanonical  # imported when used (slow import)
+        from sklearn.cross_decomposition import (
+            PLSCanonical,  # imported when used (slow import)
+        )
 
         return PLSCanonical(n_components=self.bits, scale=False, max_iter=int(self.hp["max_iter"]),
                             tol=float(self.hp["tol"]))

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 from sklearn.cross_decomposition import CCA, PLSCanonical
-
 from xbench import methods
 from xbench.config import RunConfig
 from xbench.datasets.testing import write_wikipedia

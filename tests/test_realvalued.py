@@ -6,7 +6,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 from xbench import metrics
 from xbench import realvalued as rv
 
@@ -111,12 +110,12 @@ def test_cosine_ignores_scale_euclidean_does_not():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (dict(similarity="hamming"), "similarity"),
-    (dict(query=np.full((2, 3), np.nan)), "query_embeddings"),
-    (dict(database=np.zeros((4, 2))), "dimensions"),
+    ({"similarity": "hamming"}, "similarity"),
+    ({"query": np.full((2, 3), np.nan)}, "query_embeddings"),
+    ({"database": np.zeros((4, 2))}, "dimensions"),
 ])
 def test_bad_input(bad, message):
-    args = dict(query=np.ones((2, 3)), database=np.ones((4, 3)), similarity="cosine")
+    args = {"query": np.ones((2, 3)), "database": np.ones((4, 3)), "similarity": "cosine"}
     args.update(bad)
     with pytest.raises(metrics.MetricInputError, match=message):
         rv.evaluate(args["query"], args["database"], [0, 1], [0, 1, 0, 1], similarity=args["similarity"])

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 from click.testing import CliRunner
-
 from xbench.cli import main
 from xbench.config import RunConfig, RunResult
 from xbench.reference import load_reference, matching, packaged_reference_dir

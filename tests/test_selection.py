@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from xbench import metrics, realvalued, selection, store
 from xbench.config import RunConfig
 from xbench.datasets import load
@@ -16,7 +15,7 @@ from xbench.datasets.testing import write_wikipedia
 from xbench.grid import GridError, GridSpec, expand
 from xbench.runner import execute
 
-SHARED = Path("/work/shared/data")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 class EpochOutputs:
@@ -97,7 +96,7 @@ def test_carve_validation_is_seeded_disjoint_and_prefers_the_datasets_own():
 
     split = Split(query=np.arange(0, 10), train=np.arange(10, 110), database=np.arange(10, 110))
     a, val, source = selection.carve_validation(split, 0.1, seed=4)
-    b, val2, _ = selection.carve_validation(split, 0.1, seed=4)
+    _, val2, _ = selection.carve_validation(split, 0.1, seed=4)
     assert np.array_equal(val, val2) and len(val) == 10 and "fraction 0.1" in source
     assert not set(val) & set(a.train) and set(val) | set(a.train) == set(split.train)
     assert np.array_equal(a.database, split.database)

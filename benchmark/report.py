@@ -403,8 +403,13 @@ def describe_noise(setting: str, with_rate: bool = True) -> str:
             text += f", small-loss methods given {part.replace('assumed ', '')} instead of the true rate"
         elif part.startswith("split="):
             text += f", split file {part[len('split=') :]}"
-        elif part.endswith(" retrieval") or part == "best-validation epoch":  # xbench.selection variants
-            text += f"; {part}"
+        elif part.endswith(" retrieval"):  # real-valued variants of xbench.selection
+            kind = part[: -len(" retrieval")]
+            text += (f"; {part}: the real-valued outputs ranked by {kind} "
+                     f"{'similarity' if kind == 'cosine' else 'distance'} instead of Hamming distance "
+                     "(ties: equal up to float64 rounding; the definitions below apply with this ranking)")
+        elif part == "best-validation epoch":
+            text += "; test results of the epoch with the best validation mAP (xbench.selection)"
         else:
             text += f", dataset {part}"
     return text

@@ -119,3 +119,25 @@ def test_bad_input(bad, message):
     args.update(bad)
     with pytest.raises(metrics.MetricInputError, match=message):
         rv.evaluate(args["query"], args["database"], [0, 1], [0, 1, 0, 1], similarity=args["similarity"])
+
+
+def test_evaluate_cli_similarity(tmp_path):
+    from click.testing import CliRunner
+
+    from xbench.cli import main
+
+    rng = np.random.default_rng(5)
+    arrays = {"query_codes": rng.normal(size=(12, 4)), "db_codes": rng.normal(size=(30, 4)),
+              "query_labels": rng.integers(0, 3, 12), "db_labels": rng.integers(0, 3, 30)}
+    np.savez(tmp_path / "emb.npz", **arrays)
+    res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "emb.npz"), "--similarity", "euclidean",
+                                    "--topk", "all"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    out = json.loads(res.stdout)
+    ref = rv.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"], arrays["db_labels"],
+                      similarity="euclidean")
+    assert out["map"] == ref["map"] and out["similarity"] == "euclidean" and "pr_radius" not in out
+    res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "emb.npz")])
+    assert res.exit_code == 2 and "--similarity cosine or euclidean" in res.output

@@ -144,7 +144,7 @@ def normalise_noise(noise: Any) -> str:
 
 def _protocol(info: dict[str, Any]) -> str:
     parts = []
-    if info["noise_per_modality"]:
+    if info["noise_per_modality"] or info.get("realised_per_modality"):  # mrl:ρ is always per modality
         parts.append("per-modality")
     if info["assumed_noise_rate"] is not None:
         parts.append(f"assumed ρ={float(info['assumed_noise_rate']):g}")

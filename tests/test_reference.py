@@ -45,13 +45,13 @@ def test_mrl_numbers_only_beside_the_same_setting(tmp_path):
     tables, notes = compare_tables(load_runs(tmp_path / "r"), load_reference())
     rows = _rows(tables)
     # MRL Table 1, Wikipedia, ρ = 0.2: I→T 0.514 (cosine, best validation, MRL's split and noise)
-    title = "Ours vs published, mrl:0.2; options protocol=mrl; cosine retrieval; best-validation epoch"
+    title = "Ours vs published, mrl:0.2; per-modality; options protocol=mrl; cosine retrieval; best-validation epoch"
     assert (title, ("MRL", "Wikipedia", "512", "MRL T1"), (0.45, 0.514, -0.064)) in rows
     assert len(tables) == 1  # neither the Hamming settings nor the last-epoch cosine one match MRL's row
     assert any("retrieval: ours hamming, published cosine" in n for n in notes)
     # the baselines' epoch choice is not stated, so the last-epoch cosine setting matches their rows
     # but MRL's own row (best validation) is not among them
-    assert any("no method of 'mrl:0.2; options protocol=mrl; cosine retrieval'" in n for n in notes)
+    assert any("no method of 'mrl:0.2; per-modality; options protocol=mrl; cosine retrieval'" in n for n in notes)
     (table,) = tables
     assert any(n.startswith("MRL T1 notes: ") and "best-validation" in n for n in table.notes)
 

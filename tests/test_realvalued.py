@@ -123,7 +123,6 @@ def test_bad_input(bad, message):
 
 def test_evaluate_cli_similarity(tmp_path):
     from click.testing import CliRunner
-
     from xbench.cli import main
 
     rng = np.random.default_rng(5)

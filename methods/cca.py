@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from . import register
 from .base import Hyper
 from .linear import TwoViewProjection
 
 
-@register
 class CCA(TwoViewProjection):
     name = "cca"
+    display_name, order, color, marker = "CCA", 12, "#a6761d", "<"
     paper = "Hotelling 1936; MRL Table 1's MCCA (two views)"
     description = "canonical correlation analysis (scikit-learn); unsupervised, label-free"
     hyperparameters: ClassVar[dict[str, Hyper]] = {

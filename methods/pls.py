@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from . import register
 from .base import Hyper
 from .linear import TwoViewProjection
 
 
-@register
 class PLS(TwoViewProjection):
     name = "pls"
+    display_name, order, color, marker = "PLS", 14, "#666666", ">"
     paper = "Wold 1975; Sharma & Jacobs, CVPR 2011; MRL Table 1's PLS"
     description = "partial least squares, canonical mode (scikit-learn); unsupervised, label-free"
     hyperparameters: ClassVar[dict[str, Hyper]] = {

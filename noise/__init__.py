@@ -1,14 +1,16 @@
 """xbench.noise — label-noise models and their registry.
 
-Built-in models register on import (``none``, ``symmetric``, ``asymmetric``, ``swap``,
-``bitflip``, ``mrl``); third-party ones through the ``xbench.noise`` entry-point group (a
-:class:`NoiseModel` subclass). Models are addressed as ``TYPE:RATE`` (see
+The built-in models (``none``, ``symmetric``, ``asymmetric``, ``swap``, ``bitflip``, ``mrl``) are
+imported explicitly and registered from :data:`BUILTINS` (:mod:`xbench.registry`);
+third-party ones through the ``xbench.noise`` entry-point group (a :class:`NoiseModel`
+subclass). Models are addressed as ``TYPE:RATE`` (see
 :class:`NoiseSpec`); :func:`inject` applies one to a run's training labels and reports the
 realised noise. Definitions and sources: ../shared/reference/noise.md.
 """
-from xbench.datasets.registry import Registry, UnknownEntryError
+from xbench.registry import Registry, UnknownEntryError
 
 from .base import NoiseModel, NoiseResult, NoiseSpec, NoNoise, as_multihot, label_type
+from .mrl import MRLNoise
 from .models import (
     AsymmetricNoise,
     BitFlipNoise,
@@ -19,11 +21,10 @@ from .models import (
     symmetric_matrix,
 )
 
+BUILTINS: tuple[type[NoiseModel], ...] = (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise,
+                                          MRLNoise)
 registry: Registry[type[NoiseModel]] = Registry("noise model", "xbench.noise")
-from .mrl import MRLNoise
-
-for _cls in (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise, MRLNoise):
-    registry.register(_cls.name, _cls)
+registry.register_all(BUILTINS)
 
 
 def get(name: str) -> NoiseModel:
@@ -34,6 +35,7 @@ def get(name: str) -> NoiseModel:
 from .inject import NoiseOutcome, inject, noise_rng, realised_stats, resolve
 
 __all__ = [
+    "BUILTINS",
     "AsymmetricNoise",
     "BitFlipNoise",
     "MRLNoise",

@@ -10,7 +10,6 @@ realised noise. Definitions and sources: ../shared/reference/noise.md.
 from xbench.registry import Registry, UnknownEntryError
 
 from .base import NoiseModel, NoiseResult, NoiseSpec, NoNoise, as_multihot, label_type
-from .mrl import MRLNoise
 from .models import (
     AsymmetricNoise,
     BitFlipNoise,
@@ -20,6 +19,7 @@ from .models import (
     pairflip_matrix,
     symmetric_matrix,
 )
+from .mrl import MRLNoise
 
 BUILTINS: tuple[type[NoiseModel], ...] = (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise,
                                           MRLNoise)

@@ -1,6 +1,7 @@
 """xbench.noise — label-noise models and their registry.
 
-The built-in models (``none``, ``symmetric``, ``asymmetric``, ``swap``, ``bitflip``, ``mrl``) are
+The built-in models (``none``, ``symmetric``, ``asymmetric``, ``swap``, ``bitflip``,
+``symmetric-sample``, ``mrl``) are
 imported explicitly and registered from :data:`BUILTINS` (:mod:`xbench.registry`);
 third-party ones through the ``xbench.noise`` entry-point group (a :class:`NoiseModel`
 subclass). Models are addressed as ``TYPE:RATE`` (see
@@ -15,6 +16,7 @@ from .models import (
     BitFlipNoise,
     SwapNoise,
     SymmetricNoise,
+    SymmetricSampleNoise,
     TransitionNoise,
     pairflip_matrix,
     symmetric_matrix,
@@ -22,7 +24,7 @@ from .models import (
 from .mrl import MRLNoise
 
 BUILTINS: tuple[type[NoiseModel], ...] = (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise,
-                                          MRLNoise)
+                                          SymmetricSampleNoise, MRLNoise)
 registry: Registry[type[NoiseModel]] = Registry("noise model", "xbench.noise")
 registry.register_all(BUILTINS)
 
@@ -47,6 +49,7 @@ __all__ = [
     "Registry",
     "SwapNoise",
     "SymmetricNoise",
+    "SymmetricSampleNoise",
     "TransitionNoise",
     "UnknownEntryError",
     "as_multihot",

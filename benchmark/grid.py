@@ -162,9 +162,7 @@ class GridSpec:
                     value = float(value)
                 except (TypeError, ValueError):
                     raise GridError(f"{where}: 'validation_fraction' must be a number, got {value!r}") from None
-            elif key == "select_every":
-                value = _strict_int(value, key, where)
-            elif key in ("epochs", "eval_every"):
+            elif key in ("epochs", "eval_every", "select_every"):
                 value = _strict_int(value, key, where)
             elif key == "noise_per_modality":
                 value = _strict_bool(value, key, where)

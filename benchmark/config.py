@@ -35,6 +35,12 @@ class RunConfig:
     split_file: str | None = None
     group: str = ""  # the experiment group it came from (not part of the identity)
     version: str = __version__
+    # real-valued retrieval and validation selection (xbench.selection); left out of the
+    # identity at their defaults so older run ids stay valid
+    retrieval: tuple[str, ...] = ()  # extra rankings of the continuous outputs: cosine, euclidean
+    select: str = "last"  # "last" | "validation" (also report the best-validation epoch)
+    select_every: int = 1
+    validation_fraction: float = 0.1  # carved from train when the dataset has no validation split
 
     @property
     def hparams_dict(self) -> dict[str, Any]:
@@ -46,6 +52,12 @@ class RunConfig:
         d["hparams"] = {k: v for k, v in self.hparams}
         d["dataset_options"] = {k: v for k, v in self.dataset_options}
         d["loss_epochs"] = list(self.loss_epochs)
+        d["retrieval"] = list(self.retrieval)
+        if not self.retrieval:
+            d.pop("retrieval")
+        if self.select == "last":
+            for key in ("select", "select_every", "validation_fraction"):
+                d.pop(key)
         return d
 
     def run_id(self, resolved: dict[str, Any] | None = None) -> str:

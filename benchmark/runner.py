@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import health, metrics, selection_quality
+from . import health, metrics, selection, selection_quality
 from ._version import __version__
 from .config import RunConfig, RunResult
 
@@ -137,6 +137,8 @@ class Prepared:
     noise: Any  # noise.NoiseOutcome
     query: dict[str, torch.Tensor]
     database: dict[str, torch.Tensor]
+    validation: dict[str, torch.Tensor] | None = None  # with select="validation" (xbench.selection)
+    validation_source: str = ""
 
 
 def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> Prepared:
@@ -144,6 +146,9 @@ def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> P
     from xbench.methods import TrainData
 
     data, split = load_dataset(config, data_root)
+    val_index, val_source = None, ""
+    if config.select == "validation":
+        split, val_index, val_source = selection.carve_validation(split, config.validation_fraction, config.seed)
     clean = np.asarray(data.take("labels", split.train), dtype=np.uint8)
     outcome = noise_wing.inject(clean, config.noise, config.seed, per_modality=config.noise_per_modality)
     spec = noise_wing.NoiseSpec.parse(config.noise)
@@ -162,7 +167,8 @@ def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> P
                 "text": _tensor(data.take("text", index).astype(np.float32), device),
                 "labels": _tensor(data.take("labels", index).astype(np.float32), device)}
 
-    return Prepared(data, split, train, clean, outcome, side(split.query), side(split.database))
+    return Prepared(data, split, train, clean, outcome, side(split.query), side(split.database),
+                    None if val_index is None else side(val_index), val_source)
 
 
 def evaluate_codes(method, query: dict, database: dict, topk: int | None, curves: bool = True
@@ -246,6 +252,11 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
             from tqdm.auto import tqdm
 
             bar = tqdm(total=epochs, desc=config.label(), leave=False, unit="epoch")
+        selector = None
+        if prep.validation is not None:
+            selector = selection.ValidationSelector(prep.validation, prep.query, prep.database, topk,
+                                                    ("hamming", *config.retrieval), config.select_every)
+            result.split.update(validation=len(prep.validation["labels"]), validation_source=prep.validation_source)
         t_train = time.perf_counter()
         for epoch in range(epochs):
             method.train()
@@ -274,6 +285,8 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
                 losses = method.sample_losses(prep.train)
                 if losses is not None:
                     arrays[f"sample_losses_epoch{epoch + 1}"] = np.asarray(losses, dtype=np.float32)
+            if selector is not None:
+                selector.after_epoch(method, epoch, epochs, entry)
             history.append(entry)
             if bar is not None:
                 bar.update(1)
@@ -283,6 +296,10 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         timings["train"] = time.perf_counter() - t_train
         t_eval = time.perf_counter()
         result.metrics, codes = evaluate_codes(method, prep.query, prep.database, topk)
+        variants = selection.real_valued_variants(method, config.retrieval, prep.query, prep.database, topk, epochs)
+        variants += selector.variants() if selector is not None else []
+        if variants:
+            result.metrics["variants"] = variants
         timings["evaluate"] = time.perf_counter() - t_eval
         arrays.update({k: v.cpu().numpy() for k, v in codes.items()})
         result.health = health.code_health(arrays)

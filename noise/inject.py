@@ -161,9 +161,11 @@ def inject(labels: np.ndarray, spec: NoiseSpec | str, seed: int, per_modality: b
     ``stats`` holds ``spec``, ``model``, ``rate``, ``seed``, ``per_modality``, ``label_type``
     and either ``shared`` or ``image`` + ``text`` (each :func:`realised_stats`); with
     per-modality noise also ``modality_disagreement_fraction`` (pairs whose image and text
-    noisy labels differ).
+    noisy labels differ). A model with ``per_modality_only = True`` (``mrl``) is always drawn
+    per modality.
     """
     spec, model = resolve(spec)
+    per_modality = per_modality or bool(getattr(model, "per_modality_only", False))  # e.g. mrl
     clean = as_multihot(labels, num_classes)
     model.validate(clean, spec.rate)
     image = _checked(model, clean, model.apply(clean, spec.rate, noise_rng(seed, spec, "image")))

@@ -42,7 +42,7 @@ def test_miniature_wikipedia(tmp_path):
     np.testing.assert_allclose(data.text[12:], ref["T_te"], rtol=1e-6)
     np.testing.assert_array_equal(data.labels.argmax(1), np.concatenate([ref["cat_train"], ref["cat_test"]]) - 1)
     assert data.labels.sum() == 17
-    with pytest.raises(DatasetError, match=r"unknown option\(s\) seed; valid: none \(it takes no options\)"):
+    with pytest.raises(DatasetError, match=r"unknown option\(s\) seed; valid: protocol"):
         datasets.load("wikipedia", tmp_path, seed=1)
 
 

@@ -27,7 +27,9 @@ def _doc_pages() -> list[Path]:
 
 def test_readme_is_short() -> None:
     n = len(README.read_text(encoding="utf-8").splitlines())
-    assert n <= MAX_README_LINES, f"README.md has {n} lines; keep it at most {MAX_README_LINES} (move detail to docs/)"
+    assert n <= MAX_README_LINES, (
+        f"README.md has {n} lines; keep it at most {MAX_README_LINES} (move detail to docs/)"
+    )
 
 
 def test_readme_keeps_the_commands_ci_runs() -> None:

@@ -3,7 +3,7 @@
 A run is identified by a SHA-256 of its full configuration (method, resolved
 hyperparameters, dataset and its options, split checksum, bits, noise, seed, epochs and the
 xbench version), so a result file's name says exactly what produced it
-(../shared/reference/suites.md §1: one result file per run, as ann-benchmarks does).
+(one result file per run, as erikbern/ann-benchmarks @ f402b2c does).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures from a results folder, in the style of the CMMQ paper (../shared/papers/003_…).
+"""Figures from a results folder, in the style of the CMMQ paper (Yang et al., CVPR 2022).
 
 =============  =========================================================================
 kind           figure
@@ -304,7 +304,7 @@ def plot_curves(
                 x = np.asarray(m[xf], dtype=float)
                 y = np.asarray(m[yf], dtype=float)
                 if kind == "pr" and len(x) == len(y):
-                    # a radius within which no pair lies has precision 0 by convention (evaluation.md §8)
+                    # a radius within which no pair lies has precision 0 by convention (docs/metrics.md)
                     # and recall 0: not a point of the curve
                     keep = ~((x == 0) & (y == 0))
                     x, y = x[keep], y[keep]

@@ -4,10 +4,10 @@ Everything here is a pure function of the results DataFrame of :func:`xbench.sto
 (one row per run × task), annotated once by :func:`annotate` with what a table needs from each
 run's JSON (noise protocol, resolved hyperparameters, file time).
 
-* :func:`table2` — CMMQ paper, Table 2 (../shared/papers/003_…: "mAP results of five methods on
+* :func:`table2` — CMMQ paper, Table 2 (CMMQ paper: "mAP results of five methods on
   three cross-modal datasets, with best results shown in boldface"): rows Task (I→T, T→I) ×
   Method, columns Dataset × bits, one table per noise setting.
-* :func:`sweep_tables` — MRL paper, Tables 1–2 (../shared/papers/001_…): rows Method, columns
+* :func:`sweep_tables` — MRL paper, Tables 1–2 (Hu et al., CVPR 2021): rows Method, columns
   Dataset × Task × noise rate ρ (one table per noise type and code length).
 * :func:`compare_tables` — ours beside the published numbers kept in ``results/reference/``
   (see :mod:`xbench.reference`) with the difference ours − paper.
@@ -16,8 +16,8 @@ Conventions (documented in every caption): a cell is the mean over seeds; with s
 also the sample standard deviation (ddof = 1) and, where the number of seeds differs between
 cells, that number; best (highest rounded mean) per column within each task block in bold when
 the column has at least two values; a missing cell is "—"; failed runs are listed separately.
-The metric definition follows ../shared/reference/evaluation.md §8 and
-../shared/reference/suites.md §6 ("print the metric definition in each table caption").
+The metric definition is the one of docs/metrics.md, printed in each table caption so that
+numbers stay comparable (ties and normalisers differ between peers, e.g. swuxyj/DeepHash-pytorch#33).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 :func:`execute` turns a :class:`~xbench.config.RunConfig` into a
 :class:`~xbench.config.RunResult`. It never raises for a failure inside the run: an
 exception or a non-finite loss yields a ``status="failed"`` result carrying the error, so a
-grid goes on (../shared/reference/suites.md: one failing method must not block the others).
-The last epoch is reported — no model selection on the query set (evaluation.md §7).
+grid goes on (one failing method must not block the others: erikbern/ann-benchmarks PR #57).
+The last epoch is reported — no model selection on the query set (docs/metrics.md).
 """
 from __future__ import annotations
 

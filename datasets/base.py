@@ -12,7 +12,7 @@ A :class:`CrossModalData` holds one paired image–text collection:
 * ``split`` — index arrays ``query`` / ``train`` / ``database`` into the N rows.
 
 Query and database labels are always the clean ones; only training labels get noise
-(../shared/reference/datasets.md §8, noise.md).
+(as in the CMMQ release, utils/tools.py L146-163).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class Split:
     * ``disjoint`` — query ∩ database = ∅ and query ∩ train = ∅ (train may lie outside the
       database, e.g. the separate training block of a pre-split file);
     * ``train-in-database`` — ``disjoint`` and train ⊂ database (the DCMH/CMMQ protocol of
-      MIRFlickr-25K, NUS-WIDE and MS-COCO, ../shared/reference/datasets.md §8);
+      MIRFlickr-25K, NUS-WIDE and MS-COCO, CMMQ paper Table 1);
     * ``query-in-database`` — query ⊂ database allowed (test-against-test retrieval), query ∩
       train = ∅.
 

@@ -1,4 +1,5 @@
-"""``wikipedia``: the SVCL Wikipedia release (Rasiwasia et al., ACM MM 2010; datasets.md §7).
+"""``wikipedia``: the SVCL Wikipedia release (Rasiwasia et al., ACM MM 2010;
+public copy in BMC-SDNU/Cross-Modal-Retrieval).
 
 2,866 Wikipedia sections, each one image and its text, 10 categories, single-label. Files
 under ``<data_root>/wikipedia/`` (public copy: BMC-SDNU/Cross-Modal-Retrieval,
@@ -23,7 +24,7 @@ MRL's own file is a different copy (VGG-19 / Doc2Vec features); its test order i
 the SVCL one. Default R of mAP@R: all
 (``None``) — the database has only 2,173 items, fewer than the 5,000 used for the paper's
 datasets. The features are the original hand-crafted ones (image ``features``, text dense
-``features``), not the deep features of MRL's copy (datasets.md §6).
+``features``), not the deep features of MRL's copy (penghu-cs/MRL src/noisydataset.py).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ CMHH has no public code (the CMMQ authors re-implemented it and did not release 
 paper §4.2), and only its abstract was read for xbench: "a pairwise focal loss based on
 the exponential distribution" that "penalizes significantly on similar cross-modal pairs
 with Hamming distance larger than the Hamming radius threshold". The loss below is the
-reconstruction of ../shared/reference/methods.md §4, in the style of the same group's DCH
+reconstruction [R] from the abstract, in the style of the same group's DCH
 (Deep Cauchy Hashing, CVPR 2018):
 
 * continuous Hamming distance between tanh outputs, d_ij = (K/2)(1 − cos(h_i, h_j)) (equal
@@ -61,7 +61,7 @@ from .pairwise import (
 )
 from .schedules import Schedule
 
-_T = "torchcmh training/CMHH.py L29-50 (methods.md §4) [T]"
+_T = "torchcmh @ 9784397 training/CMHH.py L29-50 [T]"
 
 
 class CMHH(Hasher):
@@ -81,7 +81,7 @@ class CMHH(Hasher):
         "lam": Hyper(0.1, "xbench [R] (torchcmh uses 0 active / 1 commented); the text codes collapse on "
                      "synthetic at 0.1 and 1 alike (docs/health.md)",
                      "weight λ of the quantization term"),
-        "quantization": Hyper("exponential", "reconstruction [R] (methods.md §4: exact form unknown)",
+        "quantization": Hyper("exponential", "reconstruction [R] (exact form unknown)",
                               "exponential: β·d(|h|, 1); square: Σ(|h|−1)²", choices=("exponential", "square")),
         "batch_size": Hyper(128, _T, "mini-batch size"),
         "lr_image": Hyper(0.02, f"{_T}: lr['img']", "SGD learning rate of the image network"),

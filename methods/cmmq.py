@@ -1,7 +1,8 @@
 """``cmmq``: Cross-Modal Mutual Quantization (Yang, Yao, Liu, Deng, CVPR 2022), as in the paper.
 
-Source: ../shared/papers/003_b3f79eb70ae8a9fd.txt §3–4; ../shared/reference/methods.md §7
-("CMMQ", "Paper vs official code") and §6 ("CSQ hash centres").
+Source: CMMQ paper (Yang et al., CVPR 2022) §3–4; official code
+yangerkun/Mutual-Quantization-for-Cross-Modal-Search-With-Noisy-Labels @ 2b17232; CSQ's hash centres
+(swuxyj/DeepHash-pytorch @ ab14068 CSQ.py L72-113).
 
 Model
 -----

@@ -1,8 +1,8 @@
 """``cmmq-code``: CMMQ as the authors' released implementation behaves.
 
 Source: yangerkun/Mutual-Quantization-for-Cross-Modal-Search-With-Noisy-Labels @ 2b17232
-(``My_method.py``, ``network.py``, ``utils/tools.py``), read through
-../shared/reference/methods.md §7.2 ("Paper vs official code"); line numbers below are
+(``My_method.py``, ``network.py``, ``utils/tools.py``), compared with the paper
+in docs/methods/cmmq.md; line numbers below are
 those of that commit. Registered beside ``cmmq`` (the paper) so the effect of each
 difference can be measured. Hyperparameter switches turn most of them back to the paper's choice
 (``mq_weight``, ``num_gradual``, ``quant_weight``, ``text_net``, ``proxy_assign``, ``augment``);

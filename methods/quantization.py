@@ -1,8 +1,8 @@
 """CMMQ's loss pieces, per sample: proxy BCE, quantization penalty, mutual quantization.
 
-Sources: CMMQ paper ../shared/papers/003_b3f79eb70ae8a9fd.txt §3.2 Eqs. (2)–(3), §3.3
-Eqs. (6)–(7); ../shared/reference/methods.md §7.1 (reading of the printed formulas), §7.2
-(the release's terms), §7.3 (the ``symkl`` reconstruction).
+Sources: the CMMQ paper (Yang et al., CVPR 2022) §3.2 Eqs. (2)–(3), §3.3
+Eqs. (6)–(7); docs/methods/cmmq.md (reading of the printed formulas; the release's terms,
+yangerkun/Mutual-Quantization-… @ 2b17232 My_method.py L72-111; the ``symkl`` reconstruction).
 
 All functions take tanh outputs b ∈ (−1, 1)^{N×K} and return one value per sample (N,).
 

@@ -6,7 +6,7 @@ imported explicitly and registered from :data:`BUILTINS` (:mod:`xbench.registry`
 third-party ones through the ``xbench.noise`` entry-point group (a :class:`NoiseModel`
 subclass). Models are addressed as ``TYPE:RATE`` (see
 :class:`NoiseSpec`); :func:`inject` applies one to a run's training labels and reports the
-realised noise. Definitions and sources: ../shared/reference/noise.md.
+realised noise. Definitions and sources: docs/noise.md.
 """
 from xbench.registry import Registry, UnknownEntryError
 

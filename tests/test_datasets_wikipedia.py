@@ -24,7 +24,7 @@ def test_real_wikipedia_copy():
     assert data.image_kind == "features" and data.image_dim == 128 and data.text_dim == 10
     assert data.text_kind == "features" and data.default_topk is None
     assert data.class_names[0] == "art" and data.class_names[-1] == "warfare"
-    # unbalanced classes, datasets.md §7: train 138 (art) … 347 (warfare), test 34 … 104
+    # unbalanced classes, docs/datasets.md: train 138 (art) … 347 (warfare), test 34 … 104
     train_counts = data.labels[data.split.train].sum(0)
     test_counts = data.labels[data.split.query].sum(0)
     assert (train_counts.min(), train_counts.max()) == (138, 347) and (train_counts[0], train_counts[9]) == (138, 347)

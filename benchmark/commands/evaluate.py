@@ -23,7 +23,7 @@ CODES.npz holds {', '.join(KEYS)}: codes as ±1 or 0/1 (items × bits), labels a
 rows (0/1) or 1-D class indices. Evaluate each direction (I→T, T→I) with its own file.
 
 \b
-Semantics (../shared/reference/evaluation.md §8):
+Semantics (docs/metrics.md):
   d = (K − q·b)/2; relevant iff ≥ 1 shared label (or equal class);
   ranking by ascending d, ties by ascending database index;
   mAP@R: mean over all queries of AP = mean precision at the hits inside the top R,

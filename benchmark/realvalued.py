@@ -19,7 +19,7 @@ same conventions, so a run's Hamming and real-valued numbers differ only in the 
   breaks ties by ascending database index (a stable sort), as :mod:`xbench.metrics` does for
   equal Hamming distances; the **tie-averaged** AP is the expectation over random orders inside
   each group of equal s, computed with the closed form of :mod:`xbench.metrics`.
-* Relevance, AP@R, mAP@R, P@N, R@k: exactly as in :mod:`xbench.metrics` (evaluation.md §8).
+* Relevance, AP@R, mAP@R, P@N, R@k: exactly as in :mod:`xbench.metrics` (docs/metrics.md).
   Hash-lookup metrics (PR by radius, P@H≤2) have no real-valued counterpart and are absent.
 
 The work is a full sort per query (O(nq · nd log nd)), tiled over queries so memory stays at

@@ -1,7 +1,7 @@
 """Model selection on a validation split, and the result variants stored beside the main numbers.
 
 By default xbench reports the **last** epoch (no model selection on the query set,
-evaluation.md §7). With ``select = "validation"`` a run also reports the test results of the
+docs/metrics.md). With ``select = "validation"`` a run also reports the test results of the
 epoch with the best **validation** mAP — MRL's protocol (Hu et al., CVPR 2021; penghu-cs/MRL
 @ e0f5c8f ``main_noisy.py`` L265-342 prints both "last epoch" and "best validation"):
 

@@ -1,6 +1,6 @@
 """``mrl``: the symmetric label noise of MRL's generator (Hu et al., CVPR 2021).
 
-Semantics of penghu-cs/MRL @ e0f5c8f ``src/noisydataset.py`` L138-179 (noise.md §2.4):
+Semantics of penghu-cs/MRL @ e0f5c8f ``src/noisydataset.py`` L138-179:
 
 * **exact count, per modality**: for each modality separately the sample indices are shuffled
   and the first ⌊ρ·N⌋ are selected, so the image and the text of one pair get independent
@@ -37,7 +37,7 @@ class MRLNoise(NoiseModel):
     definition = ("per modality independently: select m = ⌊ρN⌋ samples uniformly without replacement; each gets "
                   "ỹ ~ Uniform{0,…,C−1} (the true class with probability 1/C), so E[changed] = (m/N)(C−1)/C. "
                   "MRL's release draws randint(0, C), which can emit the invalid class C; xbench does not.")
-    used_by = "MRL (CVPR 2021) penghu-cs/MRL src/noisydataset.py L138-179; ELRCMR copies it (noise.md §2.4)"
+    used_by = "MRL (CVPR 2021) penghu-cs/MRL src/noisydataset.py L138-179; ELRCMR copies it"
     min_classes = 2
     #: drawn independently for the image and the text side even without ``--noise-per-modality``
     per_modality_only = True

@@ -28,28 +28,18 @@ import contextlib
 import hashlib
 import json
 import math
-import os
-import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import store
+from .atomic import atomic_path
+from .display import TASK_LABELS, dataset_display, label_order, method_display
 from .errors import XbenchError
-from .report import (
-    METRIC_COLUMNS,
-    METRIC_NAMES,
-    TASK_LABELS,
-    TASKS,
-    dataset_display,
-    label_order,
-    method_display,
-    ok_rows,
-)
+from .results import METRIC_COLUMNS, METRIC_NAMES, TASKS, DamagedResult, ResultWarning, RunRecord, ok_rows
 
 KINDS = ("pr", "topn", "recall", "loss-hist", "sensitivity", "epochs", "noise-sweep")
 
@@ -196,32 +186,14 @@ def save(
     fig, out_dir: Path, name: str, formats: Sequence[str] = ("png", "pdf"), dpi: int = 150
 ) -> list[Path]:
     """Write ``name.<fmt>`` for each format atomically (temp file + rename); returns the paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
         path = out_dir / f"{name}.{fmt}"
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f".{fmt}", dir=out_dir)
-        os.close(fd)
-        try:
-            os.chmod(tmp, 0o666 & ~_UMASK)
+        with atomic_path(path) as tmp:
             meta = {"CreationDate": None} if fmt == "pdf" else {}
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
         paths.append(path)
     return paths
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
 
 
 def _figure_legend(fig, axes) -> None:
@@ -238,22 +210,6 @@ def _figure_legend(fig, axes) -> None:
             ncols=min(4, len(seen)),
             fontsize="small",
         )
-
-
-@lru_cache(maxsize=4096)
-def _read_json(path: str, mtime: float) -> dict[str, Any]:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def run_json(path: str) -> dict[str, Any]:
-    try:
-        mtime = os.path.getmtime(path)
-    except OSError:
-        return {}
-    return _read_json(path, mtime)
 
 
 def _runs(frame: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
@@ -321,8 +277,8 @@ def plot_curves(
         lines = []
         for label in _ordered_labels(g):
             curves = []
-            for path in g.loc[g["label"] == label, "path"]:
-                m = ((run_json(path).get("metrics") or {}).get(task) or {}).get(key) or {}
+            for rec in g.loc[g["label"] == label, "record"]:
+                m = rec.tasks[task].curve(key) if task in rec.tasks else {}
                 if m.get(xf) is None or m.get(yf) is None:
                     continue
                 x = np.asarray(m[xf], dtype=float)
@@ -383,6 +339,15 @@ def plot_curves(
 # ------------------------------------------------------------------------------------------ loss histogram
 
 
+def _arrays(rec: RunRecord) -> dict[str, np.ndarray]:
+    """The run's arrays; a damaged ``.npz`` is skipped with a one-line warning naming it."""
+    try:
+        return rec.arrays()
+    except DamagedResult as exc:
+        warnings.warn(f"skipped damaged result {exc}", ResultWarning, stacklevel=2)
+        return {}
+
+
 def _loss_epochs(arrays: dict[str, np.ndarray]) -> list[int]:
     prefix = "sample_losses_epoch"
     return sorted(
@@ -409,8 +374,8 @@ def plot_loss_hist(
     for (label, dataset, bits, setting), g in runs.groupby(
         ["label", "dataset", "bits", "setting"], sort=True
     ):
-        for path in g["path"]:
-            arrays = store.load_arrays(path)
+        for rec in g["record"]:
+            arrays = _arrays(rec)
             epochs = _loss_epochs(arrays)
             if not epochs:
                 continue
@@ -425,7 +390,7 @@ def plot_loss_hist(
             finite = np.isfinite(losses)
             losses, corrupted = losses[finite], corrupted[finite]
             edges = np.histogram_bin_edges(losses, bins=bins)
-            seed = int(g.loc[g["path"] == path, "seed"].iloc[0])
+            seed = rec.seed
             with style():
                 fig, (ax,) = new_figure()
                 ax.hist(
@@ -579,16 +544,6 @@ def _r_of(rows: pd.DataFrame) -> str:
 # ---------------------------------------------------------------------------------------------- epochs
 
 
-def _history_series(path: str, field: str) -> dict[int, float]:
-    out = {}
-    for entry in run_json(path).get("history") or []:
-        v = _as_float(entry.get(field))
-        e = entry.get("epoch")
-        if v is not None and e is not None:
-            out[int(e)] = v
-    return out
-
-
 def plot_epochs(
     frame: pd.DataFrame,
     out_dir: str | Path,
@@ -605,10 +560,10 @@ def plot_epochs(
     for (dataset, bits, setting), g in runs.groupby(["dataset", "bits", "setting"], sort=True):
         panels: dict[str, list] = {name: [] for name, _ in EPOCH_PANELS}
         for label in _ordered_labels(g):
-            paths = list(g.loc[g["label"] == label, "path"])
+            recs = list(g.loc[g["label"] == label, "record"])
             for name, _ in EPOCH_PANELS:
                 for task in tasks:
-                    series = [s for s in (_history_series(p, f"{name}_{task}") for p in paths) if s]
+                    series = [s for s in (r.history_series(f"{name}_{task}") for r in recs) if s]
                     if not series:
                         continue
                     epochs = sorted(set().union(*series))

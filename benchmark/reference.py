@@ -2,7 +2,7 @@
 
 Each CSV holds one published value per row with the columns of :data:`COLUMNS`; every row
 names its source (paper, table) so a comparison can cite it. The shipped files are copied
-from the papers in ../shared/papers (see ``results/reference/README.md``). Users may add
+from the papers' tables (see ``results/reference/README.md``). Users may add
 their own CSV files with the same columns to the folder (or point ``--reference`` at another
 folder).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import XbenchError
-from .report import normalise_noise
+from .results import normalise_noise
 
 #: Required columns of a reference CSV.
 COLUMNS = (

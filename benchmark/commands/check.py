@@ -27,27 +27,28 @@ from ..errors import XbenchError
 )
 @click.option(
     "--tolerance",
-    type=float,
-    default=0.01,
+    default="0.01",
     show_default=True,
-    help="Allowed drop of the mean mAP of a cell (absolute) before it counts as a regression.",
+    help="Allowed drop of the mean mAP of a cell (absolute, a finite number ≥ 0) before it counts "
+    "as a regression.",
 )
 @click.option("--all", "show_all", is_flag=True, help="List every cell, also those within tolerance.")
 def check(results, baseline_file, tolerance, show_all):
     """Compare every (method, dataset, bits, noise, task) cell of the baseline with the results.
 
-    Prints the regressions, improvements and missing cells. Exit status: 0 when no cell
-    dropped by more than the tolerance and none is missing; 1 otherwise; 2 for bad input
-    (no results, unreadable baseline).
+    Prints the regressions, improvements, missing cells and damaged result files. Exit status:
+    0 when no cell dropped by more than the tolerance, none is missing and no result file is
+    damaged; 1 otherwise; 2 for bad input (no results, unreadable baseline, bad tolerance).
     """
     from .. import check as chk
-    from ..report import load_runs
+    from ..results import load
 
-    if tolerance < 0:
-        raise XbenchError(f"--tolerance: must be ≥ 0, got {tolerance:g}")
+    tol = chk.check_tolerance(tolerance)
     baseline = chk.read_baseline(baseline_file)
-    frame = load_runs(results)
-    outcome = chk.compare(frame, baseline, tolerance)
+    found = load(results)
+    if not found.records and not found.damaged:
+        raise XbenchError(f"--results {results}: no run results found (expected {results}/runs/...)")
+    outcome = chk.compare(found.frame(), baseline, tol, damaged=found.damaged)
     for line in chk.format_report(outcome, show_all):
         click.echo(line)
     if not outcome.passed:
@@ -71,12 +72,15 @@ def check(results, baseline_file, tolerance, show_all):
     help="map: mAP@R (ties by database index); map_tie: tie-averaged mAP@R.",
 )
 def baseline(results, out, metric):
-    """Write a baseline: the mean metric over seeds of every (method, dataset, bits, noise, task) cell."""
-    from .. import check as chk
-    from ..report import failed_runs, load_runs
-    from ..store import atomic_write_text
+    """Write a baseline: the mean metric over seeds of every (method, dataset, bits, noise, task) cell.
 
-    frame = load_runs(results)
+    A damaged result file is skipped with a warning naming it."""
+    from .. import check as chk
+    from ..atomic import atomic_write_text
+    from ..results import failed_runs
+    from .report import load_frame
+
+    frame = load_frame(results)
     doc = chk.make_baseline(frame, metric)
     atomic_write_text(Path(out), chk.dumps_baseline(doc))
     failed = failed_runs(frame)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ import click
 import numpy as np
 
 from .. import metrics
+from ..atomic import atomic_write_text
 from ..errors import XbenchError
 
 KEYS = ("query_codes", "db_codes", "query_labels", "db_labels")
@@ -115,18 +114,6 @@ def format_table(result: dict[str, Any], source: str = "") -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @click.command(help=HELP)
 @click.argument("codes", metavar="CODES.npz", type=click.Path(dir_okay=False))
 @click.option("--topk", default="5000", show_default=True, metavar="R|all",
@@ -142,5 +129,5 @@ def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str |
     result = {"file": str(codes), **result}
     text = json.dumps(result, indent=2)
     if output:
-        _write_atomic(Path(output), text + "\n")
+        atomic_write_text(Path(output), text + "\n")
     click.echo(text if fmt == "json" else format_table(result, str(codes)))

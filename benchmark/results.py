@@ -149,9 +149,7 @@ class RunRecord:
         if self.split_file:
             parts.append(f"split={Path(str(self.split_file)).name}")
         if self.dataset_options:
-            parts.append(
-                "options " + ",".join(f"{k}={v}" for k, v in sorted(self.dataset_options.items()))
-            )
+            parts.append("options " + ",".join(f"{k}={v}" for k, v in sorted(self.dataset_options.items())))
         return "; ".join(parts)
 
     @property
@@ -412,9 +410,7 @@ def _warn(damaged: Damaged) -> None:
     warnings.warn(str(damaged), ResultWarning, stacklevel=3)
 
 
-def load_runs(
-    results: str | Path, on_damaged: Callable[[Damaged], None] | None = _warn
-) -> pd.DataFrame:
+def load_runs(results: str | Path, on_damaged: Callable[[Damaged], None] | None = _warn) -> pd.DataFrame:
     """The results DataFrame of a folder (see :func:`to_frame`); damaged files are passed to
     ``on_damaged`` and skipped. :class:`XbenchError` if the folder holds no readable run."""
     found = load(results)

@@ -91,7 +91,7 @@ def plot(
     KIND_DATASET_BITSb_NOISE[_TASK].{png,pdf}. A damaged result file is skipped with a warning.
     """
     from .. import plots
-    from .report import filter_runs, load_frame
+    from .report import echo_result_warnings, filter_runs, load_frame
 
     fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
     bad = [f for f in fmts if f not in ("png", "pdf", "svg")]
@@ -105,9 +105,11 @@ def plot(
     written = []
     for k in kinds:
         try:
-            paths = plots.plot(
-                frame, k, out_dir, tasks=tasks, param=param, epoch=epoch, metric=metric, formats=fmts, dpi=dpi
-            )
+            with echo_result_warnings():
+                paths = plots.plot(
+                    frame, k, out_dir, tasks=tasks, param=param, epoch=epoch, metric=metric, formats=fmts,
+                    dpi=dpi,
+                )  # fmt: skip
         except XbenchError as exc:
             if kind != "all":
                 raise

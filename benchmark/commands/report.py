@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -15,6 +18,25 @@ def load_frame(results: str):
     from ..results import load_runs
 
     return load_runs(results, on_damaged=lambda d: click.echo(f"Warning: {d}", err=True))
+
+
+@contextlib.contextmanager
+def echo_result_warnings() -> Iterator[None]:
+    """Show each :class:`xbench.results.ResultWarning` raised inside the block (a damaged file
+    skipped) as one ``Warning: ...`` line on stderr; other warnings pass on unchanged."""
+    from ..results import ResultWarning
+
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResultWarning)
+            yield
+    finally:
+        for w in caught:
+            if issubclass(w.category, ResultWarning):
+                click.echo(f"Warning: {w.message}", err=True)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _split(value: str | None) -> list[str]:

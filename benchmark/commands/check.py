@@ -28,6 +28,7 @@ from ..errors import XbenchError
 @click.option(
     "--tolerance",
     default="0.01",
+    metavar="FLOAT",
     show_default=True,
     help="Allowed drop of the mean mAP of a cell (absolute, a finite number ≥ 0) before it counts "
     "as a regression.",

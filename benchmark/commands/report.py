@@ -154,13 +154,14 @@ def report(
     digits,
     fragment,
 ):
-    """Tables of mean ± std over seeds, best per column in bold, failed runs listed.
+    """The CMMQ paper's Table 2 (the default) and other tables: mean ± std over seeds, best in bold.
 
     Without options: the CMMQ paper's Table 2 layout (methods × datasets × bits, one block for
     I→T and one for T→I, one table per noise setting) of every run in ./results, as Markdown.
     Each caption states the noise setting, R of mAP@R (R = all when the whole database is
     ranked), the number of seeds and the exact metric definition. Missing cells are shown
-    as "—". Works on partial results; a damaged result file is skipped with a warning naming it.
+    as "—"; failed runs are listed below the tables. Works on partial results; a damaged result
+    file is skipped with a warning naming it.
     """
     from .. import report as rep
     from ..atomic import atomic_write_text

@@ -1,4 +1,4 @@
-"""Figures from a results folder, in the style of the CMMQ paper (../shared/papers/003_…).
+"""Figures from a results folder, in the style of the CMMQ paper (Figures 1 and 4–8).
 
 =============  =========================================================================
 kind           figure
@@ -14,7 +14,8 @@ kind           figure
 =============  =========================================================================
 
 Curves are averaged over seeds. One figure per (dataset, bits, noise setting[, task]) unless
-the caller filters the frame first. Every figure is written as PNG and PDF (atomically), with
+the caller filters the frame first. Everything comes from the results frame of
+:func:`xbench.results.load_runs`: curves, histories and arrays from its ``record`` column. Every figure is written as PNG and PDF (atomically), with
 matplotlib's object API on the Agg canvas (no pyplot state) and seaborn's ``whitegrid`` /
 ``paper`` style. Method colours come from seaborn's colour-blind-safe ``colorblind`` palette
 and are fixed per method name (:func:`method_color`): built-in methods have assigned colours,
@@ -284,7 +285,7 @@ def plot_curves(
                 x = np.asarray(m[xf], dtype=float)
                 y = np.asarray(m[yf], dtype=float)
                 if kind == "pr" and len(x) == len(y):
-                    # a radius within which no pair lies has precision 0 by convention (evaluation.md §8)
+                    # a radius within which no pair lies has precision 0 by convention (xbench.metrics.pr_by_radius)
                     # and recall 0: not a point of the curve
                     keep = ~((x == 0) & (y == 0))
                     x, y = x[keep], y[keep]

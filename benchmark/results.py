@@ -71,7 +71,7 @@ class Damaged:
         return f"skipped damaged result {self.path}: {self.reason}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TaskResult:
     """The evaluation of one retrieval task (``i2t`` or ``t2i``) of a run.
 
@@ -92,9 +92,13 @@ class TaskResult:
         return value if isinstance(value, dict) else {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunRecord:
-    """One stored run, as written by :func:`xbench.store.save_result`."""
+    """One stored run, as written by :func:`xbench.store.save_result`.
+
+    Compared and hashed by identity (it holds dicts), so a frame's ``record`` column survives
+    pandas operations that hash values.
+    """
 
     path: Path
     run_id: str

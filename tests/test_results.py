@@ -58,6 +58,7 @@ def test_record_is_typed_and_unknown_fields_flow_through(tmp_path):
     assert i2t["label"] == "CMMQ [mq_weight=0.5]" and i2t["r"] == "5000" and i2t["record"] is not None
     assert i2t["setting"] == "symmetric:0.6" and i2t["hparams"] == '{"mq_weight": 0.5}'
     assert np.isnan(frame[frame["task"] == "t2i"].iloc[0]["map_cosine"])
+    assert frame["record"].nunique() == 1 and len(frame.drop_duplicates("record")) == 1  # hashable
 
 
 def test_failed_run_is_one_row_without_task(tmp_path):

@@ -23,6 +23,8 @@ failures. Temporary files of interrupted writes (``.tmp-*``) and other hidden fi
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import warnings
@@ -47,7 +49,7 @@ TASK_SCALARS = ("topk", "map", "map_tie_averaged", "precision_radius2")
 KNOWN_FIELDS = frozenset(
     {
         "run_id", "config", "status", "metrics", "history", "noise", "split", "hyperparameters",
-        "timings", "environment", "error", "extra", "schema", "arrays_file",
+        "timings", "environment", "error", "extra", "schema", "arrays_file", "arrays_sha256",
     }
 )  # fmt: skip
 
@@ -129,6 +131,7 @@ class RunRecord:
     config: dict[str, Any]  # the stored configuration, unchanged
     mtime: float
     arrays_file: str | None = None
+    arrays_sha256: str | None = None  # SHA-256 of the .npz the run was stored with (when recorded)
 
     @property
     def ok(self) -> bool:
@@ -164,14 +167,21 @@ class RunRecord:
     def arrays(self) -> dict[str, np.ndarray]:
         """The run's array side data (codes, noisy labels, per-sample losses …); {} if it has none.
 
-        Raises :class:`DamagedResult` (naming the file) when the ``.npz`` cannot be read.
+        Raises :class:`DamagedResult` (naming the file) when the ``.npz`` cannot be read, or when
+        the run recorded the SHA-256 of its ``.npz`` and the file on disk is another one (e.g. left
+        by an earlier run of the same id): its codes are then not this run's.
         """
         npz = self.path.with_suffix(".npz")
         if not npz.exists():
             return {}
         try:
-            with np.load(npz, allow_pickle=False) as f:
+            blob = npz.read_bytes()
+            if self.arrays_sha256 is not None and hashlib.sha256(blob).hexdigest() != self.arrays_sha256:
+                raise DamagedResult(f"{npz}: not the array file this run stored (SHA-256 differs)")
+            with np.load(io.BytesIO(blob), allow_pickle=False) as f:
                 return {k: f[k] for k in f.files}
+        except DamagedResult:
+            raise
         except Exception as exc:  # zipfile, zlib, ValueError, OSError …: any unreadable archive
             raise DamagedResult(f"{npz}: unreadable array file ({type(exc).__name__}: {exc})") from None
 
@@ -358,7 +368,8 @@ def parse_run(data: Any, path: Path, mtime: float = 0.0) -> RunRecord:
         extras={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
         config=cfg,
         mtime=mtime,
-        arrays_file=data.get("arrays_file") if isinstance(data.get("arrays_file"), str) else None,
+        arrays_file=_str(data.get("arrays_file"), "arrays_file", optional=True),
+        arrays_sha256=_str(data.get("arrays_sha256"), "arrays_sha256", optional=True),
     )
 
 

@@ -211,6 +211,20 @@ def test_damaged_npz_skipped_by_loss_histogram(tmp_path):
         rec.arrays()
 
 
+def test_array_file_of_another_run_is_refused(tmp_path):
+    import hashlib
+
+    path = make_run(tmp_path, "cmmq", "synthetic", 16, 0.7, 0.6, losses=True)
+    npz = path.with_suffix(".npz")
+    doc = json.loads(path.read_text())
+    doc["arrays_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+    path.write_text(json.dumps(doc))
+    assert set(read_run(path).arrays()) == {"corrupted", "sample_losses_epoch3"}
+    np.savez_compressed(npz, corrupted=np.zeros(3, bool))  # another run's arrays under this name
+    with pytest.raises(results.DamagedResult, match="not the array file this run stored"):
+        read_run(path).arrays()
+
+
 # ------------------------------------------------------------------------------------ check --tolerance
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from .display import DATASET_ORDER, TASK_LABELS, dataset_display, label_order, ordered
+from .display import TASK_LABELS, dataset_display, dataset_order, label_order, ordered
 from .errors import XbenchError
 from .results import METRIC_COLUMNS, METRIC_NAMES, TASKS, Stat, noise_rate, ok_rows, summarise
 
@@ -179,7 +179,7 @@ def _column_groups(sub: pd.DataFrame, ok_sub: pd.DataFrame) -> list[tuple[str, s
     """(dataset, R, bits) column groups of one table: R from successful runs; failed-only bits go to
     the dataset's first R group."""
     groups = []
-    for d in ordered(sub["dataset"], DATASET_ORDER):
+    for d in ordered(sub["dataset"], dataset_order()):
         rs = ordered([r for r in ok_sub.loc[ok_sub["dataset"] == d, "r"] if r is not None], ())
         all_bits = sorted({int(b) for b in sub.loc[sub["dataset"] == d, "bits"]})
         if not rs:
@@ -580,7 +580,7 @@ def compare_tables(
             for lab in labels:
                 method = meta.loc[lab, "method"]
                 mine = sub[(sub["label"] == lab) & (sub["task"] == task)]
-                for d in ordered(mine["dataset"], DATASET_ORDER):
+                for d in ordered(mine["dataset"], dataset_order()):
                     pub = ref_here[
                         (ref_here["method"] == method)
                         & (ref_here["dataset"] == d)

@@ -261,8 +261,8 @@ def plot_curves(
                 x = np.asarray(m[xf], dtype=float)
                 y = np.asarray(m[yf], dtype=float)
                 if kind == "pr" and len(x) == len(y):
-                    # a radius within which no pair lies has precision 0 by convention (xbench.metrics.pr_by_radius)
-                    # and recall 0: not a point of the curve
+                    # a radius within which no pair lies has precision 0 by convention
+                    # (xbench.metrics.pr_by_radius) and recall 0: not a point of the curve
                     keep = ~((x == 0) & (y == 0))
                     x, y = x[keep], y[keep]
                 if len(x) and len(x) == len(y):

@@ -2,8 +2,9 @@
 
 Every file the core writes (run results, baselines, reports, figures, ``xbench evaluate -o``)
 goes through :func:`atomic_path`: the content is written to a temporary file in the target's
-folder (``.tmp-<pid>-<random><suffix>``, a name the results reader skips), flushed to disk and
-renamed onto the target, which is atomic on POSIX file systems. On any error the temporary file
+folder (``.tmp-<pid>-<host>-<random><suffix>``, see :func:`xbench.claims.temp_prefix`: a name
+the results reader skips and the next ``xbench run`` removes once its process is gone), flushed
+to disk and renamed onto the target, which is atomic on POSIX file systems. On any error the temporary file
 is removed and the target is left as it was. The temporary file is created with mode 0666
 filtered by the process umask, like any ordinary file — the umask is never read or changed.
 (The datasets wing keeps its own writer, :func:`xbench.datasets.matfile.atomic_path`, because
@@ -18,11 +19,11 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-TMP_PREFIX = ".tmp-"
+from .claims import temp_prefix
 
 
 def _tmp_name(path: Path) -> Path:
-    return path.with_name(f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
+    return path.with_name(f"{temp_prefix()}{secrets.token_hex(4)}{path.suffix}")
 
 
 @contextlib.contextmanager

@@ -43,7 +43,15 @@ from . import display
 from .atomic import atomic_path
 from .display import TASK_LABELS, dataset_display, label_order, method_display
 from .errors import XbenchError
-from .results import METRIC_COLUMNS, METRIC_NAMES, TASKS, DamagedResult, ResultWarning, RunRecord, ok_rows
+from .results import (
+    METRIC_COLUMNS,
+    METRIC_NAMES,
+    TASKS,
+    DamagedResult,
+    ResultWarning,
+    RunRecord,
+    ok_rows,
+)
 
 KINDS = ("pr", "topn", "recall", "loss-hist", "sensitivity", "epochs", "noise-sweep")
 

@@ -34,11 +34,30 @@ import pandas as pd
 
 from .display import TASK_LABELS, dataset_display, dataset_order, label_order, ordered
 from .errors import XbenchError
-from .results import METRIC_COLUMNS, METRIC_NAMES, TASKS, Stat, noise_rate, ok_rows, summarise
+from .results import (
+    METRIC_COLUMNS,
+    METRIC_NAMES,
+    TASKS,
+    Stat,
+    noise_rate,
+    ok_rows,
+    summarise,
+)
 
 __all__ = [
-    "MISSING", "METRIC_COLUMNS", "METRIC_DEFINITIONS", "METRIC_NAMES", "Cell", "Row", "Table",
-    "cell_stats", "compare_tables", "describe_noise", "sweep_tables", "table2", "table2_by_noise",
+    "METRIC_COLUMNS",
+    "METRIC_DEFINITIONS",
+    "METRIC_NAMES",
+    "MISSING",
+    "Cell",
+    "Row",
+    "Table",
+    "cell_stats",
+    "compare_tables",
+    "describe_noise",
+    "sweep_tables",
+    "table2",
+    "table2_by_noise",
 ]  # fmt: skip
 
 METRIC_DEFINITIONS = {
@@ -358,12 +377,9 @@ def table2_by_noise(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -
         for i, (lab, cells) in enumerate(zip(labels, grid)):
             rows.append(([TASK_LABELS[task] if i == 0 else "", lab], cells))
             for (s, d, r, b), c in zip(columns, cells):
-                records.append(
-                    _record(
-                        "table2-noise", s, task, lab, meta.loc[lab, "method"], meta.loc[lab, "hparams"],
-                        d, b, r, metric, stats.get((s, lab, d, r, b, task)), c is not None and c.bold,
-                    )  # fmt: skip
-                )
+                method, hparams = meta.loc[lab, "method"], meta.loc[lab, "hparams"]
+                stat, best = stats.get((s, lab, d, r, b, task)), c is not None and c.bold
+                records.append(_record("table2-noise", s, task, lab, method, hparams, d, b, r, metric, stat, best))
         blocks.append(rows)
         all_cells.extend(c for row in grid for c in row)
         # rank on the (dataset, R, bits) cells present under every setting for every method ranked

@@ -182,7 +182,7 @@ class RunRecord:
                 return {k: f[k] for k in f.files}
         except DamagedResult:
             raise
-        except Exception as exc:  # zipfile, zlib, ValueError, OSError …: any unreadable archive
+        except Exception as exc:  # noqa: BLE001 - zipfile, zlib, ValueError, OSError …: any unreadable archive
             raise DamagedResult(f"{npz}: unreadable array file ({type(exc).__name__}: {exc})") from None
 
     def history_series(self, name: str) -> dict[int, float]:

@@ -379,7 +379,8 @@ def table2_by_noise(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -
             for (s, d, r, b), c in zip(columns, cells):
                 method, hparams = meta.loc[lab, "method"], meta.loc[lab, "hparams"]
                 stat, best = stats.get((s, lab, d, r, b, task)), c is not None and c.bold
-                records.append(_record("table2-noise", s, task, lab, method, hparams, d, b, r, metric, stat, best))
+                rec = _record("table2-noise", s, task, lab, method, hparams, d, b, r, metric, stat, best)
+                records.append(rec)
         blocks.append(rows)
         all_cells.extend(c for row in grid for c in row)
         # rank on the (dataset, R, bits) cells present under every setting for every method ranked

@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import health
 from .display import TASK_LABELS, dataset_display, dataset_order, label_order, ordered
 from .errors import XbenchError
 from .results import (
@@ -82,7 +83,12 @@ def cell_stats(frame: pd.DataFrame, metric: str = "map") -> tuple[dict[tuple, St
     out: dict[tuple, Stat] = {}
     for key, g in ok.groupby(["setting", "label", "dataset", "r", "bits", "task"], sort=False):
         g = g.sort_values("seed")
-        out[(key[0], key[1], key[2], key[3], int(key[4]), key[5])] = summarise(g["value"], g["seed"])
+        stat = summarise(g["value"], g["seed"])
+        if "unhealthy" in g and g["unhealthy"].any():
+            stat = Stat(stat.mean, stat.std, stat.n, stat.seeds, int(g["unhealthy"].sum()))
+        out[(key[0], key[1], key[2], key[3], int(key[4]), key[5])] = stat
+    if any(s.unhealthy for s in out.values()):
+        notes = [*notes, health.footnote()]
     return out, notes
 
 
@@ -100,6 +106,7 @@ class Cell:
     n: int = 1
     bold: bool = False
     signed: bool = False
+    mark: str = ""  # e.g. xbench.health.MARK for a cell with unhealthy codes
 
 
 Row = tuple[list[str], list["Cell | None"]]
@@ -224,7 +231,7 @@ def _group_header(
 
 
 def _cell(stat: Stat | None) -> Cell | None:
-    return None if stat is None else Cell(stat.mean, stat.std, stat.n)
+    return None if stat is None else Cell(stat.mean, stat.std, stat.n, mark=health.MARK if stat.unhealthy else "")
 
 
 def _record(

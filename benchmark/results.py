@@ -50,6 +50,7 @@ KNOWN_FIELDS = frozenset(
     {
         "run_id", "config", "status", "metrics", "history", "noise", "split", "hyperparameters",
         "timings", "environment", "error", "extra", "schema", "arrays_file", "arrays_sha256",
+        "health",
     }
 )  # fmt: skip
 
@@ -132,6 +133,7 @@ class RunRecord:
     mtime: float
     arrays_file: str | None = None
     arrays_sha256: str | None = None  # SHA-256 of the .npz the run was stored with (when recorded)
+    health: dict[str, Any] = field(default_factory=dict)  # code health (xbench.health), when stored
 
     @property
     def ok(self) -> bool:
@@ -370,6 +372,7 @@ def parse_run(data: Any, path: Path, mtime: float = 0.0) -> RunRecord:
         mtime=mtime,
         arrays_file=_str(data.get("arrays_file"), "arrays_file", optional=True),
         arrays_sha256=_str(data.get("arrays_sha256"), "arrays_sha256", optional=True),
+        health=_dict(data.get("health"), "health"),
     )
 
 
@@ -451,13 +454,36 @@ def load_runs(results: str | Path, on_damaged: Callable[[Damaged], None] | None 
 BASE_COLUMNS = (
     "run_id", "path", "status", "method", "dataset", "bits", "noise", "noise_type", "noise_rate",
     "protocol", "setting", "seed", "epochs", "hparams", "hp", "resolved", "label", "group", "error",
-    "train_seconds", "mtime", "task", "topk", "r", "map", "map_tie_averaged", "precision_radius2",
+    "train_seconds", "mtime", "unhealthy", "task", "topk", "r", "map", "map_tie_averaged", "precision_radius2",
     "record",
 )  # fmt: skip
 
 
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
+
+
+def code_health(rec: RunRecord) -> dict[str, Any] | None:
+    """The code health of a run (:mod:`xbench.health`): its stored ``health`` field, else computed
+    from the codes in its ``.npz``; None for a failed run, a run without codes, or a damaged ``.npz``."""
+    from . import health
+
+    if not rec.ok:
+        return None
+    if rec.health:
+        return rec.health
+    try:
+        arrays = rec.arrays()
+    except DamagedResult:
+        return None
+    codes = {k: arrays[k] for k in ("query_image", "query_text", "db_image", "db_text") if k in arrays}
+    return health.code_health(codes) if len(codes) == 4 else None
+
+
+def _unhealthy(rec: RunRecord) -> bool:
+    from . import health
+
+    return bool(health.problems(code_health(rec)))
 
 
 def _run_columns(rec: RunRecord) -> dict[str, Any]:
@@ -482,6 +508,7 @@ def _run_columns(rec: RunRecord) -> dict[str, Any]:
         "error": rec.error,
         "train_seconds": _finite(rec.timings.get("train")),
         "mtime": rec.mtime,
+        "unhealthy": _unhealthy(rec),
         "record": rec,
     }
     for key, value in rec.hparams.items():
@@ -558,6 +585,7 @@ class Stat:
     std: float | None
     n: int
     seeds: tuple[int, ...] = ()
+    unhealthy: int = 0  # seeds whose codes are unhealthy (xbench.health)
 
 
 def summarise(values: Iterable[float], seeds: Iterable[int] = ()) -> Stat:

@@ -34,12 +34,18 @@ from ..errors import XbenchError
     "as a regression.",
 )
 @click.option("--all", "show_all", is_flag=True, help="List every cell, also those within tolerance.")
-def check(results, baseline_file, tolerance, show_all):
+@click.option(
+    "--fail-unhealthy",
+    is_flag=True,
+    help="Also fail (exit 1) when a run's codes are unhealthy (collapsed; thresholds in docs/health.md).",
+)
+def check(results, baseline_file, tolerance, show_all, fail_unhealthy=False):
     """Compare every (method, dataset, bits, noise, task) cell of the baseline with the results.
 
     Prints the regressions, improvements, missing cells and damaged result files. Exit status:
-    0 when no cell dropped by more than the tolerance, none is missing and no result file is
-    damaged; 1 otherwise; 2 for bad input (no results, unreadable baseline, bad tolerance).
+    0 when no cell dropped by more than the tolerance, none is missing, no result file is damaged
+    (and, with --fail-unhealthy, no run has unhealthy codes); 1 otherwise; 2 for bad input (no
+    results, unreadable baseline, bad tolerance).
     """
     from .. import check as chk
     from ..results import load
@@ -49,11 +55,33 @@ def check(results, baseline_file, tolerance, show_all):
     found = load(results)
     if not found.records and not found.damaged:
         raise XbenchError(f"--results {results}: no run results found (expected {results}/runs/...)")
-    outcome = chk.compare(found.frame(), baseline, tol, damaged=found.damaged)
+    frame = found.frame()
+    outcome = chk.compare(frame, baseline, tol, damaged=found.damaged)
     for line in chk.format_report(outcome, show_all):
         click.echo(line)
-    if not outcome.passed:
+    sick = _unhealthy_lines(frame) if fail_unhealthy else []
+    for line in sick:
+        click.echo(line)
+    if not outcome.passed or sick:
         sys.exit(1)
+
+
+def _unhealthy_lines(frame) -> list[str]:
+    """One line per run whose codes are unhealthy, with what breaks the thresholds."""
+    from .. import health
+    from ..results import code_health
+
+    runs = frame[frame["status"] == "ok"].drop_duplicates("run_id")
+    lines = []
+    for _, r in runs.iterrows():
+        rec = r["record"]
+        found = health.problems(code_health(rec))
+        if found:
+            lines.append(f"UNHEALTHY {r['label']} {r['dataset']} {r['bits']}b {r['setting']} seed {r['seed']}: "
+                         + "; ".join(found))
+    if lines:
+        lines.insert(0, f"{len(lines)} run(s) with unhealthy codes (--fail-unhealthy):")
+    return lines
 
 
 @click.command()

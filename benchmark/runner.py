@@ -70,7 +70,8 @@ def load_dataset(config: RunConfig, data_root: str | Path):
     return data, split
 
 
-def resolve_topk(config: RunConfig, data) -> int | None:
+def run_topk(config: RunConfig, data) -> int | None:
+    """R of mAP@R for a run: the dataset's default, None (whole database) or the configured number."""
     if config.topk == "dataset":
         return data.default_topk
     if config.topk in (None, "all", "none"):
@@ -237,7 +238,7 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         result.hyperparameters = dict(method.hp)
         epochs = resolve_epochs(config, cls, prep.data)
         prep.train.epochs = epochs  # the typed epoch budget, for methods whose schedules span the run
-        topk = resolve_topk(config, prep.data)
+        topk = run_topk(config, prep.data)
         arrays: dict[str, Any] = {"noisy_train_labels": prep.noise.image.noisy_labels,
                                   "corrupted": prep.noise.image.corrupted, "train_index": prep.split.train,
                                   "query_index": prep.split.query, "database_index": prep.split.database}

@@ -407,3 +407,57 @@ def tied_with_best(comparisons: Sequence[Comparison], alpha: float = 0.05) -> se
     significant at ``alpha`` after Holm's adjustment (comparisons from :func:`compare` without pair)."""
     return {(c.table, c.key, c.b) for c in comparisons if np.isfinite(c.p_holm) and not c.significant(alpha)}
 
+
+
+# ----------------------------------------------------------------------------------------------
+# per-query values of stored runs
+# ----------------------------------------------------------------------------------------------
+
+#: Columns of the results frame that identify a table (setting) and a cell within it.
+CELL_COLUMNS = ("dataset", "r", "bits", "task")
+
+
+def load_samples(ok: Any, metric: str = "map") -> tuple[dict[tuple[str, tuple], dict[str, Sample]], list[str]]:
+    """Per-query samples of every (table, cell, method label) from the successful run × task rows.
+
+    ``ok``: a results frame with one row per run, task and seed, and the columns ``setting``,
+    ``label``, ``seed``, ``path``, ``value`` and :data:`CELL_COLUMNS` (e.g. ``xbench.report.ok_rows``).
+    The per-query values are the ``per_query_<task>_<field>`` arrays of each run's .npz; a run
+    without them (stored by an older xbench) or whose per-query mean does not reproduce its stored
+    value is left out, with a note. Returns ({(setting, (dataset, R, bits, task)): {label: Sample}}, notes).
+    """
+    from . import store
+
+    if metric not in PER_QUERY_FIELD:
+        raise StatsInputError(f"metric: no per-query values for '{metric}'; expected one of "
+                              f"{', '.join(PER_QUERY_FIELD)}")
+    field_name = PER_QUERY_FIELD[metric]
+    arrays_of: dict[str, dict[str, np.ndarray]] = {}
+    cells: dict[tuple[str, tuple], dict[str, Sample]] = {}
+    missing, mismatched = set(), set()
+    for row in ok.sort_values("seed", kind="stable").itertuples(index=False):
+        path = str(row.path)
+        if path not in arrays_of:
+            arrays_of[path] = store.load_arrays(path)
+        arrays = arrays_of[path]
+        values = arrays.get(f"per_query_{row.task}_{field_name}")
+        if values is None:
+            missing.add(path)
+            continue
+        values = np.asarray(values, dtype=np.float64)
+        if not math.isclose(float(values.mean()), float(row.value), rel_tol=1e-9, abs_tol=1e-9):
+            mismatched.add(path)
+            continue
+        key = (str(row.setting), (row.dataset, row.r, int(row.bits), row.task))
+        sample = cells.setdefault(key, {}).setdefault(str(row.label), Sample((), [], []))
+        sample.seeds = (*sample.seeds, int(row.seed))
+        sample.values.append(values)
+        sample.queries.append(arrays.get("query_index"))
+    notes = []
+    if missing:
+        notes.append(f"{len(missing)} run(s) have no stored per-query values (stored by an older xbench); "
+                     "they are left out of the intervals and tests")
+    if mismatched:
+        notes.append(f"{len(mismatched)} run(s) have per-query values whose mean differs from the stored "
+                     f"{metric}; they are left out of the intervals and tests")
+    return cells, notes

@@ -148,7 +148,8 @@ def bootstrap_ci(values: Any, level: float = 0.95, n_resamples: int = N_RESAMPLE
         if x.size == 1 or np.all(x == x[0]):  # degenerate: every resample has the same mean
             return Interval(est, est, est, level, "percentile bootstrap over queries", 1, nq)
         res = sps.bootstrap((x,), np.mean, n_resamples=n_resamples, confidence_level=level,
-                            method="percentile", vectorized=True, rng=gen)
+                            method="percentile", vectorized=True, rng=gen,
+                            batch=max(1, (1 << 22) // x.size))  # bounded memory: ~2^22 draws at once
         ci = res.confidence_interval
         return Interval(est, float(ci.low), float(ci.high), level, "percentile bootstrap over queries", 1, nq)
     dist = nested_bootstrap_means(seeds, n_resamples, gen)

@@ -27,14 +27,15 @@ PAGE_KINDS = {
     "recall": "recall@k against k (CMMQ Fig. 4b/5b)",
     "pr": "precision–recall of hash lookup by Hamming radius (CMMQ Fig. 4c/5c)",
     "epochs": "mAP against epoch: training set with noisy labels, test set, training set with clean labels "
-              "(CMMQ Fig. 8)",
+    "(CMMQ Fig. 8)",
     "noise-sweep": "mAP against the noise rate ρ per method",
 }
 HEALTHY = {"ok", "healthy", "pass", "passed", "true", "good"}
 
 
-def figures(frame: pd.DataFrame, metric: str = "map", limit: int = 60, dpi: int = 100
-            ) -> tuple[list[Figure], list[str]]:
+def figures(
+    frame: pd.DataFrame, metric: str = "map", limit: int = 60, dpi: int = 100
+) -> tuple[list[Figure], list[str]]:
     """Every figure of :data:`PAGE_KINDS` the results support (at most ``limit``), and notes."""
     from . import plots
 
@@ -50,8 +51,13 @@ def figures(frame: pd.DataFrame, metric: str = "map", limit: int = 60, dpi: int 
                 if len(out) >= limit:
                     notes.append(f"only the first {limit} figures are embedded; 'xbench plot' draws all")
                     return out, notes
-                out.append(Figure(caption=f"{text}; {Path(path).stem}.", png=Path(path).read_bytes(),
-                                  name=Path(path).name))
+                out.append(
+                    Figure(
+                        caption=f"{text}; {Path(path).stem}.",
+                        png=Path(path).read_bytes(),
+                        name=Path(path).name,
+                    )
+                )
     return out, notes
 
 
@@ -64,8 +70,9 @@ def _json(path: str) -> dict[str, Any]:
 
 
 def _runs(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.drop_duplicates("run_id").sort_values(["dataset", "method", "bits", "noise", "seed"],
-                                                       kind="stable")
+    return frame.drop_duplicates("run_id").sort_values(
+        ["dataset", "method", "bits", "noise", "seed"], kind="stable"
+    )
 
 
 def run_settings(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -75,17 +82,24 @@ def run_settings(frame: pd.DataFrame) -> list[dict[str, Any]]:
         data = _json(str(r.path))
         env = data.get("environment") or {}
         cfg = data.get("config") or {}
-        rows.append({
-            "method": getattr(r, "label", r.method), "dataset": r.dataset, "bits": r.bits,
-            "noise": getattr(r, "setting", r.noise), "seed": r.seed,
-            "epochs": None if pd.isna(r.epochs) else int(r.epochs),
-            "overrides": ", ".join(f"{k}={v}" for k, v in sorted((cfg.get("hparams") or {}).items())),
-            "R": (data.get("extra") or {}).get("topk", cfg.get("topk")),
-            "status": r.status, "xbench": env.get("xbench", cfg.get("version")), "torch": env.get("torch"),
-            "device": env.get("device"),
-            "train s": None if pd.isna(r.train_seconds) else round(float(r.train_seconds), 1),
-            "run id": r.run_id,
-        })
+        rows.append(
+            {
+                "method": getattr(r, "label", r.method),
+                "dataset": r.dataset,
+                "bits": r.bits,
+                "noise": getattr(r, "setting", r.noise),
+                "seed": r.seed,
+                "epochs": None if pd.isna(r.epochs) else int(r.epochs),
+                "overrides": ", ".join(f"{k}={v}" for k, v in sorted((cfg.get("hparams") or {}).items())),
+                "R": (data.get("extra") or {}).get("topk", cfg.get("topk")),
+                "status": r.status,
+                "xbench": env.get("xbench", cfg.get("version")),
+                "torch": env.get("torch"),
+                "device": env.get("device"),
+                "train s": None if pd.isna(r.train_seconds) else round(float(r.train_seconds), 1),
+                "run id": r.run_id,
+            }
+        )
     return rows
 
 
@@ -102,7 +116,9 @@ def health_problem(health: Any) -> str | None:
     if isinstance(health, str):
         return None if health.strip().lower() in HEALTHY else health
     if isinstance(health, dict):
-        problems = next((health[k] for k in ("problems", "issues", "reasons", "messages") if health.get(k)), None)
+        problems = next(
+            (health[k] for k in ("problems", "issues", "reasons", "messages") if health.get(k)), None
+        )
         status = next((health[k] for k in ("status", "ok", "healthy") if k in health), None)
         good = status is None or status is True or str(status).strip().lower() in HEALTHY
         if problems:
@@ -117,7 +133,15 @@ def unhealthy_runs(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for r in _runs(frame).itertuples(index=False):
         problem = health_problem(_json(str(r.path)).get("health"))
         if problem:
-            rows.append({"method": getattr(r, "label", r.method), "dataset": r.dataset, "bits": r.bits,
-                         "noise": getattr(r, "setting", r.noise), "seed": r.seed, "problem": problem,
-                         "run id": r.run_id})
+            rows.append(
+                {
+                    "method": getattr(r, "label", r.method),
+                    "dataset": r.dataset,
+                    "bits": r.bits,
+                    "noise": getattr(r, "setting", r.noise),
+                    "seed": r.seed,
+                    "problem": problem,
+                    "run id": r.run_id,
+                }
+            )
     return rows

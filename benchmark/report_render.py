@@ -53,8 +53,9 @@ def _number(x: float, digits: int, signed: bool = False) -> str:
     return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
 
 
-def cell_parts(cell: Cell | None, digits: int, show_n: bool, ci_style: str | None = None
-               ) -> tuple[str, str, str] | None:
+def cell_parts(
+    cell: Cell | None, digits: int, show_n: bool, ci_style: str | None = None
+) -> tuple[str, str, str] | None:
     """(mean, spread or '', n or '') as text; None for a missing cell. The spread is the std, or,
     when ``ci_style`` is given and the cell has a ``ci``, the interval (``±half`` or ``[lo, hi]``)."""
     if cell is None:
@@ -63,16 +64,24 @@ def cell_parts(cell: Cell | None, digits: int, show_n: bool, ci_style: str | Non
     ci = getattr(cell, "ci", None)
     if ci_style is not None and ci is not None:
         low, high = ci
-        spread = (f"± {_number((high - low) / 2, digits)}" if ci_style == "pm"
-                  else f"[{_number(low, digits)}, {_number(high, digits)}]")
+        spread = (
+            f"± {_number((high - low) / 2, digits)}"
+            if ci_style == "pm"
+            else f"[{_number(low, digits)}, {_number(high, digits)}]"
+        )
     else:
         spread = f"± {_number(cell.std, digits)}" if cell.std is not None else ""
     n = str(cell.n) if show_n else ""
     return mean, spread, n
 
 
-def cell_text(cell: Cell | None, digits: int, show_n: bool, bold: tuple[str, str] = ("**", "**"),
-              ci_style: str | None = None) -> str:
+def cell_text(
+    cell: Cell | None,
+    digits: int,
+    show_n: bool,
+    bold: tuple[str, str] = ("**", "**"),
+    ci_style: str | None = None,
+) -> str:
     """Plain-text cell: ``**0.660** ± 0.012 (3)``, ``0.651† [0.640, 0.662]``; ``—`` when missing."""
     parts = cell_parts(cell, digits, show_n, ci_style)
     if parts is None:
@@ -331,7 +340,8 @@ _SORT_SCRIPT = """<script>
     if (v !== null) { return v === "" ? null : parseFloat(v); }
     var t = td.textContent.trim();
     var f = parseFloat(t);
-    return t === "" || t === "\u2014" ? null : (isNaN(f) || String(f) !== t.split(" ")[0] ? t.toLowerCase() : f);
+    if (t === "" || t === "\u2014") { return null; }
+    return isNaN(f) || String(f) !== t.split(" ")[0] ? t.toLowerCase() : f;
   }
   function sortBy(table, col, th) {
     var dir = th.getAttribute("aria-sort") === "descending" ? "ascending" : "descending";
@@ -378,8 +388,11 @@ class Figure:
 
 def _html_table(t: Table, number: int, digits: int, ci_style: str | None) -> list[str]:
     esc = html.escape
-    out = [f'<table id="{esc(t.key)}" class="sortable">',
-           f"<caption><b>Table {number}.</b> {esc(t.caption)}</caption>", "<thead>"]
+    out = [
+        f'<table id="{esc(t.key)}" class="sortable">',
+        f"<caption><b>Table {number}.</b> {esc(t.caption)}</caption>",
+        "<thead>",
+    ]
     for level in t.header:
         out.append(
             "<tr>"
@@ -425,8 +438,13 @@ def _html_records(key: str, caption: str, rows: list[dict[str, Any]]) -> list[st
     out = [f'<table id="{esc(key)}" class="sortable">', f"<caption>{esc(caption)}</caption>", "<thead><tr>"]
     out.append("".join(f'<th class="stub">{esc(str(c))}</th>' for c in columns) + "</tr></thead><tbody>")
     for r in rows:
-        out.append("<tr>" + "".join(f'<td class="stub">{esc("" if r.get(c) is None else str(r.get(c)))}</td>'
-                                    for c in columns) + "</tr>")
+        out.append(
+            "<tr>"
+            + "".join(
+                f'<td class="stub">{esc("" if r.get(c) is None else str(r.get(c)))}</td>' for c in columns
+            )
+            + "</tr>"
+        )
     out.append("</tbody></table>")
     return out
 
@@ -465,12 +483,17 @@ def render_html(
         out.append(f"<h2>Figures ({len(figures)})</h2>")
         for k, f in enumerate(figures, 1):
             data = base64.b64encode(f.png).decode("ascii")
-            out.append(f'<figure id="figure-{k}"><img src="data:image/png;base64,{data}" alt="{esc(f.caption)}">'
-                       f"<figcaption><b>Figure {k}.</b> {esc(f.caption)}</figcaption></figure>")
+            out.append(
+                f'<figure id="figure-{k}"><img src="data:image/png;base64,{data}" alt="{esc(f.caption)}">'
+                f"<figcaption><b>Figure {k}.</b> {esc(f.caption)}</figcaption></figure>"
+            )
     if failed:
         out.append(f"<h2>Failed runs ({len(failed)})</h2>")
-        out.append('<ul id="failed-runs">' + "".join(f"<li>{esc(line)}</li>" for line in _failed_lines(failed))
-                   + "</ul>")
+        out.append(
+            '<ul id="failed-runs">'
+            + "".join(f"<li>{esc(line)}</li>" for line in _failed_lines(failed))
+            + "</ul>"
+        )
     if unhealthy:
         out.append(f"<h2>Unhealthy runs ({len(unhealthy)})</h2>")
         out += _html_records("unhealthy-runs", "Runs whose stored health check reports a problem.", unhealthy)
@@ -545,20 +568,62 @@ def render_csv(tables: list[Table], failed: list[dict[str, Any]]) -> str:
 
 # ---------------------------------------------------------------------------------------------- compare
 
-COMPARE_COLUMNS = ["setting", "dataset", "R", "bits", "task", "a", "b", "mean_a", "mean_b", "diff", "ci_low",
-                   "ci_high", "level", "p", "p_holm", "significant", "test", "seeds", "n_queries", "note"]
+TEST_TITLES = {"signflip": "sign-flip permutation", "wilcoxon": "Wilcoxon signed-rank"}
+COMPARE_COLUMNS = [
+    "setting",
+    "dataset",
+    "R",
+    "bits",
+    "task",
+    "a",
+    "b",
+    "mean_a",
+    "mean_b",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "level",
+    "p",
+    "p_holm",
+    "significant",
+    "test",
+    "seeds",
+    "n_queries",
+    "note",
+]
 
 
-def comparison_records(comparisons: list[Any], level: float = 0.95, alpha: float = 0.05) -> list[dict[str, Any]]:
+def comparison_records(
+    comparisons: list[Any], level: float = 0.95, alpha: float = 0.05
+) -> list[dict[str, Any]]:
     """One tidy dict per :class:`xbench.stats.Comparison` (unrounded)."""
     rows = []
     for c in comparisons:
         dataset, r, bits, task = c.key
-        rows.append({"setting": c.table, "dataset": dataset, "R": r, "bits": bits, "task": task, "a": c.a,
-                     "b": c.b, "mean_a": c.mean_a, "mean_b": c.mean_b, "diff": c.diff, "ci_low": c.low,
-                     "ci_high": c.high, "level": level, "p": c.p, "p_holm": c.p_holm,
-                     "significant": bool(c.significant(alpha)), "test": c.test,
-                     "seeds": " ".join(map(str, c.seeds)), "n_queries": c.n_queries, "note": c.note})
+        rows.append(
+            {
+                "setting": c.table,
+                "dataset": dataset,
+                "R": r,
+                "bits": bits,
+                "task": task,
+                "a": c.a,
+                "b": c.b,
+                "mean_a": c.mean_a,
+                "mean_b": c.mean_b,
+                "diff": c.diff,
+                "ci_low": c.low,
+                "ci_high": c.high,
+                "level": level,
+                "p": c.p,
+                "p_holm": c.p_holm,
+                "significant": bool(c.significant(alpha)),
+                "test": c.test,
+                "seeds": " ".join(map(str, c.seeds)),
+                "n_queries": c.n_queries,
+                "note": c.note,
+            }
+        )
     return rows
 
 
@@ -568,8 +633,14 @@ def _p_text(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def render_comparisons(comparisons: list[Any], fmt: str = "markdown", digits: int = 3, level: float = 0.95,
-                       alpha: float = 0.05, metric: str = "map") -> str:
+def render_comparisons(
+    comparisons: list[Any],
+    fmt: str = "markdown",
+    digits: int = 3,
+    level: float = 0.95,
+    alpha: float = 0.05,
+    metric: str = "map",
+) -> str:
     """``xbench compare`` output: a Markdown table per noise setting (with a caption) or tidy CSV."""
     rows = comparison_records(comparisons, level, alpha)
     if fmt == "csv":
@@ -585,24 +656,49 @@ def render_comparisons(comparisons: list[Any], fmt: str = "markdown", digits: in
     for setting in dict.fromkeys(r["setting"] for r in rows):
         mine = [r for r in rows if r["setting"] == setting]
         test = mine[0]["test"]
-        out += [f"**Paired comparisons, {setting}.** Δ = {METRIC_NAMES.get(metric, metric)} of A − that of B over the same queries "
-                f"and seeds; {pct} CI: percentile bootstrap of the paired per-query differences (seeds, then "
-                f"queries within seeds); p: two-sided paired {'sign-flip permutation' if test == 'signflip' else 'Wilcoxon signed-rank'} "
-                f"test over queries; p (Holm): adjusted over the {len(mine)} comparison(s) of this setting; "
-                f"* = significant at α = {alpha:g} after adjustment.", ""]
+        out += [
+            f"**Paired comparisons, {setting}.** Δ = {METRIC_NAMES.get(metric, metric)} of A − that of B "
+            f"over the same queries and seeds; {pct} CI: percentile bootstrap of the paired per-query "
+            f"differences (seeds, then queries within seeds); p: two-sided paired {TEST_TITLES[test]} "
+            f"test over queries; p (Holm): adjusted over the {len(mine)} comparison(s) of this setting; "
+            f"* = significant at α = {alpha:g} after adjustment.",
+            "",
+        ]
         out.append("| Dataset | R | Bits | Task | A | B | A | B | Δ | " + pct + " CI | p | p (Holm) |  |")
         out.append("|:--|:-:|:-:|:-:|:--|:--|--:|--:|--:|:-:|--:|--:|:-:|")
         for r in mine:
-            ci = (MISSING if r["ci_low"] != r["ci_low"]
-                  else f"[{_number(r['ci_low'], digits, True)}, {_number(r['ci_high'], digits, True)}]")
-            out.append("| " + " | ".join([
-                dataset_display(str(r["dataset"])), str(r["R"]), str(r["bits"]),
-                TASK_LABELS.get(r["task"], str(r["task"])), r["a"].replace("|", "\\|"), r["b"].replace("|", "\\|"),
-                _number(r["mean_a"], digits), _number(r["mean_b"], digits), _number(r["diff"], digits, True), ci,
-                _p_text(r["p"]), _p_text(r["p_holm"]), "*" if r["significant"] else ""]) + " |")
+            ci = (
+                MISSING
+                if r["ci_low"] != r["ci_low"]
+                else f"[{_number(r['ci_low'], digits, True)}, {_number(r['ci_high'], digits, True)}]"
+            )
+            out.append(
+                "| "
+                + " | ".join(
+                    [
+                        dataset_display(str(r["dataset"])),
+                        str(r["R"]),
+                        str(r["bits"]),
+                        TASK_LABELS.get(r["task"], str(r["task"])),
+                        r["a"].replace("|", "\\|"),
+                        r["b"].replace("|", "\\|"),
+                        _number(r["mean_a"], digits),
+                        _number(r["mean_b"], digits),
+                        _number(r["diff"], digits, True),
+                        ci,
+                        _p_text(r["p"]),
+                        _p_text(r["p_holm"]),
+                        "*" if r["significant"] else "",
+                    ]
+                )
+                + " |"
+            )
         out.append("")
-        out += [f"*Note:* {r['a']} vs {r['b']} ({r['dataset']}, {r['bits']} bits, {r['task']}): {r['note']}"
-                for r in mine if r["note"]]
+        out += [
+            f"*Note:* {r['a']} vs {r['b']} ({r['dataset']}, {r['bits']} bits, {r['task']}): {r['note']}"
+            for r in mine
+            if r["note"]
+        ]
         if any(r["note"] for r in mine):
             out.append("")
     return "\n".join(out).rstrip() + "\n"

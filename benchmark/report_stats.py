@@ -26,8 +26,10 @@ from . import stats
 from .report import Table, ok_rows
 
 ANNOTATED_TABLES = ("table2", "sweep")
-TEST_NAMES = {"signflip": "sign-flip permutation test over queries", "wilcoxon": "Wilcoxon signed-rank test "
-              "over queries"}
+TEST_NAMES = {
+    "signflip": "sign-flip permutation test over queries",
+    "wilcoxon": "Wilcoxon signed-rank test over queries",
+}
 
 
 def _cells_and_records(t: Table) -> list[tuple[Any, dict[str, Any]]] | None:
@@ -36,16 +38,26 @@ def _cells_and_records(t: Table) -> list[tuple[Any, dict[str, Any]]] | None:
     records = [r for r in t.records if r.get("table") in ANNOTATED_TABLES]
     if not records or len(records) != len(cells) or len(records) != len(t.records):
         return None
-    return list(zip(cells, records))
+    return list(zip(cells, records, strict=True))
 
 
 def _key(rec: dict[str, Any]) -> tuple[str, tuple]:
     return str(rec["setting"]), (rec["dataset"], rec["R"], int(rec["bits"]), rec["task"])
 
 
-def annotate_tables(tables: list[Table], frame: pd.DataFrame, metric: str = "map", *, ci: bool = True,
-                    significance: bool = True, level: float = 0.95, alpha: float = 0.05,
-                    test: str = "signflip", n_resamples: int = stats.N_RESAMPLES, seed: int = 0) -> list[str]:
+def annotate_tables(
+    tables: list[Table],
+    frame: pd.DataFrame,
+    metric: str = "map",
+    *,
+    ci: bool = True,
+    significance: bool = True,
+    level: float = 0.95,
+    alpha: float = 0.05,
+    test: str = "signflip",
+    n_resamples: int = stats.N_RESAMPLES,
+    seed: int = 0,
+) -> list[str]:
     """Add intervals and tie marks to ``tables`` in place; returns notes (e.g. runs without
     per-query values)."""
     ok, _ = ok_rows(frame, metric)
@@ -67,8 +79,12 @@ def annotate_tables(tables: list[Table], frame: pd.DataFrame, metric: str = "map
                 continue
             n_with += 1
             if ci:
-                iv = stats.bootstrap_ci(sample.values, level, n_resamples,
-                                        stats.cell_rng(seed, "cell", setting, *key, rec["label"]))
+                iv = stats.bootstrap_ci(
+                    sample.values,
+                    level,
+                    n_resamples,
+                    stats.cell_rng(seed, "cell", setting, *key, rec["label"]),
+                )
                 cell.ci = (iv.low, iv.high)
                 rec["ci_low"], rec["ci_high"] = iv.low, iv.high
             column = (setting, key)  # as `xbench compare` keys it: the same seeded resamples
@@ -78,7 +94,7 @@ def annotate_tables(tables: list[Table], frame: pd.DataFrame, metric: str = "map
         if significance:
             comparisons = stats.compare(groups, test=test, level=level, n_resamples=n_resamples, seed=seed)
             # Holm's family is this rendered table (a sweep table spans several noise settings)
-            for c, adj in zip(comparisons, stats.holm([c.p for c in comparisons])):
+            for c, adj in zip(comparisons, stats.holm([c.p for c in comparisons]), strict=True):
                 c.p_holm = float(adj)
             n_cmp = sum(math.isfinite(c.p) for c in comparisons)
             by = {(c.table, c.key, c.b): c for c in comparisons}
@@ -98,17 +114,29 @@ def annotate_tables(tables: list[Table], frame: pd.DataFrame, metric: str = "map
     return notes
 
 
-def _caption(ci: bool, significance: bool, level: float, alpha: float, test: str, n_resamples: int, seed: int,
-             n_cmp: int) -> str:
+def _caption(
+    ci: bool,
+    significance: bool,
+    level: float,
+    alpha: float,
+    test: str,
+    n_resamples: int,
+    seed: int,
+    n_cmp: int,
+) -> str:
     parts = []
     pct = f"{100 * level:g} %"
     if ci:
-        parts.append(f"Intervals: {pct} percentile bootstrap confidence interval of the cell mean (over queries "
-                     f"for one seed; over seeds, with queries resampled within each seed, for several; "
-                     f"{n_resamples} resamples, seed {seed}); ± gives the half-width.")
+        parts.append(
+            f"Intervals: {pct} percentile bootstrap confidence interval of the cell mean (over queries "
+            f"for one seed; over seeds, with queries resampled within each seed, for several; "
+            f"{n_resamples} resamples, seed {seed}); ± gives the half-width."
+        )
     if significance:
-        parts.append(f"Values marked † are not significantly different from the bold best of their column "
-                     f"(paired {TEST_NAMES[test]} on the same queries and seeds, two-sided, Holm-adjusted "
-                     f"p ≥ {alpha:g} over the {n_cmp} comparison(s) of this table, each with the best "
-                     f"of its column).")
+        parts.append(
+            f"Values marked † are not significantly different from the bold best of their column "
+            f"(paired {TEST_NAMES[test]} on the same queries and seeds, two-sided, Holm-adjusted "
+            f"p ≥ {alpha:g} over the {n_cmp} comparison(s) of this table, each with the best "
+            f"of its column)."
+        )
     return " ".join(parts)

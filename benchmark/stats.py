@@ -79,8 +79,9 @@ def _as_seeds(values: Any, name: str = "values") -> list[np.ndarray]:
     for i, v in enumerate(seeds):
         v = np.asarray(v, dtype=np.float64)
         if v.ndim != 1 or v.size == 0:
-            raise StatsInputError(f"{name}: seed {i} must be a non-empty 1-D array of per-query values, "
-                                  f"got shape {v.shape}")
+            raise StatsInputError(
+                f"{name}: seed {i} must be a non-empty 1-D array of per-query values, got shape {v.shape}"
+            )
         if not np.isfinite(v).all():
             raise StatsInputError(f"{name}: seed {i} holds a non-finite value")
         out.append(v)
@@ -99,8 +100,9 @@ def cell_rng(seed: int, *key: Any) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, digest]))
 
 
-def nested_bootstrap_means(values: Any, n_resamples: int, rng: np.random.Generator,
-                           batch_items: int = 1 << 22) -> np.ndarray:
+def nested_bootstrap_means(
+    values: Any, n_resamples: int, rng: np.random.Generator, batch_items: int = 1 << 22
+) -> np.ndarray:
     """Bootstrap distribution of :func:`cell_estimate` under two-stage resampling.
 
     Each resample draws S seed indices uniformly with replacement; for every drawn seed s it draws
@@ -124,12 +126,16 @@ def nested_bootstrap_means(values: Any, n_resamples: int, rng: np.random.Generat
                 rows = np.flatnonzero(picks[:, j] == s)
                 if rows.size:
                     total[rows] += v[rng.integers(0, v.size, size=(rows.size, v.size))].mean(axis=1)
-        out[start:start + b] = total / n_s
+        out[start : start + b] = total / n_s
     return out
 
 
-def bootstrap_ci(values: Any, level: float = 0.95, n_resamples: int = N_RESAMPLES,
-                 rng: np.random.Generator | int | None = 0) -> Interval:
+def bootstrap_ci(
+    values: Any,
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    rng: np.random.Generator | int | None = 0,
+) -> Interval:
     """Percentile bootstrap interval of the cell estimate (mean over seeds of mean over queries).
 
     One seed: :func:`scipy.stats.bootstrap` (``method='percentile'``) over the queries. Several
@@ -147,15 +153,29 @@ def bootstrap_ci(values: Any, level: float = 0.95, n_resamples: int = N_RESAMPLE
         x = seeds[0]
         if x.size == 1 or np.all(x == x[0]):  # degenerate: every resample has the same mean
             return Interval(est, est, est, level, "percentile bootstrap over queries", 1, nq)
-        res = sps.bootstrap((x,), np.mean, n_resamples=n_resamples, confidence_level=level,
-                            method="percentile", vectorized=True, rng=gen,
-                            batch=max(1, (1 << 22) // x.size))  # bounded memory: ~2^22 draws at once
+        res = sps.bootstrap(
+            (x,),
+            np.mean,
+            n_resamples=n_resamples,
+            confidence_level=level,
+            method="percentile",
+            vectorized=True,
+            rng=gen,
+            batch=max(1, (1 << 22) // x.size),
+        )  # bounded memory: ~2^22 draws at once
         ci = res.confidence_interval
         return Interval(est, float(ci.low), float(ci.high), level, "percentile bootstrap over queries", 1, nq)
     dist = nested_bootstrap_means(seeds, n_resamples, gen)
     low, high = np.quantile(dist, [alpha / 2, 1 - alpha / 2])
-    return Interval(est, float(low), float(high), level,
-                    "two-stage percentile bootstrap (seeds, then queries within seeds)", len(seeds), nq)
+    return Interval(
+        est,
+        float(low),
+        float(high),
+        level,
+        "two-stage percentile bootstrap (seeds, then queries within seeds)",
+        len(seeds),
+        nq,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -174,16 +194,16 @@ def paired_units(a: Any, b: Any, aligned: bool = True) -> np.ndarray:
     sa, sb = _as_seeds(a, "a"), _as_seeds(b, "b")
     if len(sa) != len(sb):
         raise StatsInputError(f"b: {len(sb)} seeds but a has {len(sa)}")
-    for i, (x, y) in enumerate(zip(sa, sb)):
+    for i, (x, y) in enumerate(zip(sa, sb, strict=True)):
         if x.size != y.size:
             raise StatsInputError(f"b: seed {i} has {y.size} queries but a has {x.size}")
     n_s = len(sa)
     if aligned:
         if len({x.size for x in sa}) != 1:
             raise StatsInputError("a: aligned=True needs the same number of queries in every seed")
-        d = np.stack([x - y for x, y in zip(sa, sb)])
+        d = np.stack([x - y for x, y in zip(sa, sb, strict=True)])
         return d.sum(axis=0) / (n_s * d.shape[1])
-    return np.concatenate([(x - y) / (n_s * x.size) for x, y in zip(sa, sb)])
+    return np.concatenate([(x - y) / (n_s * x.size) for x, y in zip(sa, sb, strict=True)])
 
 
 def _count_at_least(units: np.ndarray, observed: float, signs: np.ndarray) -> int:
@@ -192,8 +212,12 @@ def _count_at_least(units: np.ndarray, observed: float, signs: np.ndarray) -> in
     return int(np.count_nonzero(stat >= abs(observed) * (1 - 1e-12) - 1e-300))
 
 
-def signflip_pvalue(units: Any, n_resamples: int = N_RESAMPLES, rng: np.random.Generator | int | None = 0,
-                    exact_max: int = EXACT_MAX_UNITS) -> tuple[float, str]:
+def signflip_pvalue(
+    units: Any,
+    n_resamples: int = N_RESAMPLES,
+    rng: np.random.Generator | int | None = 0,
+    exact_max: int = EXACT_MAX_UNITS,
+) -> tuple[float, str]:
     """Two-sided sign-flip (paired permutation) test of H0: each unit's value is symmetric about 0.
 
     T = Σ c_u. Exact for n ≤ ``exact_max`` units: p = #{ε ∈ {±1}^n : |Σ ε_u c_u| ≥ |T|} / 2^n.
@@ -242,8 +266,14 @@ def wilcoxon_pvalue(units: Any) -> float:
     return float(sps.wilcoxon(c, zero_method="wilcox", alternative="two-sided").pvalue)
 
 
-def paired_test(a: Any, b: Any, test: str = "signflip", aligned: bool = True, n_resamples: int = N_RESAMPLES,
-                rng: np.random.Generator | int | None = 0) -> float:
+def paired_test(
+    a: Any,
+    b: Any,
+    test: str = "signflip",
+    aligned: bool = True,
+    n_resamples: int = N_RESAMPLES,
+    rng: np.random.Generator | int | None = 0,
+) -> float:
     """p-value of the paired test ``test`` ('signflip' or 'wilcoxon') on :func:`paired_units`."""
     units = paired_units(a, b, aligned)
     if test == "signflip":
@@ -253,13 +283,18 @@ def paired_test(a: Any, b: Any, test: str = "signflip", aligned: bool = True, n_
     raise StatsInputError(f"test: expected one of {', '.join(TESTS)}, got {test!r}")
 
 
-def paired_ci(a: Any, b: Any, level: float = 0.95, n_resamples: int = N_RESAMPLES,
-              rng: np.random.Generator | int | None = 0) -> Interval:
+def paired_ci(
+    a: Any,
+    b: Any,
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    rng: np.random.Generator | int | None = 0,
+) -> Interval:
     """Percentile bootstrap interval of estimate(a) − estimate(b), resampling the per-(seed, query)
     differences a − b (the same queries and seeds for both methods: a paired interval)."""
     sa, sb = _as_seeds(a, "a"), _as_seeds(b, "b")
     paired_units(sa, sb, aligned=False)  # shape checks
-    return bootstrap_ci([x - y for x, y in zip(sa, sb)], level, n_resamples, rng)
+    return bootstrap_ci([x - y for x, y in zip(sa, sb, strict=True)], level, n_resamples, rng)
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
@@ -323,7 +358,9 @@ class Comparison:
         return bool(self.p_holm < alpha)
 
 
-def pair_samples(a: Sample, b: Sample) -> tuple[list[np.ndarray], list[np.ndarray], tuple[int, ...], bool, str]:
+def pair_samples(
+    a: Sample, b: Sample
+) -> tuple[list[np.ndarray], list[np.ndarray], tuple[int, ...], bool, str]:
     """The common seeds of two samples with their per-query arrays, whether the queries are the
     same in every seed (``aligned``), and a note ('' if fine). Raises StatsInputError when a common
     seed has different queries for the two methods (the comparison would not be paired)."""
@@ -336,32 +373,64 @@ def pair_samples(a: Sample, b: Sample) -> tuple[list[np.ndarray], list[np.ndarra
         qa = a.queries[i] if i < len(a.queries) else None
         qb = b.queries[j] if j < len(b.queries) else None
         if a.values[i].size != b.values[j].size or (
-                qa is not None and qb is not None and not np.array_equal(qa, qb)):
+            qa is not None and qb is not None and not np.array_equal(qa, qb)
+        ):
             raise StatsInputError(f"seed {s}: the two methods were evaluated on different queries")
         xa.append(a.values[i])
         xb.append(b.values[j])
         qs.append(qa if qa is not None else qb)
     aligned = len({x.size for x in xa}) == 1 and (
-        all(q is None for q in qs) or all(q is not None and np.array_equal(q, qs[0]) for q in qs))
+        all(q is None for q in qs) or all(q is not None and np.array_equal(q, qs[0]) for q in qs)
+    )
     dropped = sorted((set(a.seeds) | set(b.seeds)) - set(common))
     note = f"seeds {', '.join(map(str, dropped))} not in both" if dropped else ""
     return xa, xb, tuple(common), aligned, note
 
 
-def compare_pair(table: str, key: tuple, name_a: str, a: Sample, name_b: str, b: Sample, *,
-                 test: str = "signflip", level: float = 0.95, n_resamples: int = N_RESAMPLES,
-                 seed: int = 0) -> Comparison:
+def compare_pair(
+    table: str,
+    key: tuple,
+    name_a: str,
+    a: Sample,
+    name_b: str,
+    b: Sample,
+    *,
+    test: str = "signflip",
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> Comparison:
     """Paired difference a − b of one cell: mean, percentile interval and p-value (not yet Holm)."""
     xa, xb, seeds, aligned, note = pair_samples(a, b)
     ci = paired_ci(xa, xb, level, n_resamples, cell_rng(seed, "ci", table, *key, name_a, name_b))
     p = paired_test(xa, xb, test, aligned, n_resamples, cell_rng(seed, "test", table, *key, name_a, name_b))
-    return Comparison(table, key, name_a, name_b, cell_estimate(xa), cell_estimate(xb), ci.estimate,
-                      ci.low, ci.high, p, seeds=seeds, n_queries=int(xa[0].size), test=test, note=note)
+    return Comparison(
+        table,
+        key,
+        name_a,
+        name_b,
+        cell_estimate(xa),
+        cell_estimate(xb),
+        ci.estimate,
+        ci.low,
+        ci.high,
+        p,
+        seeds=seeds,
+        n_queries=int(xa[0].size),
+        test=test,
+        note=note,
+    )
 
 
-def compare(cells: Mapping[tuple[str, tuple], Mapping[str, Sample]], *, pair: tuple[str, str] | None = None,
-            test: str = "signflip", level: float = 0.95, n_resamples: int = N_RESAMPLES,
-            seed: int = 0) -> list[Comparison]:
+def compare(
+    cells: Mapping[tuple[str, tuple], Mapping[str, Sample]],
+    *,
+    pair: tuple[str, str] | None = None,
+    test: str = "signflip",
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> list[Comparison]:
     """Paired comparisons of a set of tables.
 
     ``cells`` maps (table, cell key) → {method label: Sample}. With ``pair = (A, B)``: A − B in
@@ -376,38 +445,54 @@ def compare(cells: Mapping[tuple[str, tuple], Mapping[str, Sample]], *, pair: tu
         if pair is not None:
             a, b = pair
             if a in samples and b in samples:
-                out.append(_safe_compare(table, key, a, samples[a], b, samples[b], test, level, n_resamples,
-                                         seed))
+                out.append(
+                    _safe_compare(table, key, a, samples[a], b, samples[b], test, level, n_resamples, seed)
+                )
             continue
         if len(samples) < 2:
             continue
         ranked = sorted(samples, key=lambda lab: (-samples[lab].estimate, lab))
         best = ranked[0]
         for other in ranked[1:]:
-            out.append(_safe_compare(table, key, best, samples[best], other, samples[other], test, level,
-                                     n_resamples, seed))
+            out.append(
+                _safe_compare(
+                    table, key, best, samples[best], other, samples[other], test, level, n_resamples, seed
+                )
+            )
     for table in dict.fromkeys(c.table for c in out):
         family = [c for c in out if c.table == table]
-        for c, adj in zip(family, holm([c.p for c in family])):
+        for c, adj in zip(family, holm([c.p for c in family]), strict=True):
             c.p_holm = float(adj)
     return out
 
 
 def _safe_compare(table, key, a, sa, b, sb, test, level, n_resamples, seed) -> Comparison:
     try:
-        return compare_pair(table, key, a, sa, b, sb, test=test, level=level, n_resamples=n_resamples,
-                            seed=seed)
+        return compare_pair(
+            table, key, a, sa, b, sb, test=test, level=level, n_resamples=n_resamples, seed=seed
+        )
     except StatsInputError as exc:
         nan = math.nan
-        return Comparison(table, key, a, b, sa.estimate, sb.estimate, sa.estimate - sb.estimate, nan, nan, nan,
-                          test=test, note=f"not compared: {exc}")
+        return Comparison(
+            table,
+            key,
+            a,
+            b,
+            sa.estimate,
+            sb.estimate,
+            sa.estimate - sb.estimate,
+            nan,
+            nan,
+            nan,
+            test=test,
+            note=f"not compared: {exc}",
+        )
 
 
 def tied_with_best(comparisons: Sequence[Comparison], alpha: float = 0.05) -> set[tuple[str, tuple, str]]:
     """(table, key, label) of every method whose difference from the best of its cell is not
     significant at ``alpha`` after Holm's adjustment (comparisons from :func:`compare` without pair)."""
     return {(c.table, c.key, c.b) for c in comparisons if np.isfinite(c.p_holm) and not c.significant(alpha)}
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -418,7 +503,9 @@ def tied_with_best(comparisons: Sequence[Comparison], alpha: float = 0.05) -> se
 CELL_COLUMNS = ("dataset", "r", "bits", "task")
 
 
-def load_samples(ok: Any, metric: str = "map") -> tuple[dict[tuple[str, tuple], dict[str, Sample]], list[str]]:
+def load_samples(
+    ok: Any, metric: str = "map"
+) -> tuple[dict[tuple[str, tuple], dict[str, Sample]], list[str]]:
     """Per-query samples of every (table, cell, method label) from the successful run × task rows.
 
     ``ok``: a results frame with one row per run, task and seed, and the columns ``setting``,
@@ -430,8 +517,9 @@ def load_samples(ok: Any, metric: str = "map") -> tuple[dict[tuple[str, tuple], 
     from . import store
 
     if metric not in PER_QUERY_FIELD:
-        raise StatsInputError(f"metric: no per-query values for '{metric}'; expected one of "
-                              f"{', '.join(PER_QUERY_FIELD)}")
+        raise StatsInputError(
+            f"metric: no per-query values for '{metric}'; expected one of {', '.join(PER_QUERY_FIELD)}"
+        )
     field_name = PER_QUERY_FIELD[metric]
     arrays_of: dict[str, dict[str, np.ndarray]] = {}
     cells: dict[tuple[str, tuple], dict[str, Sample]] = {}
@@ -456,9 +544,13 @@ def load_samples(ok: Any, metric: str = "map") -> tuple[dict[tuple[str, tuple], 
         sample.queries.append(arrays.get("query_index"))
     notes = []
     if missing:
-        notes.append(f"{len(missing)} run(s) have no stored per-query values (stored by an older xbench); "
-                     "they are left out of the intervals and tests")
+        notes.append(
+            f"{len(missing)} run(s) have no stored per-query values (stored by an older xbench); "
+            "they are left out of the intervals and tests"
+        )
     if mismatched:
-        notes.append(f"{len(mismatched)} run(s) have per-query values whose mean differs from the stored "
-                     f"{metric}; they are left out of the intervals and tests")
+        notes.append(
+            f"{len(mismatched)} run(s) have per-query values whose mean differs from the stored "
+            f"{metric}; they are left out of the intervals and tests"
+        )
     return cells, notes

@@ -36,6 +36,7 @@ class Browser:
         self.timeout = timeout
         cmd_r, self._cmd_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
+
         def child_fds() -> None:  # the child's ends onto 3 (commands) and 4 (responses), via fds ≥ 10
             a = fcntl.fcntl(cmd_r, fcntl.F_DUPFD, 10)
             b = fcntl.fcntl(resp_w, fcntl.F_DUPFD, 10)
@@ -43,12 +44,27 @@ class Browser:
             os.dup2(b, 4)
 
         self.proc = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
-             "--remote-debugging-pipe", f"--user-data-dir={profile}", "--window-size=1400,1000",
-             "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            close_fds=False, preexec_fn=child_fds)
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--hide-scrollbars",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "--window-size=1400,1000",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            close_fds=False,
+            preexec_fn=child_fds,
+        )
         os.close(cmd_r)
         os.close(resp_w)
         self._buf = b""
@@ -63,9 +79,14 @@ class Browser:
                 raise TimeoutError("chromium did not answer in time")
             chunk = os.read(self._resp_r, 1 << 16)
             if not chunk:
-                raise RuntimeError("chromium closed the DevTools pipe: "
-                                   + (self.proc.stderr.read().decode(errors="replace")[-2000:]
-                                      if self.proc.poll() is not None else ""))
+                raise RuntimeError(
+                    "chromium closed the DevTools pipe: "
+                    + (
+                        self.proc.stderr.read().decode(errors="replace")[-2000:]
+                        if self.proc.poll() is not None
+                        else ""
+                    )
+                )
             self._buf += chunk
         raw, self._buf = self._buf.split(b"\0", 1)
         return json.loads(raw)
@@ -99,8 +120,9 @@ class Browser:
     # -------------------------------------------------------------------------------- page
     def open(self, url: str) -> None:
         target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
-                                 session=False)["sessionId"]
+        self.session = self.send(
+            "Target.attachToTarget", {"targetId": target, "flatten": True}, session=False
+        )["sessionId"]
         for domain in ("Page.enable", "Runtime.enable", "Log.enable"):
             self.send(domain)
         self.events.clear()
@@ -108,8 +130,9 @@ class Browser:
         self.wait_event("Page.loadEventFired")
 
     def evaluate(self, expression: str) -> Any:
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True})
+        result = self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"evaluate: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -123,8 +146,10 @@ class Browser:
                 details = params.get("exceptionDetails", {})
                 out.append("exception: " + str(details.get("exception", {}).get("description") or details))
             elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                out.append("console.error: " + " ".join(str(a.get("value", a.get("description")))
-                                                         for a in params.get("args", [])))
+                out.append(
+                    "console.error: "
+                    + " ".join(str(a.get("value", a.get("description"))) for a in params.get("args", []))
+                )
             elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
                 out.append("log: " + str(params["entry"].get("text")))
         return out

@@ -23,15 +23,30 @@ def per_query(method: str, bits: int, task: str, seed: int) -> np.ndarray:
     """Shared per-query difficulty (same queries for every method) + the method's shift and noise."""
     base = np.random.default_rng(1000 * seed + bits + (task == "t2i")).beta(2, 3, NUM_QUERIES)
     shift, noise = METHODS[method]
-    own = np.random.default_rng(10_000 * noise + 100 * seed + bits + (task == "t2i")).normal(0, 0.02, NUM_QUERIES)
+    own = np.random.default_rng(10_000 * noise + 100 * seed + bits + (task == "t2i")).normal(
+        0, 0.02, NUM_QUERIES
+    )
     return np.clip(base + shift + own, 0.0, 1.0)
 
 
-def make_pq_run(results: Path, method: str, bits: int, seed: int, *, noise: str = "symmetric:0.6",
-                status: str = "ok", health: Any = None, with_curves: bool = True) -> Path:
+def make_pq_run(
+    results: Path,
+    method: str,
+    bits: int,
+    seed: int,
+    *,
+    noise: str = "symmetric:0.6",
+    status: str = "ok",
+    health: Any = None,
+    with_curves: bool = True,
+) -> Path:
     cfg = RunConfig(method=method, dataset="synthetic", bits=bits, noise=noise, seed=seed, epochs=3)
-    result = RunResult(run_id=cfg.run_id(), config=cfg.identity() | {"group": ""}, status=status,
-                       environment={"xbench": "test", "torch": "2", "device": "cpu"})
+    result = RunResult(
+        run_id=cfg.run_id(),
+        config=cfg.identity() | {"group": ""},
+        status=status,
+        environment={"xbench": "test", "torch": "2", "device": "cpu"},
+    )
     if status != "ok":
         result.error = "RuntimeError: boom"
         return save_result(results, result)
@@ -41,8 +56,12 @@ def make_pq_run(results: Path, method: str, bits: int, seed: int, *, noise: str 
         ap = per_query(method, bits, task, seed)
         arrays[f"per_query_{task}_ap"] = ap
         arrays[f"per_query_{task}_ap_tie"] = ap - 0.001
-        m = {"topk": 100, "map": float(ap.mean()), "map_tie_averaged": float((ap - 0.001).mean()),
-             "num_queries": NUM_QUERIES}
+        m = {
+            "topk": 100,
+            "map": float(ap.mean()),
+            "map_tie_averaged": float((ap - 0.001).mean()),
+            "num_queries": NUM_QUERIES,
+        }
         if with_curves:
             m.update(curves(float(ap.mean()), bits))
         result.metrics[task] = m
@@ -65,8 +84,14 @@ def pq_results(results: Path) -> Path:
         for method in ("cmmq", "dcmh"):
             for seed in (0, 1):
                 make_pq_run(results, method, bits, seed)
-        make_pq_run(results, "lsh", bits, 0,
-                    health={"status": "unhealthy", "problems": ["codes collapsed: 90% identical bits"]}
-                    if bits == 32 else None)
+        make_pq_run(
+            results,
+            "lsh",
+            bits,
+            0,
+            health={"status": "unhealthy", "problems": ["codes collapsed: 90% identical bits"]}
+            if bits == 32
+            else None,
+        )
     make_pq_run(results, "lsh", 16, 1, status="failed")
     return results

@@ -48,13 +48,14 @@ def test_per_query_values_average_to_the_reported_metrics():
 
 def test_run_stores_per_query_values(cli, tmp_path):
     cli("run", "--methods", "lsh", "--bits", "8", "--results", tmp_path, "-q", *tiny_options())
-    (path, data), = list(store.iter_results(tmp_path))
+    ((path, data),) = list(store.iter_results(tmp_path))
     arrays = store.load_arrays(path)
     for task in ("i2t", "t2i"):
         ap = arrays[f"per_query_{task}_ap"]
         assert ap.shape == (data["metrics"][task]["num_queries"],)
         assert ap.mean() == pytest.approx(data["metrics"][task]["map"], abs=1e-12)
         assert arrays[f"per_query_{task}_ap_tie"].mean() == pytest.approx(
-            data["metrics"][task]["map_tie_averaged"], abs=1e-12)
+            data["metrics"][task]["map_tie_averaged"], abs=1e-12
+        )
         assert "per_query" not in json.dumps(data["metrics"][task])
     np.testing.assert_array_equal(arrays["query_index"].shape, arrays["per_query_i2t_ap"].shape)

@@ -22,8 +22,14 @@ def _ap(seed: int, n: int, shift: float = 0.0) -> np.ndarray:
 def test_one_seed_interval_is_scipys_percentile_bootstrap():
     x = _ap(1, 60)
     ci = stats.bootstrap_ci(x, level=0.95, n_resamples=2000, rng=7)
-    ref = sps.bootstrap((x,), np.mean, n_resamples=2000, confidence_level=0.95, method="percentile",
-                        rng=np.random.default_rng(7)).confidence_interval
+    ref = sps.bootstrap(
+        (x,),
+        np.mean,
+        n_resamples=2000,
+        confidence_level=0.95,
+        method="percentile",
+        rng=np.random.default_rng(7),
+    ).confidence_interval
     assert (ci.low, ci.high) == (pytest.approx(ref.low, abs=1e-15), pytest.approx(ref.high, abs=1e-15))
     assert ci.estimate == pytest.approx(x.mean()) and ci.n_seeds == 1 and ci.n_queries == 60
     # and it is the interval of the mean: close to the normal-theory t interval for n = 60
@@ -62,8 +68,9 @@ def test_nested_bootstrap_variance_matches_the_two_stage_formula():
 def test_nested_interval_with_one_query_per_seed_is_the_bootstrap_over_seeds():
     x = _ap(5, 40)
     ours = stats.bootstrap_ci([[v] for v in x], n_resamples=20000, rng=1)
-    ref = sps.bootstrap((x,), np.mean, n_resamples=20000, method="percentile",
-                        rng=np.random.default_rng(2)).confidence_interval
+    ref = sps.bootstrap(
+        (x,), np.mean, n_resamples=20000, method="percentile", rng=np.random.default_rng(2)
+    ).confidence_interval
     assert ours.n_seeds == 40
     assert ours.low == pytest.approx(ref.low, abs=0.006) and ours.high == pytest.approx(ref.high, abs=0.006)
 
@@ -86,8 +93,10 @@ def _bruteforce_signflip(units) -> float:
     """Independent reference: enumerate every sign vector with itertools and count."""
     units = [float(u) for u in units]
     t = abs(sum(units))
-    hits = sum(abs(sum(s * u for s, u in zip(signs, units))) >= t - 1e-12
-               for signs in itertools.product((1, -1), repeat=len(units)))
+    hits = sum(
+        abs(sum(s * u for s, u in zip(signs, units, strict=True))) >= t - 1e-12
+        for signs in itertools.product((1, -1), repeat=len(units))
+    )
     return hits / 2 ** len(units)
 
 
@@ -107,15 +116,27 @@ def test_signflip_exact_equals_bruteforce_count_on_a_tiny_example():
 
 def test_signflip_matches_scipy_permutation_test():
     a, b = _ap(20, 12), _ap(21, 12)
-    ref = sps.permutation_test((a, b), lambda x, y, axis: np.mean(x - y, axis=axis), permutation_type="samples",
-                               vectorized=True, n_resamples=10**6, alternative="two-sided").pvalue
+    ref = sps.permutation_test(
+        (a, b),
+        lambda x, y, axis: np.mean(x - y, axis=axis),
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=10**6,
+        alternative="two-sided",
+    ).pvalue
     ours = stats.paired_test([a], [b], "signflip")
     assert ours == pytest.approx(ref, abs=1e-12)
     # Monte Carlo regime (n > 16 units): close to scipy's own Monte Carlo answer
     a, b = _ap(22, 40), _ap(23, 40, 0.05)
-    ref = sps.permutation_test((a, b), lambda x, y, axis: np.mean(x - y, axis=axis), permutation_type="samples",
-                               vectorized=True, n_resamples=50000, alternative="two-sided",
-                               rng=np.random.default_rng(0)).pvalue
+    ref = sps.permutation_test(
+        (a, b),
+        lambda x, y, axis: np.mean(x - y, axis=axis),
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=50000,
+        alternative="two-sided",
+        rng=np.random.default_rng(0),
+    ).pvalue
     p, kind = stats.signflip_pvalue(stats.paired_units([a], [b]), n_resamples=50000, rng=1)
     assert kind == "monte-carlo" and p == pytest.approx(ref, abs=0.01)
     assert 0 < p < 1
@@ -131,7 +152,10 @@ def test_wilcoxon_matches_scipy_and_exact_enumeration():
     ranks = sps.rankdata(np.abs(d))
     w_plus = ranks[d > 0].sum()
     w = min(w_plus, ranks.sum() - w_plus)
-    null = [sum(r for r, s in zip(ranks, signs) if s > 0) for signs in itertools.product((1, -1), repeat=10)]
+    null = [
+        sum(r for r, s in zip(ranks, signs, strict=True) if s > 0)
+        for signs in itertools.product((1, -1), repeat=10)
+    ]
     assert p == pytest.approx(min(1.0, 2 * np.mean(np.array(null) <= w + 1e-9)), abs=1e-12)
 
 
@@ -148,8 +172,9 @@ def test_paired_units_average_over_seeds_per_query():
 def test_paired_interval_resamples_the_differences():
     a, b = _ap(40, 50), _ap(40, 50, 0.02)  # b = a + 0.02 except where clipped
     ci = stats.paired_ci([a], [b], n_resamples=3000, rng=2)
-    ref = sps.bootstrap((a - b,), np.mean, n_resamples=3000, method="percentile",
-                        rng=np.random.default_rng(2)).confidence_interval
+    ref = sps.bootstrap(
+        (a - b,), np.mean, n_resamples=3000, method="percentile", rng=np.random.default_rng(2)
+    ).confidence_interval
     assert (ci.low, ci.high) == (pytest.approx(ref.low), pytest.approx(ref.high))
     assert ci.high < 0  # the tiny, consistent difference is resolved by pairing
     unpaired = stats.bootstrap_ci(a, n_resamples=3000, rng=2).half_width
@@ -174,11 +199,18 @@ def test_holm_hand_computation():
 def _cells():
     def sample(shift, noise, seeds=(0, 1)):
         # shared per-query difficulty (seeded by the seed) + a method's own noise (seeded by ``noise``)
-        return stats.Sample(tuple(seeds), [_ap(100 + s, 30, shift) + np.random.default_rng(noise + s).normal(
-            0, 0.03, 30) for s in seeds], [np.arange(30) for _ in seeds])
+        return stats.Sample(
+            tuple(seeds),
+            [_ap(100 + s, 30, shift) + np.random.default_rng(noise + s).normal(0, 0.03, 30) for s in seeds],
+            [np.arange(30) for _ in seeds],
+        )
 
     return {
-        ("none", ("synthetic", 16, "i2t")): {"A": sample(0.15, 1), "B": sample(0.0, 2), "C": sample(0.145, 3)},
+        ("none", ("synthetic", 16, "i2t")): {
+            "A": sample(0.15, 1),
+            "B": sample(0.0, 2),
+            "C": sample(0.145, 3),
+        },
         ("none", ("synthetic", 32, "i2t")): {"A": sample(0.0, 4), "B": sample(0.001, 5)},
         ("noisy", ("synthetic", 16, "i2t")): {"A": sample(0.0, 6), "B": sample(0.1, 7, seeds=(1, 2))},
     }
@@ -188,7 +220,11 @@ def test_compare_against_best_with_holm_per_table():
     out = stats.compare(_cells(), n_resamples=999, seed=0)
     by = {(c.table, c.key[1], c.b): c for c in out}
     assert {(c.table, c.key[1], c.a, c.b) for c in out} == {
-        ("none", 16, "A", "C"), ("none", 16, "A", "B"), ("none", 32, "B", "A"), ("noisy", 16, "B", "A")}
+        ("none", 16, "A", "C"),
+        ("none", 16, "A", "B"),
+        ("none", 32, "B", "A"),
+        ("noisy", 16, "B", "A"),
+    }
     big = by[("none", 16, "B")]
     assert big.diff == pytest.approx(big.mean_a - big.mean_b) and big.low < big.diff < big.high
     assert big.p < 0.01 and big.significant()
@@ -198,7 +234,11 @@ def test_compare_against_best_with_holm_per_table():
     noisy = by[("noisy", 16, "A")]
     assert noisy.seeds == (1,) and "seeds 0, 2 not in both" in noisy.note and noisy.p_holm == noisy.p
     tied = stats.tied_with_best(out)
-    assert ("none", ("synthetic", 16, "i2t"), "C") in tied and ("none", ("synthetic", 16, "i2t"), "B") not in tied
+    assert ("none", ("synthetic", 16, "i2t"), "C") in tied and (
+        "none",
+        ("synthetic", 16, "i2t"),
+        "B",
+    ) not in tied
     assert out == stats.compare(_cells(), n_resamples=999, seed=0)  # reproducible
 
 

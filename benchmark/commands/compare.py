@@ -33,32 +33,87 @@ def resolve_pair(frame, pair: str) -> tuple[str, str]:
 
 
 @click.command()
-@click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
-              help="Results folder (as written by xbench run).")
-@click.option("--pair", default=None, metavar="A,B",
-              help="Compare method A with method B in every cell holding both [default: every method "
-              "against the best of each cell].")
-@click.option("--metric", type=click.Choice(["map", "map_tie"]), default="map", show_default=True,
-              help="map: mAP@R with ties by database index; map_tie: tie-averaged mAP@R.")
-@click.option("--test", "test_name", type=click.Choice(["signflip", "wilcoxon"]), default="signflip",
-              show_default=True, help="Paired test over queries: sign-flip permutation or Wilcoxon signed-rank.")
-@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
-              help="Confidence level of the paired interval.")
-@click.option("--alpha", type=click.FloatRange(0.0001, 0.5), default=0.05, show_default=True,
-              help="Significance level applied to the Holm-adjusted p-values.")
-@click.option("--resamples", type=click.IntRange(99, 10**6), default=9999, show_default=True,
-              help="Bootstrap resamples / random sign flips.")
+@click.option(
+    "--results",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Results folder (as written by xbench run).",
+)
+@click.option(
+    "--pair",
+    default=None,
+    metavar="A,B",
+    help="Compare method A with method B in every cell holding both [default: every method "
+    "against the best of each cell].",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(["map", "map_tie"]),
+    default="map",
+    show_default=True,
+    help="map: mAP@R with ties by database index; map_tie: tie-averaged mAP@R.",
+)
+@click.option(
+    "--test",
+    "test_name",
+    type=click.Choice(["signflip", "wilcoxon"]),
+    default="signflip",
+    show_default=True,
+    help="Paired test over queries: sign-flip permutation or Wilcoxon signed-rank.",
+)
+@click.option(
+    "--level",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the paired interval.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0.0001, 0.5),
+    default=0.05,
+    show_default=True,
+    help="Significance level applied to the Holm-adjusted p-values.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(99, 10**6),
+    default=9999,
+    show_default=True,
+    help="Bootstrap resamples / random sign flips.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the resampling.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default=None,
-              help="Output format [default: from the --out suffix (.md .csv), else markdown].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "csv"]),
+    default=None,
+    help="Output format [default: from the --out suffix (.md .csv), else markdown].",
+)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
 @click.option("--datasets", default=None, help="Only these datasets (comma list).")
 @click.option("--bits", default=None, help="Only these code lengths (comma list).")
 @click.option("--noise", default=None, help="Only these noise settings (comma list of TYPE:RATE or none).")
 @click.option("--only-defaults", is_flag=True, help="Only runs without hyperparameter overrides (--set).")
 @click.option("--digits", type=click.IntRange(1, 6), default=3, show_default=True, help="Decimals shown.")
-def compare(results, pair, metric, test_name, level, alpha, resamples, seed, fmt, out, datasets, bits, noise,
-            only_defaults, digits):
+def compare(
+    results,
+    pair,
+    metric,
+    test_name,
+    level,
+    alpha,
+    resamples,
+    seed,
+    fmt,
+    out,
+    datasets,
+    bits,
+    noise,
+    only_defaults,
+    digits,
+):
     """Paired comparisons of methods on the same queries and seeds.
 
     For each cell (noise setting, dataset, R, bits, task): the mean difference A − B, its paired
@@ -83,11 +138,14 @@ def compare(results, pair, metric, test_name, level, alpha, resamples, seed, fmt
     notes += more
     if labels:
         samples = {k: {lab: v[lab] for lab in labels if lab in v} for k, v in samples.items()}
-    comparisons = stats.compare(samples, pair=labels, test=test_name, level=level, n_resamples=resamples,
-                                seed=seed)
+    comparisons = stats.compare(
+        samples, pair=labels, test=test_name, level=level, n_resamples=resamples, seed=seed
+    )
     if not comparisons:
-        raise XbenchError("nothing to compare: no cell holds per-query values of two methods"
-                          + (f" ({'; '.join(notes)})" if notes else ""))
+        raise XbenchError(
+            "nothing to compare: no cell holds per-query values of two methods"
+            + (f" ({'; '.join(notes)})" if notes else "")
+        )
     text = render_comparisons(comparisons, fmt, digits=digits, level=level, alpha=alpha, metric=metric)
     if out:
         atomic_write_text(Path(out), text)

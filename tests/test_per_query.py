@@ -59,3 +59,49 @@ def test_run_stores_per_query_values(cli, tmp_path):
         )
         assert "per_query" not in json.dumps(data["metrics"][task])
     np.testing.assert_array_equal(arrays["query_index"].shape, arrays["per_query_i2t_ap"].shape)
+
+
+def test_compare_on_stored_runs(cli, tmp_path):
+    """End to end: two variants of a method, two seeds, compared from what `xbench run` stored."""
+    common = [
+        "--methods",
+        "lsh",
+        "--bits",
+        "16",
+        "--seeds",
+        "0,1",
+        "--results",
+        tmp_path,
+        "-q",
+        *tiny_options(),
+    ]
+    cli("run", *common)
+    cli("run", *common, "--set", "lsh.center=false")
+    res = cli(
+        "compare",
+        "--results",
+        tmp_path,
+        "--pair",
+        "LSH [center=False],LSH",
+        "--format",
+        "csv",
+        "--resamples",
+        "999",
+    )
+    assert res.exit_code == 0, res.output
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [(r["task"], r["a"], r["b"], r["seeds"], r["n_queries"]) for r in rows] == [
+        ("i2t", "LSH [center=False]", "LSH", "0 1", "40"),
+        ("t2i", "LSH [center=False]", "LSH", "0 1", "40"),
+    ]
+    frame = store.load_results(tmp_path)
+    for r in rows:  # the means are those of the stored runs (mean over seeds of the JSON mAP)
+        for label, center in ((r["a"], False), (r["b"], True)):
+            sel = frame[
+                (frame["task"] == r["task"]) & (frame["hparams"] == ("{}" if center else '{"center": false}'))
+            ]
+            assert float(r["mean_a" if label == r["a"] else "mean_b"]) == pytest.approx(sel["map"].mean())
+        assert float(r["ci_low"]) <= float(r["diff"]) <= float(r["ci_high"]) and 0 < float(r["p"]) <= 1

@@ -25,7 +25,7 @@ import pandas as pd
 from . import stats
 from .report import Table, ok_rows
 
-ANNOTATED_TABLES = ("table2", "sweep")
+ANNOTATED_TABLES = ("table2", "table2-noise", "sweep")
 TEST_NAMES = {
     "signflip": "sign-flip permutation test over queries",
     "wilcoxon": "Wilcoxon signed-rank test over queries",

@@ -127,11 +127,25 @@ def health_problem(health: Any) -> str | None:
     return str(health)
 
 
+def _problem_of_run(data: dict[str, Any], path: str) -> str | None:
+    """The problem of a run: by ``xbench.health`` (code health) where that module exists, else
+    by :func:`health_problem` on the stored field."""
+    try:
+        from . import health as code_health  # type: ignore[attr-defined]
+    except ImportError:
+        return health_problem(data.get("health"))
+    found = code_health.problems(code_health.of_run(data, path))
+    return "; ".join(map(str, found)) if found else None
+
+
 def unhealthy_runs(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The runs whose stored ``health`` field reports a problem."""
     rows = []
     for r in _runs(frame).itertuples(index=False):
-        problem = health_problem(_json(str(r.path)).get("health"))
+        data = _json(str(r.path))
+        if r.status != "ok":
+            continue
+        problem = _problem_of_run(data, str(r.path))
         if problem:
             rows.append(
                 {

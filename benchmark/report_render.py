@@ -10,7 +10,8 @@ run), with the unrounded mean, std and number of seeds.
 Statistics (``xbench.report_stats``): a cell may carry ``ci = (low, high)``, a confidence interval,
 shown instead of the std as ``± half-width`` (``ci_style='pm'``) or ``[low, high]``
 (``ci_style='interval'``); and ``tied = True`` — not significantly different from the best value
-of its column — shown by :data:`TIED_MARK` (``$^\\dagger$`` in LaTeX) after the mean.
+of its column — shown by :data:`TIED_MARK` (``\\textsuperscript{\\ddag}`` in LaTeX) after the mean. A
+cell's ``mark`` (e.g. the code-health marker †) is shown after the mean too.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .report import MISSING, Cell, Table
 FORMATS = ("markdown", "latex", "html", "csv")
 CI_STYLES = ("pm", "interval")
 #: Marker of a value not significantly different from the bold best of its column.
-TIED_MARK = "†"
+TIED_MARK = "‡"
 SUFFIXES = {
     ".md": "markdown",
     ".markdown": "markdown",
@@ -82,12 +83,12 @@ def cell_text(
     bold: tuple[str, str] = ("**", "**"),
     ci_style: str | None = None,
 ) -> str:
-    """Plain-text cell: ``**0.660** ± 0.012 (3)``, ``0.651† [0.640, 0.662]``; ``—`` when missing."""
+    """Plain-text cell: ``**0.660** ± 0.012 (3)``, ``0.651‡ [0.640, 0.662]``; ``—`` when missing."""
     parts = cell_parts(cell, digits, show_n, ci_style)
     if parts is None:
         return MISSING
     mean, spread, n = parts
-    text = f"{bold[0]}{mean}{bold[1]}" if cell.bold else mean
+    text = (f"{bold[0]}{mean}{bold[1]}" if cell.bold else mean) + getattr(cell, "mark", "")
     if getattr(cell, "tied", False) and not cell.bold:
         text += TIED_MARK
     if spread:
@@ -189,7 +190,8 @@ _LATEX_UNICODE = {
     "≤": r"$\leq$",
     "≥": r"$\geq$",
     "×": r"$\times$",
-    "†": r"$^\dagger$",
+    "†": r"\textsuperscript{\dag}",
+    "‡": r"\textsuperscript{\ddag}",
     "…": r"\ldots{}",
     "“": "``",
     "”": "''",
@@ -211,8 +213,10 @@ def _latex_cell(cell: Cell | None, digits: int, show_n: bool, ci_style: str | No
     if cell.signed and mean[0] in "+-":
         mean = f"${mean[0]}${mean[1:]}"
     text = rf"\textbf{{{mean}}}" if cell.bold else mean
+    if getattr(cell, "mark", ""):
+        text += latex_escape(cell.mark)
     if getattr(cell, "tied", False) and not cell.bold:
-        text += r"$^\dagger$"
+        text += r"\textsuperscript{\ddag}"
     if spread.startswith("±"):
         text += rf"\,$\pm$\,{spread.lstrip('± ')}"
     elif spread:

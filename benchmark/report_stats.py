@@ -134,7 +134,7 @@ def _caption(
         )
     if significance:
         parts.append(
-            f"Values marked † are not significantly different from the bold best of their column "
+            f"Values marked ‡ are not significantly different from the bold best of their column "
             f"(paired {TEST_NAMES[test]} on the same queries and seeds, two-sided, Holm-adjusted "
             f"p ≥ {alpha:g} over the {n_cmp} comparison(s) of this table, each with the best "
             f"of its column)."

@@ -127,20 +127,20 @@ def test_report_intervals_and_tie_marks(cli, results):
         "report", "--results", results, "--ci", "interval", "--significance", "--resamples", "999"
     ).stdout
     line = next(x for x in md.splitlines() if x.startswith("|  | DCMH |"))
-    assert line.split(" | ")[2].startswith(f"{float(dcmh['mean']):.3f}† [{float(dcmh['ci_low']):.3f}, ")
+    assert line.split(" | ")[2].startswith(f"{float(dcmh['mean']):.3f}‡ [{float(dcmh['ci_low']):.3f}, ")
     assert (
-        "**" + f"{float(cmmq['mean']):.3f}" + "** [" in md and "Values marked † are not significantly" in md
+        "**" + f"{float(cmmq['mean']):.3f}" + "** [" in md and "Values marked ‡ are not significantly" in md
     )
     pm = cli("report", "--results", results, "--ci", "pm", "--resamples", "999").stdout
     half = (float(cmmq["ci_high"]) - float(cmmq["ci_low"])) / 2
     assert (
         f"**{float(cmmq['mean']):.3f}** ± {half:.3f} (2)" in pm
-        and "†" not in pm.split("**Table 1.**")[1][:10]
+        and "‡" not in pm.split("**Table 1.**")[1][:10]
     )
     tex = cli(
         "report", "--results", results, "--format", "latex", "--significance", "--resamples", "999"
     ).stdout
-    assert r"$^\dagger$" in tex and "†" not in tex
+    assert r"\textsuperscript{\ddag}" in tex and "‡" not in tex
 
 
 def test_report_statistics_need_per_query_values(cli, tmp_path):

@@ -70,7 +70,7 @@ def test_html_page_is_self_contained(page):
         "Unhealthy runs (1)",
         "codes collapsed: 90% identical bits",
         "Run settings (11 run(s))",
-        "Values marked † are not significantly different",
+        "Values marked ‡ are not significantly different",
     ):
         assert section in text
 
@@ -86,7 +86,7 @@ def test_html_page_in_headless_chromium(page, tmp_path):
                                    .map(r => Array.from(r.cells).map(c => c.textContent))""")
         # I→T block, method order of the paper (LSH, DCMH, CMMQ); values as in the Markdown report
         assert [r[1] for r in rows] == ["LSH", "DCMH", "CMMQ"] and [r[0] for r in rows] == ["I→T"] * 3
-        assert rows[2][2].startswith("0.583 [") and rows[1][2].startswith("0.579† [")
+        assert rows[2][2].startswith("0.583 [") and rows[1][2].startswith("0.579‡ [")
         bold = browser.evaluate(
             "document.querySelectorAll('table')[0].tBodies[0].rows[2].cells[2].querySelector('b').textContent"
         )

@@ -116,7 +116,7 @@ def filter_runs(
 @click.option(
     "--significance",
     is_flag=True,
-    help="Mark (†) the values not significantly different from the bold best of their column "
+    help="Mark (‡) the values not significantly different from the bold best of their column "
     "(paired test over queries, Holm's correction per table).",
 )
 @click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
@@ -156,7 +156,7 @@ def report(
 ):
     """Tables of mean ± std over seeds, best per column in bold, failed runs listed.
 
-    With --ci, bootstrap confidence intervals per cell; with --significance, † marks values not
+    With --ci, bootstrap confidence intervals per cell; with --significance, ‡ marks values not
     significantly different from the best (docs/statistics.md). --format html writes one
     self-contained page (sortable tables, embedded figures, run settings, failed/unhealthy runs).
 

@@ -22,6 +22,7 @@ All resampling is seeded (:func:`cell_rng`) and reproducible; docs/statistics.md
 from __future__ import annotations
 
 import math
+import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -503,6 +504,17 @@ def tied_with_best(comparisons: Sequence[Comparison], alpha: float = 0.05) -> se
 CELL_COLUMNS = ("dataset", "r", "bits", "task")
 
 
+def _run_arrays(row: Any) -> dict[str, np.ndarray]:
+    """The .npz arrays of a frame row: through its results-layer record when the frame has one,
+    else read from the file beside the row's JSON ``path``."""
+    record = getattr(row, "record", None)
+    if record is not None and hasattr(record, "arrays"):
+        return record.arrays()
+    from .store import load_arrays
+
+    return load_arrays(row.path)
+
+
 def load_samples(
     ok: Any, metric: str = "map"
 ) -> tuple[dict[tuple[str, tuple], dict[str, Sample]], list[str]]:
@@ -514,8 +526,6 @@ def load_samples(
     without them (stored by an older xbench) or whose per-query mean does not reproduce its stored
     value is left out, with a note. Returns ({(setting, (dataset, R, bits, task)): {label: Sample}}, notes).
     """
-    from . import store
-
     if metric not in PER_QUERY_FIELD:
         raise StatsInputError(
             f"metric: no per-query values for '{metric}'; expected one of {', '.join(PER_QUERY_FIELD)}"
@@ -524,10 +534,19 @@ def load_samples(
     arrays_of: dict[str, dict[str, np.ndarray]] = {}
     cells: dict[tuple[str, tuple], dict[str, Sample]] = {}
     missing, mismatched = set(), set()
+    unreadable: list[str] = []
     for row in ok.sort_values("seed", kind="stable").itertuples(index=False):
         path = str(row.path)
         if path not in arrays_of:
-            arrays_of[path] = store.load_arrays(path)
+            try:
+                arrays_of[path] = _run_arrays(row)
+            except (
+                ValueError,
+                OSError,
+                zipfile.BadZipFile,
+            ) as exc:  # unreadable/foreign .npz (DamagedResult)
+                unreadable.append(str(exc))
+                arrays_of[path] = {}
         arrays = arrays_of[path]
         values = arrays.get(f"per_query_{row.task}_{field_name}")
         if values is None:
@@ -548,6 +567,7 @@ def load_samples(
             f"{len(missing)} run(s) have no stored per-query values (stored by an older xbench); "
             "they are left out of the intervals and tests"
         )
+    notes += [f"per-query values left out: {u}" for u in unreadable]
     if mismatched:
         notes.append(
             f"{len(mismatched)} run(s) have per-query values whose mean differs from the stored "

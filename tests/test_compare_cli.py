@@ -148,3 +148,10 @@ def test_report_statistics_need_per_query_values(cli, tmp_path):
     res = cli("report", "--results", old, "--ci", "pm")
     assert res.exit_code == 0 and "no stored per-query values" in res.output
     assert "±" in res.stdout  # the std over seeds is still shown
+
+
+def test_damaged_array_file_is_left_out_with_a_note(cli, results):
+    npz = sorted(results.rglob("*.npz"))[0]
+    npz.write_bytes(b"not a zip file")
+    res = cli("compare", "--results", results, "--format", "csv", "--resamples", "99")
+    assert res.exit_code == 0 and "per-query values left out" in res.output

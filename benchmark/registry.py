@@ -3,9 +3,11 @@
 Each wing owns one :class:`Registry` instance: ``xbench.methods.registry`` (Hasher classes),
 ``xbench.datasets.registry`` (:class:`~xbench.datasets.entry.DatasetEntry` objects) and
 ``xbench.noise.registry`` (NoiseModel classes). This module is standalone on purpose: it
-imports only the standard library, belongs to no wing and to none of the core's rooms, so
-every wing (and the core) can import it without importing another wing's code or the core
-(the one-way flow datasets → noise → methods → core stays intact).
+lives in the core package's folder (``benchmark/``, whose ``__init__`` imports nothing but the
+version string) but imports only the standard library and belongs to none of the core's rooms,
+so every wing can import it without importing another wing's code or any of the core (the
+one-way flow datasets → noise → methods → core stays intact). The top-level folders stay those
+of the design card.
 
 One registration style for all three wings: a wing's ``__init__`` imports its built-in
 modules explicitly (a missing module is an ImportError, never a silent skip) and registers

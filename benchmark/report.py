@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import display, store
+from . import display, health, store
 from .errors import XbenchError
 
 TASKS = ("i2t", "t2i")
@@ -91,6 +91,7 @@ def _run_info(path: str) -> dict[str, Any]:
         "dataset_options": cfg.get("dataset_options") or {},
         "resolved": data.get("hyperparameters") or {},
         "mtime": mtime,
+        "unhealthy": bool(data) and health.is_unhealthy(data, path),
     }
 
 
@@ -161,6 +162,7 @@ def annotate(frame: pd.DataFrame) -> pd.DataFrame:
     frame["hparams"] = [json.dumps(h, sort_keys=True) for h in frame["hp"]]
     frame["resolved"] = [infos[p]["resolved"] for p in frame["path"]]
     frame["mtime"] = [infos[p]["mtime"] for p in frame["path"]]
+    frame["unhealthy"] = [infos[p]["unhealthy"] for p in frame["path"]]
     # epochs join the label only where one (method, overrides) ran with several epoch counts
     epochs_seen: dict[tuple[str, str], set] = {}
     for m, h, e in zip(frame["method"], frame["hparams"], frame["epochs"]):
@@ -198,6 +200,7 @@ class Stat:
     std: float | None
     n: int
     seeds: tuple[int, ...] = ()
+    unhealthy: int = 0  # seeds whose codes are unhealthy (xbench.health)
 
 
 def summarise(values: Iterable[float], seeds: Iterable[int] = ()) -> Stat:
@@ -240,7 +243,12 @@ def cell_stats(frame: pd.DataFrame, metric: str = "map") -> tuple[dict[tuple, St
     out: dict[tuple, Stat] = {}
     for key, g in ok.groupby(["setting", "label", "dataset", "r", "bits", "task"], sort=False):
         g = g.sort_values("seed")
-        out[(key[0], key[1], key[2], key[3], int(key[4]), key[5])] = summarise(g["value"], g["seed"])
+        stat = summarise(g["value"], g["seed"])
+        if "unhealthy" in g and g["unhealthy"].any():
+            stat = Stat(stat.mean, stat.std, stat.n, stat.seeds, int(g["unhealthy"].sum()))
+        out[(key[0], key[1], key[2], key[3], int(key[4]), key[5])] = stat
+    if any(s.unhealthy for s in out.values()):
+        notes = [*notes, health.footnote()]
     return out, notes
 
 
@@ -278,6 +286,7 @@ class Cell:
     n: int = 1
     bold: bool = False
     signed: bool = False
+    mark: str = ""  # e.g. xbench.health.MARK for a cell with unhealthy codes
 
 
 Row = tuple[list[str], list["Cell | None"]]
@@ -418,7 +427,7 @@ def _group_header(
 
 
 def _cell(stat: Stat | None) -> Cell | None:
-    return None if stat is None else Cell(stat.mean, stat.std, stat.n)
+    return None if stat is None else Cell(stat.mean, stat.std, stat.n, mark=health.MARK if stat.unhealthy else "")
 
 
 def _record(

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import metrics
+from . import health, metrics, selection_quality
 from ._version import __version__
 from .config import RunConfig, RunResult
 
@@ -254,6 +254,8 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         if prep.noise.text is not None:
             arrays["noisy_train_labels_text"] = prep.noise.text.noisy_labels
             arrays["corrupted_text"] = prep.noise.text.corrupted
+        kinds = selection_quality.sample_kinds(prep.clean_train_labels, prep.noise.image.noisy_labels,
+                                               None if prep.noise.text is None else prep.noise.text.noisy_labels)
         clean_t = torch.as_tensor(prep.clean_train_labels.astype(np.float32), device=dev)
         bar = None
         if progress:
@@ -280,6 +282,10 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
             corrected = method.corrected_labels()
             if corrected is not None:
                 entry.update(correction_stats(prep.clean_train_labels, prep.noise.image.noisy_labels, corrected))
+            selected = method.selected_samples()
+            if selected is not None:
+                entry.update(selection_quality.selection_stats(selected, *kinds))
+                result.extra["selection_base"] = selection_quality.base_rates(*kinds)
             if (epoch + 1) in config.loss_epochs and cls.has_sample_losses:
                 losses = method.sample_losses(prep.train)
                 if losses is not None:
@@ -296,8 +302,10 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         timings["evaluate"] = time.perf_counter() - t_eval
         arrays.update({k: v.cpu().numpy() for k, v in codes.items()})
         arrays.update(per_query_arrays(result.metrics))
+        result.health = health.code_health(arrays)
         result.arrays = arrays
-        result.extra = {"epochs": epochs, "topk": topk, "method_state": method.extra_state_for_store()}
+        result.extra = {**result.extra, "epochs": epochs, "topk": topk,
+                        "method_state": method.extra_state_for_store()}
         result.status = "ok"
     except Exception as exc:  # recorded, the grid goes on
         result.error = f"{type(exc).__name__}: {exc}"

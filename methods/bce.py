@@ -28,6 +28,7 @@ class BCE(ProxyHasher):
     display_name, order, color, marker = "BCE", 20, "#56b4e9", "X"
     description = "basic proxy-BCE cross-modal hashing (CMMQ without selection and mutual quantization)"
     hyperparameters: ClassVar[dict[str, Hyper]] = {**network_hypers(), **pc_hypers()}
+    selects_samples = False
 
     def losses(self, b_image, b_text, o_image, o_text):
         hp = self.hp

@@ -34,7 +34,7 @@ Choices and deviations (all switchable):
 * Optimiser: plain SGD with weight decay 5e-4 (biases included, ``update_net.m``) and the
   MATLAB schedule lr = logspace(−1.5, −3) over the run for each network (``DCMH_demo.m``
   L19-21). The schedule needs the run length: ``schedule_epochs`` or the runner's
-  ``TrainData.extra['epochs']``, else ``default_epochs`` (500, ``DCMH_demo.m`` L18).
+  ``TrainData.extra['epochs']``, else ``default_epochs`` (``param.maxIter = 500``, ``DCMH_demo.m`` L19).
 * Inputs: BoW centred (``normZeroMean``, ``DCMH_demo.m`` L27); precomputed features
   standardised (xbench; ``input_norm``, see
   :class:`~xbench.methods.pairwise.InputNormalisation`).

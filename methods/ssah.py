@@ -123,7 +123,7 @@ class SSAH(Hasher):
                           "pairwise term: nll (paper) or squared (official code)", choices=PAIRWISE_FORMS),
         "similarity": Hyper(1.0, "paper S ∈ {0,1}; official setting.py L53 uses 0.999",
                             "value of S_ij for pairs sharing a label"),
-        "quant_target": Hyper("own", f"{CODE} SSAH.py L312, L380 (B_batch = sign of own output)",
+        "quant_target": Hyper("own", f"{CODE} SSAH.py L319, L395, L438 (B_batch = sign of own output)",
                               "own: sign of the batch's own output (code); shared: B = sign(H^l+F+G) per epoch [R]",
                               choices=("own", "shared")),
         "adversarial": Hyper("paper", "issue 7 / methods.md §3 pitfall",

@@ -193,6 +193,7 @@ class UOTRCL(Hasher):
         auto = 1e-3 if hp["networks"] == "shared" and not shape.image_is_raw else 1e-4
         self.base_lr = float(hp["lr"]) or auto
         self.correction: LabelCorrection | None = None  # created on the first fit_epoch
+        self._aligned = False  # whether the last epoch ran the semantic alignment (after warm-up)
         self.label_history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ outputs
@@ -209,6 +210,12 @@ class UOTRCL(Hasher):
     def corrected_labels(self) -> np.ndarray | None:
         """Current corrected training labels (N×C uint8, image side), or None before training."""
         return None if self.correction is None else self.correction.labels["image"].copy()
+
+    def selected_samples(self) -> np.ndarray | None:
+        """The samples transported by the last epoch's semantic alignment (None during warm-up)."""
+        if self.correction is None or not self._aligned:
+            return None
+        return self.correction.selected
 
     def corrected_text_labels(self) -> np.ndarray | None:
         """Text-side corrected labels (differ from the image side only with per-modality noise)."""
@@ -247,6 +254,7 @@ class UOTRCL(Hasher):
         """Semantic alignment after warm-up; the epoch's labels and class-loss weights."""
         hp = self.hp
         warm = epoch < hp["warmup_epochs"]
+        self._aligned = not warm
         if warm:
             stats = dict(ZERO_STATS)
         else:

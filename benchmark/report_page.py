@@ -5,8 +5,7 @@
   :class:`xbench.report_render.Figure` objects, to be embedded in the page as base64.
 * :func:`run_settings` — one row per run: method, dataset, bits, noise, seed, epochs, overrides,
   status, xbench/torch version, device, training time.
-* :func:`unhealthy_runs` — the runs whose stored JSON has a ``health`` field that reports a
-  problem (the code-health statistics of a run; absent in results without them).
+* :func:`unhealthy_runs` — the runs whose codes :mod:`xbench.health` finds unhealthy.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ PAGE_KINDS = {
     "(CMMQ Fig. 8)",
     "noise-sweep": "mAP against the noise rate ρ per method",
 }
-HEALTHY = {"ok", "healthy", "pass", "passed", "true", "good"}
 
 
 def figures(
@@ -103,38 +101,11 @@ def run_settings(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def health_problem(health: Any) -> str | None:
-    """The problem a run's ``health`` field reports, or None when it reports none.
-
-    Accepted shapes: a bool, a status string, or a dict with a status (``status``/``ok``/
-    ``healthy``) and a list of ``problems`` (or ``issues``/``reasons``/``messages``).
-    """
-    if health is None:
-        return None
-    if isinstance(health, bool):
-        return None if health else "unhealthy"
-    if isinstance(health, str):
-        return None if health.strip().lower() in HEALTHY else health
-    if isinstance(health, dict):
-        problems = next(
-            (health[k] for k in ("problems", "issues", "reasons", "messages") if health.get(k)), None
-        )
-        status = next((health[k] for k in ("status", "ok", "healthy") if k in health), None)
-        good = status is None or status is True or str(status).strip().lower() in HEALTHY
-        if problems:
-            return "; ".join(map(str, problems)) if isinstance(problems, (list, tuple)) else str(problems)
-        return None if good else f"status {status}"
-    return str(health)
-
-
 def _problem_of_run(data: dict[str, Any], path: str) -> str | None:
-    """The problem of a run: by ``xbench.health`` (code health) where that module exists, else
-    by :func:`health_problem` on the stored field."""
-    try:
-        from . import health as code_health  # type: ignore[attr-defined]
-    except ImportError:
-        return health_problem(data.get("health"))
-    found = code_health.problems(code_health.of_run(data, path))
+    """The problems :mod:`xbench.health` finds in a run's codes (stored field, else computed)."""
+    from . import health
+
+    found = health.problems(health.of_run(data, path))
     return "; ".join(map(str, found)) if found else None
 
 

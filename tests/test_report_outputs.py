@@ -68,7 +68,7 @@ def test_html_page_is_self_contained(page):
     for section in (
         "Failed runs (1)",
         "Unhealthy runs (1)",
-        "codes collapsed: 90% identical bits",
+        "image database: 2 distinct codes",
         "Run settings (11 run(s))",
         "Values marked ‡ are not significantly different",
     ):

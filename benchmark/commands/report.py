@@ -138,6 +138,31 @@ def filter_runs(
 @click.option(
     "--fragment", is_flag=True, help="LaTeX: only the table environments (for \\input), no preamble."
 )
+@click.option(
+    "--ci",
+    "ci_style",
+    type=click.Choice(["pm", "interval"]),
+    default=None,
+    help="Show a bootstrap confidence interval per cell instead of the std: pm = ± half-width, "
+    "interval = [low, high] (needs the per-query values stored with each run).",
+)
+@click.option(
+    "--significance",
+    is_flag=True,
+    help="Mark (‡) the values not significantly different from the bold best of their column "
+    "(paired test over queries, Holm's correction per table).",
+)
+@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+              help="Confidence level of --ci.")
+@click.option("--alpha", type=click.FloatRange(0.0001, 0.5), default=0.05, show_default=True,
+              help="Significance level of --significance (after Holm's correction).")
+@click.option("--test", "test_name", type=click.Choice(["signflip", "wilcoxon"]), default="signflip",
+              show_default=True, help="Paired test of --significance.")
+@click.option("--resamples", type=click.IntRange(99, 10**6), default=9999, show_default=True,
+              help="Bootstrap resamples / random sign flips.")
+@click.option("--stats-seed", type=int, default=0, show_default=True, help="Seed of the resampling.")
+@click.option("--figures/--no-figures", default=True, show_default=True,
+              help="HTML: embed the figures the results support.")
 def report(
     results,
     fmt,
@@ -153,11 +178,23 @@ def report(
     only_defaults,
     digits,
     fragment,
+    ci_style,
+    significance,
+    level,
+    alpha,
+    test_name,
+    resamples,
+    stats_seed,
+    figures,
 ):
     """The CMMQ paper's Table 2 (the default) and other tables: mean ± std over seeds, best in bold.
 
     Without options: the CMMQ paper's Table 2 layout (methods × datasets × bits, one block for
     I→T and one for T→I, one table per noise setting) of every run in ./results, as Markdown.
+    With --ci, bootstrap confidence intervals per cell; with --significance, ‡ marks values not
+    significantly different from the best (docs/statistics.md). --format html writes one
+    self-contained page (sortable tables, embedded figures, run settings, failed/unhealthy runs).
+
     Each caption states the noise setting, R of mAP@R (R = all when the whole database is
     ranked), the number of seeds and the exact metric definition. Missing cells are shown
     as "—"; failed runs are listed below the tables. Works on partial results; a damaged result
@@ -186,9 +223,24 @@ def report(
                 "epoch selection; see docs/mrl.md)"
             )
         tables += compared
+    if ci_style or significance:
+        from ..report_stats import annotate_tables
+
+        notes += annotate_tables(tables, frame, metric, ci=ci_style is not None, significance=significance,
+                                 level=level, alpha=alpha, test=test_name, n_resamples=resamples,
+                                 seed=stats_seed)
     failed = failed_runs(frame)
+    page = {}
+    if fmt == "html":
+        from .. import report_page
+
+        page = {"settings": report_page.run_settings(frame), "unhealthy": report_page.unhealthy_runs(frame)}
+        if figures:
+            page["figures"], fig_notes = report_page.figures(frame, metric)
+            notes += fig_notes
     text = render(
-        fmt, tables, failed, notes, digits, standalone=not fragment, title=f"xbench report: {Path(results)}"
+        fmt, tables, failed, notes, digits, standalone=not fragment, title=f"xbench report: {Path(results)}",
+        ci_style=ci_style, **page,
     )
     if out:
         atomic_write_text(Path(out), text)

@@ -149,7 +149,7 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
     to its labels, and a numeric ``topk`` is at most the database size.
     """
     import numpy as np
-    from xbench import datasets, noise
+    from xbench import datasets, methods, noise
     from xbench.datasets import splits as split_io
 
     out = _Problems()
@@ -172,6 +172,14 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
                 loaded[key] = None
         data = loaded[key]
         if data is None:
+            continue
+        try:
+            cls = methods.get(cfg.method)
+        except KeyError:
+            cls = None  # reported by check_configs
+        if cls is not None and data.image_kind == "images" and not getattr(cls, "accepts_raw_images", True):
+            out.add(f"--methods {cfg.method} on {cfg.dataset}: needs precomputed image features, "
+                    "not raw images")
             continue
         split = data.split
         if cfg.split_file:

@@ -136,6 +136,7 @@ class Hasher(nn.Module):
     supported_bits: ClassVar[str] = "any positive integer"
     default_epochs: ClassVar[int] = 50
     has_sample_losses: ClassVar[bool] = False
+    accepts_raw_images: ClassVar[bool] = True  # False: precomputed image features only (checked before training)
     # display metadata, read by reports and plots through the registry
     display_name: ClassVar[str] = ""  # table/legend name ("" = ``name``)
     order: ClassVar[int] = 1000  # position in tables and legends (lower first)

@@ -29,6 +29,7 @@ class TwoViewProjection(Hasher):
 
     default_epochs = 1
     supervised: ClassVar[bool] = False  # label-free: ignores the (noisy) training labels
+    accepts_raw_images: ClassVar[bool] = False
     supported_bits = "1 … min(image features, text features, training pairs) components"
 
     def __init__(self, shape, bits, **kwargs):

@@ -112,7 +112,8 @@ def test_runner_hands_the_dataset_backbone_to_methods():
     assert problem_shape(d2, 24).image.backbone == "resnet18"
 
 
-@pytest.mark.parametrize("method", [m for m in methods.registry.names() if not m.startswith("test-")])
+@pytest.mark.parametrize("method", [m for m in methods.registry.names()
+                                    if not m.startswith("test-") and methods.get(m).accepts_raw_images])
 def test_every_method_runs_end_to_end_on_raw_images(method):
     cfg = RunConfig(method=method, dataset="synthetic-images", bits=16, noise="symmetric-sample:0.4", epochs=1,
                     eval_every=1, dataset_options=tuple(sorted(TINY_IMAGES.items())))
@@ -135,3 +136,15 @@ def test_figures_grid_draws_figures_1_and_8_on_synthetic_images():
     assert {c.dataset for c in curves} == {"synthetic-images"} and {c.method for c in curves} == {"bce", "cmmq"}
     assert all(c.eval_every > 0 and c.epochs is None and not c.dataset_options for c in curves)
     assert {c.noise for c in curves} == {"symmetric:0.6", "none"}
+
+
+def test_feature_only_methods_are_refused_on_raw_images_before_training(tmp_path):
+    from click.testing import CliRunner
+    from xbench.cli import main
+
+    options = [arg for k, v in sorted(TINY_IMAGES.items()) for arg in ("--dataset-option", f"{k}={v}")]
+    res = CliRunner().invoke(main, ["run", "--methods", "cca,pls", "--datasets", "synthetic-images", "--bits", "8",
+                                    "--results", str(tmp_path / "r"), "-q", *options])
+    assert res.exit_code == 2
+    assert "--methods cca on synthetic-images: needs precomputed image features" in res.output
+    assert not (tmp_path / "r" / "runs").exists()

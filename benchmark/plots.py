@@ -17,7 +17,8 @@ Curves are averaged over seeds. One figure per (dataset, bits, noise setting[, t
 the caller filters the frame first. Every figure is written as PNG and PDF (atomically), with
 matplotlib's object API on the Agg canvas (no pyplot state) and seaborn's ``whitegrid`` /
 ``paper`` style. Method colours come from seaborn's colour-blind-safe ``colorblind`` palette
-and are fixed per method name (:func:`method_color`): built-in methods have assigned colours,
+and are fixed per method name (:func:`method_color`): registered methods carry their colour and
+marker as class attributes (read through :mod:`xbench.display`),
 any other name gets one from a SHA-256 of the name, so a plugin method keeps its colour in
 every figure and every process.
 """
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import store
+from . import display, store
 from .errors import XbenchError
 from .report import (
     METRIC_COLUMNS,
@@ -66,34 +67,7 @@ PALETTE = (
     "#ece133",
     "#56b4e9",
 )
-METHOD_COLORS = {
-    "cmmq": PALETTE[0],
-    "dcmh": PALETTE[1],
-    "prdh": PALETTE[2],
-    "ssah": PALETTE[3],
-    "cmhh": PALETTE[4],
-    "mrl": PALETTE[5],
-    "uot-rcl": PALETTE[6],
-    "lsh": PALETTE[7],
-    "cmmq-code": PALETTE[8],
-    "bce": PALETTE[9],
-}
-METHOD_COLORS.update({"uot_rcl": METHOD_COLORS["uot-rcl"], "cmmq_code": METHOD_COLORS["cmmq-code"]})
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "h", "<", ">", "p")
-METHOD_MARKERS = {
-    "cmmq": "o",
-    "dcmh": "s",
-    "prdh": "^",
-    "ssah": "v",
-    "cmhh": "D",
-    "mrl": "P",
-    "bce": "X",
-    "lsh": ".",
-    "uot-rcl": "*",
-    "uot_rcl": "*",
-    "cmmq-code": "h",
-    "cmmq_code": "h",
-}
 TASK_STYLES = {"i2t": "-", "t2i": "--"}
 VARIANT_STYLES = ("-", "--", "-.", ":")
 CLEAN_COLOR, CORRUPTED_COLOR, HIST_ALPHA = "#56b4e9", "#d55e00", 0.65
@@ -130,11 +104,11 @@ def _digest(name: str) -> int:
 
 def method_color(method: str) -> str:
     """The fixed colour of a method name (built-in: assigned; other: from a hash of the name)."""
-    return METHOD_COLORS.get(method) or PALETTE[_digest(method) % len(PALETTE)]
+    return display.method_color(method) or PALETTE[_digest(method) % len(PALETTE)]
 
 
 def method_marker(method: str) -> str:
-    return METHOD_MARKERS.get(method) or MARKERS[(_digest(method) // len(PALETTE)) % len(MARKERS)]
+    return display.method_marker(method) or MARKERS[(_digest(method) // len(PALETTE)) % len(MARKERS)]
 
 
 @contextlib.contextmanager

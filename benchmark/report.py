@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import store
+from . import display, store
 from .errors import XbenchError
 
 TASKS = ("i2t", "t2i")
@@ -52,41 +52,6 @@ METRIC_DEFINITIONS = {
         "inside groups of equal Hamming distance (McSherry & Najork, ECIR 2008), so it does not depend "
         "on the tie-breaking rule"
     ),
-}
-DATASET_ORDER = ("mirflickr25k", "nuswide", "mscoco", "wikipedia")
-DATASET_NAMES = {
-    "mirflickr25k": "MIRFlickr-25K",
-    "nuswide": "NUS-WIDE",
-    "mscoco": "MS-COCO",
-    "wikipedia": "Wikipedia",
-}
-METHOD_ORDER = (
-    "lsh",
-    "bce",
-    "dcmh",
-    "prdh",
-    "ssah",
-    "cmhh",
-    "mrl",
-    "uot-rcl",
-    "uot_rcl",
-    "cmmq-code",
-    "cmmq_code",
-    "cmmq",
-)
-METHOD_NAMES = {
-    "lsh": "LSH",
-    "bce": "BCE",
-    "dcmh": "DCMH",
-    "prdh": "PRDH",
-    "ssah": "SSAH",
-    "cmhh": "CMHH",
-    "mrl": "MRL",
-    "uot-rcl": "UOT-RCL",
-    "uot_rcl": "UOT-RCL",
-    "cmmq-code": "CMMQ-code",
-    "cmmq_code": "CMMQ-code",
-    "cmmq": "CMMQ",
 }
 MISSING = "—"
 
@@ -155,11 +120,11 @@ def _protocol(info: dict[str, Any]) -> str:
 
 
 def method_display(method: str) -> str:
-    return METHOD_NAMES.get(method, method)
+    return display.method_name(method)
 
 
 def dataset_display(dataset: str) -> str:
-    return DATASET_NAMES.get(dataset, dataset)
+    return display.dataset_name(dataset)
 
 
 def method_label(method: str, hparams: dict[str, Any], epochs: Any = None) -> str:
@@ -347,7 +312,7 @@ def _order(values: Iterable[str], preferred: tuple[str, ...]) -> list[str]:
 def label_order(frame: pd.DataFrame) -> list[str]:
     """Row labels: methods in the paper's order (unknown methods alphabetically), defaults first."""
     pairs = frame[["method", "label", "hparams"]].drop_duplicates()
-    methods = _order(pairs["method"], METHOD_ORDER)
+    methods = _order(pairs["method"], display.method_order())
     out: list[str] = []
     for m in methods:
         sub = pairs[pairs["method"] == m]
@@ -427,7 +392,7 @@ def _column_groups(sub: pd.DataFrame, ok_sub: pd.DataFrame) -> list[tuple[str, s
     """(dataset, R, bits) column groups of one table: R from successful runs; failed-only bits go to
     the dataset's first R group."""
     groups = []
-    for d in _order(sub["dataset"], DATASET_ORDER):
+    for d in _order(sub["dataset"], display.dataset_order()):
         rs = _order([r for r in ok_sub.loc[ok_sub["dataset"] == d, "r"] if r is not None], ())
         all_bits = sorted({int(b) for b in sub.loc[sub["dataset"] == d, "bits"]})
         if not rs:
@@ -720,7 +685,7 @@ def compare_tables(
             for lab in labels:
                 method = meta.loc[lab, "method"]
                 mine = sub[(sub["label"] == lab) & (sub["task"] == task)]
-                for d in _order(mine["dataset"], DATASET_ORDER):
+                for d in _order(mine["dataset"], display.dataset_order()):
                     pub = ref_here[
                         (ref_here["method"] == method)
                         & (ref_here["dataset"] == d)

@@ -229,7 +229,7 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
                      **config.hparams_dict).to(dev)
         result.hyperparameters = dict(method.hp)
         epochs = resolve_epochs(config, cls, prep.data)
-        prep.train.extra["epochs"] = epochs  # the budget, for methods whose schedules depend on it
+        prep.train.epochs = epochs  # the typed epoch budget, for methods whose schedules span the run
         topk = resolve_topk(config, prep.data)
         arrays: dict[str, Any] = {"noisy_train_labels": prep.noise.image.noisy_labels,
                                   "corrupted": prep.noise.image.corrupted, "train_index": prep.split.train,

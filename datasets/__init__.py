@@ -1,25 +1,25 @@
 """xbench.datasets — cross-modal data containers, loaders and their registry.
 
-Built-in datasets register on import, in this order (``xbench list datasets`` shows it):
-``synthetic``, ``mirflickr25k``, ``nuswide``, ``mscoco``, ``wikipedia``, ``files``; third-party
-ones through the ``xbench.datasets`` entry-point group (see :mod:`xbench.datasets.registry`).
-Split index files: :mod:`xbench.datasets.splits`.
+Each built-in dataset module defines its registry entry (``ENTRY``, a :class:`DatasetEntry`
+with its display metadata); this package imports the modules explicitly and registers the
+entries in this order (``xbench list datasets`` shows it): ``synthetic``, ``mirflickr25k``,
+``nuswide``, ``mscoco``, ``wikipedia``, ``files``. Third-party datasets register through the
+``xbench.datasets`` entry-point group (see :mod:`xbench.registry`). Split index files:
+:mod:`xbench.datasets.splits`.
 """
-# ruff: noqa: I001  (the import order below is the registration order)
+from xbench.registry import Registry, UnknownEntryError
+
+from . import files, mirflickr, mscoco, nuswide, splits, synthetic, wikipedia
 from .base import CrossModalData, Split, labels_to_multihot
 from .entry import DatasetEntry, default_datasets, get, load, registry
 from .errors import DatasetError, DatasetFileNotFoundError, MissingVariableError, SplitError
-from .registry import Registry, UnknownEntryError
-from . import synthetic  # noqa: F401  (registers "synthetic")
-from . import mirflickr  # noqa: F401  (registers "mirflickr25k")
-from . import nuswide  # noqa: F401
-from . import mscoco  # noqa: F401
-from . import wikipedia  # noqa: F401
-from . import files  # noqa: F401  (registers "files", served as files:PATH)
-from . import splits
+
+BUILTINS: tuple[DatasetEntry, ...] = (synthetic.ENTRY, mirflickr.ENTRY, nuswide.ENTRY, mscoco.ENTRY,
+                                      wikipedia.ENTRY, files.ENTRY)
+registry.register_all(BUILTINS)
 
 __all__ = [
-    "CrossModalData", "DatasetEntry", "DatasetError", "DatasetFileNotFoundError", "MissingVariableError",
-    "Registry", "Split", "SplitError", "UnknownEntryError", "default_datasets", "get", "labels_to_multihot",
-    "load", "registry", "splits",
+    "BUILTINS", "CrossModalData", "DatasetEntry", "DatasetError", "DatasetFileNotFoundError",
+    "MissingVariableError", "Registry", "Split", "SplitError", "UnknownEntryError", "default_datasets", "get",
+    "labels_to_multihot", "load", "registry", "splits",
 ]

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xbench.registry import Registry
+
 from .base import CrossModalData
-from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class DatasetEntry:
     ``available(data_root)`` says whether the dataset's files are present under the data
     root (the embedded ``synthetic`` is always available). ``paper`` marks the datasets of the
     CMMQ paper, which ``xbench run`` uses by default when their files are found.
+    ``display_name`` and ``order`` are the display metadata reports read from the registry.
     """
 
     name: str
@@ -27,6 +29,8 @@ class DatasetEntry:
     paper: bool = False
     expected_files: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    display_name: str = ""  # table/figure name ("" = ``name``)
+    order: int = 1000  # position in tables (lower first)
 
 
 registry: Registry[DatasetEntry] = Registry("dataset", "xbench.datasets")

@@ -32,7 +32,7 @@ import numpy as np
 
 from .base import CrossModalData, Split
 from .checks import as_labels, as_text, check_counts
-from .entry import DatasetEntry, registry
+from .entry import DatasetEntry
 from .errors import DatasetError, DatasetFileNotFoundError
 from .matfile import ArrayFile
 from .sources import check_options, image_from_variable, read_image_file
@@ -146,8 +146,8 @@ def load_files(data_root: str | Path, **options: Any) -> CrossModalData:
                           meta={"title": f"user file {path}", "form": af.format, "files": [str(path)]})
 
 
-ENTRY = registry.register("files", DatasetEntry(
-    name="files", loader=load_files, available=lambda root: False, paper=False,
+ENTRY = DatasetEntry(
+    name="files", loader=load_files, available=lambda root: False, paper=False, order=60,
     description="files:PATH — your own .npz/.h5/.mat with image, text, labels (+ optional query/train/database "
                 "index arrays)",
-    options={k: v for k, v in DEFAULTS.items() if k != "path"}), replace=True)
+    options={k: v for k, v in DEFAULTS.items() if k != "path"})

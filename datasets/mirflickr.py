@@ -16,7 +16,7 @@ from a seeded permutation (seed option, default 0). Default R of mAP@R: 5000.
 """
 from __future__ import annotations
 
-from .release import FileSpec, ReleaseSpec, register_release
+from .release import FileSpec, ReleaseSpec, release_entry
 
 # Concept order of LAll (sunnyttr/MATH dataset/flickr25k/labels_annotation; datasets.md §2).
 CONCEPTS = ("animals", "baby", "bird", "car", "clouds", "dog", "female", "flower", "food", "indoor", "lake", "male",
@@ -35,5 +35,6 @@ SPEC = ReleaseSpec(
     default_topk=5000,
 )
 
-ENTRY = register_release(SPEC, "MIRFlickr-25K, DCMH release: 20,015 pairs, 24 labels, 1386-d tags, raw 224×224 "
-                               "images or features; split 2,000 / 10,000 / 18,015")
+ENTRY = release_entry(SPEC, "MIRFlickr-25K, DCMH release: 20,015 pairs, 24 labels, 1386-d tags, raw 224×224 "
+                               "images or features; split 2,000 / 10,000 / 18,015",
+                      display_name="MIRFlickr-25K", order=10)

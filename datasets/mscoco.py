@@ -13,7 +13,7 @@ draws 5,000 / 10,000 ⊂ rest from the query + database rows instead. Default R 
 """
 from __future__ import annotations
 
-from .release import ReleaseSpec, register_release
+from .release import ReleaseSpec, release_entry
 
 SPEC = ReleaseSpec(
     name="mscoco", folder="mscoco", title="MS-COCO (pre-split HDF5)",
@@ -25,5 +25,6 @@ SPEC = ReleaseSpec(
     notes="CMMQ: 5,000 query + 117,218 database = 122,218 pairs; 10,000 training pairs drawn from the database",
 )
 
-ENTRY = register_release(SPEC, "MS-COCO, pre-split HDF5 (raw_coco.mat / MS-COCO.h5): 80 labels, 2000-d text, "
-                               "images or features; split 5,000 / 10,000 / rest (frozen in the file)")
+ENTRY = release_entry(SPEC, "MS-COCO, pre-split HDF5 (raw_coco.mat / MS-COCO.h5): 80 labels, 2000-d text, "
+                               "images or features; split 5,000 / 10,000 / rest (frozen in the file)",
+                      display_name="MS-COCO", order=30)

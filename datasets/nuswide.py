@@ -16,7 +16,7 @@ the TC-21 non-empty-text count (datasets.md §3); with DCMH's TC-10 files the da
 """
 from __future__ import annotations
 
-from .release import FileSpec, ReleaseSpec, register_release
+from .release import FileSpec, ReleaseSpec, release_entry
 
 SPEC = ReleaseSpec(
     name="nuswide", folder="nuswide", title="NUS-WIDE TC-10 (DCMH release)",
@@ -30,5 +30,6 @@ SPEC = ReleaseSpec(
     notes="CMMQ reports 190,421 pairs (the TC-21 non-empty-text count); DCMH's TC-10 files hold 186,577",
 )
 
-ENTRY = register_release(SPEC, "NUS-WIDE TC-10, DCMH release: 186,577 pairs, 10 labels, 1000-d tags, images or "
-                               "features; split 2,100 / 10,500 / rest")
+ENTRY = release_entry(SPEC, "NUS-WIDE TC-10, DCMH release: 186,577 pairs, 10 labels, 1000-d tags, images or "
+                               "features; split 2,100 / 10,500 / rest",
+                      display_name="NUS-WIDE", order=20)

@@ -49,7 +49,7 @@ import numpy as np
 
 from .base import CrossModalData, Split
 from .checks import as_labels, as_text, check_counts
-from .entry import DatasetEntry, registry
+from .entry import DatasetEntry
 from .errors import DatasetError, DatasetFileNotFoundError
 from .images import ConcatRows
 from .matfile import ArrayFile
@@ -321,12 +321,12 @@ def _load_presplit(spec: ReleaseSpec, path: Path, opts: dict[str, Any], image_pa
     return data
 
 
-def register_release(spec: ReleaseSpec, description: str) -> DatasetEntry:
-    """Register ``spec`` as a paper dataset (``paper=True``)."""
+def release_entry(spec: ReleaseSpec, description: str, display_name: str = "", order: int = 1000
+                  ) -> DatasetEntry:
+    """The registry entry of ``spec``, a paper dataset (``paper=True``); ``xbench.datasets`` registers it."""
     def loader(data_root: Path, **options: Any) -> CrossModalData:
         return load_release(spec, data_root, **options)
 
-    entry = DatasetEntry(name=spec.name, loader=loader, description=description, available=available(spec),
-                         paper=True, expected_files=spec.expected(), options=spec.defaults())
-    registry.register(spec.name, entry, replace=True)
-    return entry
+    return DatasetEntry(name=spec.name, loader=loader, description=description, available=available(spec),
+                        paper=True, expected_files=spec.expected(), options=spec.defaults(),
+                        display_name=display_name, order=order)

@@ -26,7 +26,7 @@ import numpy as np
 
 from .base import CrossModalData, Split
 from .checks import as_features, as_labels, as_text, check_counts
-from .entry import DatasetEntry, registry
+from .entry import DatasetEntry
 from .errors import DatasetError, DatasetFileNotFoundError
 from .matfile import ArrayFile
 from .sources import check_options
@@ -121,9 +121,9 @@ def load_wikipedia(data_root: str | Path, **options: Any) -> CrossModalData:
     )
 
 
-ENTRY = registry.register("wikipedia", DatasetEntry(
-    name="wikipedia", loader=load_wikipedia, available=available, paper=False,
+ENTRY = DatasetEntry(
+    name="wikipedia", loader=load_wikipedia, available=available, paper=False, display_name="Wikipedia", order=40,
     description="Wikipedia (SVCL): 2,866 pairs, 10 classes, single-label, 128-d SIFT BoVW / 10-d LDA; official split "
                 "693 query / 2,173 train = database; R = all",
     expected_files=(f"{FOLDER}/{FEATURES}", f"{FOLDER}/{LISTS['train']}", f"{FOLDER}/{LISTS['test']}"),
-    options={}), replace=True)
+    options={})

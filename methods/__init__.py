@@ -1,18 +1,33 @@
-"""xbench.methods — the ``Hasher`` interface, shared networks and the method registry.
+"""xbench.methods — the ``Hasher`` interface, its training skeleton, shared networks and the registry.
 
-Built-in methods register on import; third-party methods through the ``xbench.methods``
-entry-point group (an entry point naming a ``Hasher`` subclass registers it under the entry
-point's name).
+The built-in methods are imported explicitly below and registered in display order (a
+missing module is an ImportError, never a silent skip); third-party methods through the
+``xbench.methods`` entry-point group (an entry point naming a ``Hasher`` subclass registers
+it under the entry point's name). See :mod:`xbench.registry` and ``docs/extending.md``.
 """
-from xbench.datasets.registry import Registry, UnknownEntryError
+from xbench.registry import Registry, UnknownEntryError
 
 from .base import Hasher, Hyper, ModalityShape, ProblemShape, TrainData, to_codes
+from .bce import BCE
+from .cmhh import CMHH
+from .cmmq import CMMQ
+from .cmmq_code import CMMQCode
+from .dcmh import DCMH
+from .lsh import LSH
+from .mrl import MRL
+from .prdh import PRDH
+from .ssah import SSAH
+from .uot_rcl import UOTRCL
+
+# registration order (``all`` in a grid); tables and plots sort by each class's ``order``
+BUILTINS: tuple[type[Hasher], ...] = (LSH, BCE, CMMQ, CMMQCode, DCMH, PRDH, SSAH, CMHH, MRL, UOTRCL)
 
 registry: Registry[type[Hasher]] = Registry("method", "xbench.methods")
+registry.register_all(BUILTINS)
 
 
 def register(cls: type[Hasher]) -> type[Hasher]:
-    """Class decorator: register a Hasher subclass under its ``name``."""
+    """Register a Hasher subclass under its ``name`` (for code that registers at run time)."""
     registry.register(cls.name, cls)
     return cls
 
@@ -21,21 +36,8 @@ def get(name: str) -> type[Hasher]:
     return registry.get(name)
 
 
-from .lsh import LSH
-
-register(LSH)
-
-# Built-in method modules register themselves with @register when imported.
-import importlib as _importlib
-import importlib.util as _util
-
-_BUILTIN_MODULES = ("bce", "cmmq", "cmmq_code", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot_rcl")
-for _name in _BUILTIN_MODULES:
-    if _util.find_spec(f"{__name__}.{_name}") is not None:
-        _importlib.import_module(f"{__name__}.{_name}")
-
 __all__ = [
-    "LSH",
+    "BUILTINS",
     "Hasher",
     "Hyper",
     "ModalityShape",

@@ -21,6 +21,9 @@ the PDF), averaged over the batch.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -75,3 +78,16 @@ def discriminator_accuracy(d_image: Discriminator, d_text: Discriminator, f_labe
     right = ((d_image(f_image) < threshold).float().sum() + (d_text(f_text) < threshold).float().sum()
              + (d_image(f_label) >= threshold).float().sum() + (d_text(f_label) >= threshold).float().sum())
     return float(right) / float(2 * f_label.shape[0] + f_image.shape[0] + f_text.shape[0])
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Temporarily stop gradients into ``module``'s parameters (they still pass through it)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)

@@ -12,20 +12,40 @@ Contract
   :class:`TrainData` of tensors on the method's device); returns scalars to log (at least
   ``"loss"``). ``epoch`` counts from 0.
 * ``continuous(modality, x)``: real-valued outputs (N×K) for a batch; ``encode`` turns them
-  into ±1 codes with the suite's rule (+1 where the output is ≥ 0;
-  ../shared/reference/evaluation.md §8).
-* ``sample_losses(data)``: optional per-sample training losses (for the paper's Figure 6);
+  into ±1 codes with the suite's rule (+1 where the output is ≥ 0).
+* ``sample_losses(data)``: per-sample training losses (for the CMMQ paper's Figure 6);
   ``None`` when a method has no per-sample loss.
 * Hyperparameters are declared in ``hyperparameters`` as :class:`Hyper` (default, source,
   meaning, optional features-mode default); ``supported_bits`` describes the valid code
   lengths and :meth:`check_bits` enforces them.
+* Display metadata (``display_name``, ``order``, ``color``, ``marker``) is read by reports
+  and plots through the method registry.
 * Determinism: everything random inside a method derives from ``seed`` (``self.generator``
   for batch order; torch's global RNG is seeded by the runner for initialisation).
+
+Training skeleton
+-----------------
+:meth:`Hasher.fit_epoch` is a template (in the spirit of pytorch-metric-learning's
+``BaseMetricLossFunction``: the base class owns the plumbing, a method its formulas). Per
+epoch it puts the module in training mode, calls :meth:`~Hasher.prepare` once (buffers,
+input statistics), sets every optimiser's learning rate from the method's declared
+:class:`~xbench.methods.schedules.Schedule` (:meth:`~Hasher.lr_schedule`, one function
+:func:`~xbench.methods.schedules.learning_rate` for all methods) and logs it, then runs
+:meth:`~Hasher.begin_epoch`, :meth:`~Hasher.train_epoch` and :meth:`~Hasher.end_epoch` with an
+:class:`~xbench.methods.epoch_log.EpochLog` that averages the logged loss terms. The default
+:meth:`~Hasher.train_epoch` is one pass of seeded mini-batches (:meth:`~Hasher.batches`) whose
+loss :meth:`~Hasher.batch_loss` returns; :meth:`~Hasher.run_pass` zeroes, back-propagates,
+steps and logs, and alternating methods (DCMH, PRDH, SSAH) call it once per step kind with
+their own loss function and optimisers. :meth:`~Hasher.net` is the one modality → network
+switch, :meth:`~Hasher.evaluating` the one eval-mode context, :meth:`~Hasher.sample_losses`
+evaluates :meth:`~Hasher.per_sample_loss` over the training set in eval mode, and
+:meth:`~Hasher.epoch_budget` reads the run's epoch budget (:attr:`TrainData.epochs`).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -33,7 +53,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .epoch_log import EpochLog
+from .hyper import Hyper, coerce
+from .schedules import Schedule, learning_rate
+
 MODALITIES = ("image", "text")
+#: what a batch loss function returns: a dict whose "loss" is minimised (all entries logged), or
+#: a pair (loss to minimise, logged terms)
+BatchLoss = Mapping[str, Any] | tuple[torch.Tensor, Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,7 @@ class TrainData:
     noise_rate: float = 0.0  # the (known or assumed) noise rate ρ, for small-loss selection
     text_labels: torch.Tensor | None = None  # set only with --noise-per-modality (MRL setting)
     extra: dict[str, Any] = field(default_factory=dict)
+    epochs: int | None = None  # the run's epoch budget (set by the runner; None: unknown)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -80,55 +108,8 @@ class TrainData:
 
     def subset(self, index: torch.Tensor) -> TrainData:
         text_labels = None if self.text_labels is None else self.text_labels[index]
-        return TrainData(self.image[index], self.text[index], self.labels[index], self.noise_rate, text_labels,
-                         self.extra)
-
-
-@dataclass(frozen=True)
-class Hyper:
-    """A declared hyperparameter: default value, where it comes from, what it means.
-
-    ``features_default`` (if not None) replaces ``default`` when the image input is
-    precomputed features rather than raw images (documented per method).
-    """
-
-    default: Any
-    source: str
-    help: str = ""
-    features_default: Any = None
-    choices: tuple[Any, ...] | None = None
-
-
-def coerce(value: Any, like: Any) -> Any:
-    """Convert a CLI string (or number) to the type of the default ``like``."""
-    if isinstance(value, str) and not isinstance(like, str):
-        text = value.strip()
-        if isinstance(like, bool):
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(f"expected a boolean, got '{value}'")
-        if isinstance(like, int):
-            f = float(text)
-            if f != int(f):
-                raise ValueError(f"expected an integer, got '{value}'")
-            return int(f)
-        if isinstance(like, float):
-            return float(text)
-        if like is None:
-            for conv in (int, float):
-                try:
-                    return conv(text)
-                except ValueError:
-                    pass
-            return None if text.lower() == "none" else text
-        if isinstance(like, (tuple, list)):
-            parts = [p for p in text.replace(";", ",").split(",") if p]
-            return type(like)(coerce(p, like[0] if like else 0.0) for p in parts)
-    if isinstance(like, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
+        return TrainData(self.image[index], self.text[index], self.labels[index], self.noise_rate,
+                         text_labels, self.extra, self.epochs)
 
 
 class Hasher(nn.Module):
@@ -141,6 +122,12 @@ class Hasher(nn.Module):
     supported_bits: ClassVar[str] = "any positive integer"
     default_epochs: ClassVar[int] = 50
     has_sample_losses: ClassVar[bool] = False
+    # display metadata, read by reports and plots through the registry
+    display_name: ClassVar[str] = ""  # table/legend name ("" = ``name``)
+    order: ClassVar[int] = 1000  # position in tables and legends (lower first)
+    color: ClassVar[str | None] = None  # matplotlib colour (None: derived from the name)
+    marker: ClassVar[str | None] = None  # matplotlib marker (None: derived from the name)
+    sample_chunk: ClassVar[int] = 1024  # batch size of sample_losses / outputs_all
 
     def __init__(self, shape: ProblemShape, bits: int, *, device: str | torch.device = "cpu", seed: int = 0,
                  **hparams: Any):
@@ -154,6 +141,8 @@ class Hasher(nn.Module):
         self.seed = int(seed)
         self.hp = self.resolve_hyperparameters(hparams, features_mode=not shape.image_is_raw)
         self.generator = torch.Generator().manual_seed(self.seed)
+        self._optimizers: dict[str, torch.optim.Optimizer] | None = None
+        self._prepared = False
 
     # ------------------------------------------------------------------ declaration helpers
     @classmethod
@@ -182,42 +171,179 @@ class Hasher(nn.Module):
                 raise ValueError(f"{cls.name}.{key}: {exc}") from None
             choices = cls.hyperparameters[key].choices
             if choices is not None and value not in choices:
-                raise ValueError(f"{cls.name}.{key}: expected one of {', '.join(map(str, choices))}, got {value!r}")
+                valid = ", ".join(map(str, choices))
+                raise ValueError(f"{cls.name}.{key}: expected one of {valid}, got {value!r}")
             hp[key] = value
         return hp
 
-    # ------------------------------------------------------------------ training helpers
+    # ------------------------------------------------------------------ networks
+    def net(self, modality: str) -> nn.Module:
+        """The network of ``modality`` (the ``image_net`` / ``text_net`` attribute)."""
+        if modality not in MODALITIES:
+            raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
+        return getattr(self, f"{modality}_net")
+
+    @contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Eval mode inside the block; the previous train/eval mode is restored on exit."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def outputs_all(self, modality: str, x: torch.Tensor, chunk: int | None = None,
+                    fn: Callable[[str, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """``fn`` (default :meth:`continuous`) over a whole set in chunks, in eval mode."""
+        fn = fn or self.continuous
+        step = int(chunk or self.sample_chunk)
+        with self.evaluating():
+            return torch.cat([fn(modality, x[s:s + step]) for s in range(0, x.shape[0], step)])
+
+    # ------------------------------------------------------------------ optimisers and schedule
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The method's optimisers by name (built once, on first use); none by default."""
+        return {}
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        if self._optimizers is None:
+            self._optimizers = self.make_optimizers()
+            for opt in self._optimizers.values():
+                for group in opt.param_groups:
+                    group.setdefault("base_lr", group["lr"])
+        return self._optimizers
+
+    def step(self, loss: torch.Tensor, names: Iterable[str] | None = None) -> None:
+        """Zero the gradients of the named optimisers (default: all), back-propagate ``loss``, step them."""
+        opts = [self.optimizers[k] for k in (self.optimizers if names is None else names)]
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for opt in opts:
+            opt.step()
+
+    def lr_schedule(self) -> Schedule:
+        """The method's learning-rate schedule (constant by default)."""
+        return Schedule()
+
+    def epoch_budget(self, data: TrainData, override: int = 0) -> int:
+        """``override`` if positive, else the run's budget (``data.epochs``), else ``default_epochs``."""
+        return int(override) or int(data.epochs or 0) or int(self.default_epochs)
+
+    def apply_lr_schedule(self, data: TrainData, epoch: int) -> dict[str, float]:
+        """Set every parameter group's rate for ``epoch``; the logged rates (``lr`` or ``lr_<optimiser>``)."""
+        schedule = self.lr_schedule()
+        total = self.epoch_budget(data, schedule.epochs)
+        logged: dict[str, float] = {}
+        for key, opt in self.optimizers.items():
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(schedule, group["base_lr"], epoch, total)
+            logged[key] = opt.param_groups[0]["lr"]
+        if len(logged) == 1:
+            return {"lr": next(iter(logged.values()))}
+        return {f"lr_{key}": value for key, value in logged.items()}
+
+    # ------------------------------------------------------------------ batching
     def batches(self, n: int, batch_size: int, shuffle: bool = True, drop_last: bool = False
                 ) -> Iterator[torch.Tensor]:
-        """Index tensors (on the method's device) covering ``range(n)`` in mini-batches."""
+        """Index tensors (on the method's device) covering ``range(n)`` in mini-batches (seeded order)."""
         order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
         order = order.to(self.device)
         stop = n - (n % batch_size) if drop_last and n >= batch_size else n
         for start in range(0, stop, batch_size):
             yield order[start:start + batch_size]
 
-    # ------------------------------------------------------------------ the interface
-    def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement fit_epoch")
+    def batch_size(self) -> int:
+        return int(self.hp["batch_size"])
 
-    def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement continuous")
+    def min_batch_size(self) -> int:
+        """Smaller mini-batches are skipped (e.g. 2 where BatchNorm or within-batch pairs need it)."""
+        return 1
+
+    # ------------------------------------------------------------------ the epoch template
+    def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:
+        """One epoch: prepare (first call), learning rates, then the begin / train / end hooks."""
+        self.train()
+        if not self._prepared:
+            self.prepare(data)
+            self._prepared = True
+        log = EpochLog(self.log_names())
+        log.update(self.apply_lr_schedule(data, epoch))
+        context = self.begin_epoch(data, epoch, log)
+        self.train_epoch(data, epoch, log, context)
+        self.end_epoch(data, epoch, log, context)
+        return log.means()
+
+    def log_names(self) -> tuple[str, ...]:
+        """Names always present in the epoch log (0.0 when nothing was reported)."""
+        return ("loss",)
+
+    def prepare(self, data: TrainData) -> None:
+        """First ``fit_epoch`` call only: buffers over the training set, input statistics."""
+
+    def begin_epoch(self, data: TrainData, epoch: int, log: EpochLog) -> Any:
+        """Before the epoch's passes; returns a context handed to ``batch_loss``/``end_epoch``."""
+        return None
+
+    def train_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
+        """Default: one pass of shuffled mini-batches minimising :meth:`batch_loss` with every optimiser."""
+        self.run_pass(self.batches(len(data), self.batch_size()),
+                      lambda idx: self.batch_loss(data, idx, context), log)
+
+    def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
+        """After the epoch's passes (e.g. a code update); may log more values."""
+
+    def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> BatchLoss:
+        """The loss of mini-batch ``idx``: a dict whose ``"loss"`` is minimised (every entry is logged),
+        or a pair ``(loss, logged terms)``. Logged values may be ``(total, weight)`` pairs."""
+        raise NotImplementedError(f"{type(self).__name__} must implement batch_loss (or train_epoch)")
+
+    def run_pass(self, batches: Iterable[torch.Tensor], loss_fn: Callable[[torch.Tensor], BatchLoss],
+                 log: EpochLog, optimizers: Iterable[str] | None = None, suffix: str = "") -> None:
+        """For each batch (of at least :meth:`min_batch_size`): loss, zero, backward, step, log."""
+        names = None if optimizers is None else tuple(optimizers)
+        for idx in batches:
+            if len(idx) < self.min_batch_size():
+                continue
+            out = loss_fn(idx)
+            loss, logged = (out["loss"], out) if isinstance(out, Mapping) else out
+            self.step(loss, names)
+            log.add_terms(logged, suffix)
+
+    # ------------------------------------------------------------------ per-sample losses
+    def sample_loss_context(self, data: TrainData) -> Any:
+        """Computed once per :meth:`sample_losses` call (eval mode, no grad), e.g. all outputs."""
+        return None
+
+    def per_sample_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> torch.Tensor:
+        """The training loss of each item of ``idx`` (len(idx),) at the current parameters."""
+        raise NotImplementedError(f"{type(self).__name__} declares has_sample_losses but no per_sample_loss")
 
     def sample_losses(self, data: TrainData) -> np.ndarray | None:
-        """Per-sample training losses (N,) at the current parameters, or None."""
-        return None
+        """Per-sample training losses (N,) at the current parameters (eval mode), or None."""
+        if not self.has_sample_losses:
+            return None
+        with self.evaluating(), torch.no_grad():
+            context = self.sample_loss_context(data)
+            parts = [self.per_sample_loss(data, idx, context).float().cpu()
+                     for idx in self.batches(len(data), self.sample_chunk, shuffle=False)]
+        return torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.float32)
+
+    # ------------------------------------------------------------------ the interface
+    def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
+        """Real-valued outputs (N×K); by default the modality's network applied to ``x``."""
+        return self.net(modality)(x)
 
     @torch.no_grad()
     def encode(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         """±1 codes (int8, N×bits) for a batch of one modality."""
         if modality not in MODALITIES:
             raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
-        was_training = self.training
-        self.eval()
-        try:
+        with self.evaluating():
             out = self.continuous(modality, x.to(self.device))
-        finally:
-            self.train(was_training)
         return to_codes(out)
 
     def encode_all(self, modality: str, x: torch.Tensor | np.ndarray, batch_size: int = 4096) -> torch.Tensor:

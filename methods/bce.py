@@ -17,16 +17,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from . import register
 from .base import Hyper
-from .cmmq import ProxyHasher, network_hypers, pc_hypers, pc_loss
+from .proxy_hasher import ProxyHasher, network_hypers, pc_hypers, pc_loss
 
 
-@register
 class BCE(ProxyHasher):
     """Same networks and proxy BCE as ``cmmq``; no sample selection, no mutual quantization."""
 
     name = "bce"
+    display_name, order, color, marker = "BCE", 20, "#56b4e9", "X"
     description = "basic proxy-BCE cross-modal hashing (CMMQ without selection and mutual quantization)"
     hyperparameters: ClassVar[dict[str, Hyper]] = {**network_hypers(), **pc_hypers()}
 

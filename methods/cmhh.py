@@ -44,7 +44,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from . import register
 from .base import Hasher, Hyper, TrainData
 from .networks import ImageNet, TextNet
 from .pairwise import (
@@ -57,13 +56,14 @@ from .pairwise import (
     square_quantization_loss,
     text_input_dim,
 )
+from .schedules import Schedule
 
 _T = "torchcmh training/CMHH.py L29-50 (methods.md §4) [T]"
 
 
-@register
 class CMHH(Hasher):
     name = "cmhh"
+    display_name, order, color, marker = "CMHH", 60, "#cc78bc", "D"
     paper = "Cao, Liu, Long, Wang, Cross-Modal Hamming Hashing, ECCV 2018 (reconstruction)"
     description = ("exponential-distribution pairwise focal loss on a continuous Hamming distance with "
                    "class-balanced weights + quantization; within-batch cross-modal pairs; tanh outputs [R]")
@@ -101,27 +101,32 @@ class CMHH(Hasher):
         self.image_net = ImageNet(shape.image, bits, out_activation="tanh", weights=hp["backbone_weights"])
         self.text_net = TextNet(text_input_dim(shape), bits, out_activation="tanh")
         self.inputs = InputNormalisation(shape, hp["input_norm"])
-        self._optimizers: dict[str, torch.optim.Optimizer] = {}
-        self._fitted = False
 
-    def net(self, modality: str) -> torch.nn.Module:
-        return self.image_net if modality == "image" else self.text_net
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {m: torch.optim.SGD(self.net(m).parameters(), lr=float(self.hp[f"lr_{m}"]),
+                                   momentum=float(self.hp["momentum"]), weight_decay=float(self.hp["weight_decay"]))
+                for m in ("image", "text")}
 
-    def optimizer(self, modality: str) -> torch.optim.Optimizer:
-        if modality not in self._optimizers:
-            self._optimizers[modality] = torch.optim.SGD(
-                self.net(modality).parameters(), lr=float(self.hp[f"lr_{modality}"]),
-                momentum=float(self.hp["momentum"]), weight_decay=float(self.hp["weight_decay"]))
-        return self._optimizers[modality]
+    def lr_schedule(self) -> Schedule:
+        """torchcmh: × ``lr_decay`` every ``lr_step`` epochs."""
+        return Schedule("step", decay=float(self.hp["lr_decay"]), step=int(self.hp["lr_step"]))
+
+    def min_batch_size(self) -> int:
+        return 2  # pairs within a batch
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         return self.net(modality)(self.inputs(modality, x))
 
-    def pair_loss(self, h_image: torch.Tensor, h_text: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """Class-balanced exponential focal loss (1/|S|) Σ w_ij ℓ_ij over the given pairs."""
+    def pair_terms(self, h_image: torch.Tensor, h_text: torch.Tensor, s: torch.Tensor,
+                   counts: tuple[float, float] | None = None) -> torch.Tensor:
+        """Class-balanced exponential focal loss w_ij ℓ_ij of each pair (N×M, not reduced)."""
         dist = continuous_hamming(h_image, h_text)
         focal = exponential_focal_loss(dist, s, float(self.hp["beta"]), float(self.hp["gamma"]))
-        return (class_balanced_weights(s) * focal).sum() / s.numel()
+        return class_balanced_weights(s, counts) * focal
+
+    def pair_loss(self, h_image: torch.Tensor, h_text: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """(1/|S|) Σ w_ij ℓ_ij over the given pairs."""
+        return self.pair_terms(h_image, h_text, s).sum() / s.numel()
 
     def quantization(self, h: torch.Tensor) -> torch.Tensor:
         """Per-row quantization penalty (before λ)."""
@@ -129,68 +134,35 @@ class CMHH(Hasher):
             return square_quantization_loss(h)
         return exponential_quantization_loss(h, float(self.hp["beta"]))
 
-    def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:
-        if not self._fitted:
-            self.inputs.fit(data)
-            self._fitted = True
-        factor = float(self.hp["lr_decay"]) ** (epoch // int(self.hp["lr_step"]))
-        for modality in ("image", "text"):
-            for group in self.optimizer(modality).param_groups:
-                group["lr"] = float(self.hp[f"lr_{modality}"]) * factor
-        li, lt = data.labels_of("image"), data.labels_of("text")
+    def prepare(self, data: TrainData) -> None:
+        self.inputs.fit(data)
+
+    def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> dict[str, torch.Tensor]:
+        """(1/|S|) Σ w_ij ℓ_ij over the batch's cross-modal pairs + λ·½(mean quantization of both sides)."""
+        h_image = self.continuous("image", data.image[idx])
+        h_text = self.continuous("text", data.text[idx])
+        s = similarity(data.labels_of("image")[idx], data.labels_of("text")[idx])
+        focal = self.pair_loss(h_image, h_text, s)
         lam = float(self.hp["lam"])
-        sums = {"loss": 0.0, "focal": 0.0, "quantization": 0.0}
-        count = 0
-        for idx in self.batches(len(data), int(self.hp["batch_size"])):
-            if len(idx) < 2:
-                continue
-            h_image = self.continuous("image", data.image[idx])
-            h_text = self.continuous("text", data.text[idx])
-            focal = self.pair_loss(h_image, h_text, similarity(li[idx], lt[idx]))
-            quant = lam * 0.5 * (self.quantization(h_image).mean() + self.quantization(h_text).mean())
-            loss = focal + quant
-            for modality in ("image", "text"):
-                self.optimizer(modality).zero_grad(set_to_none=True)
-            loss.backward()
-            for modality in ("image", "text"):
-                self.optimizer(modality).step()
-            sums["loss"] += float(loss.detach())
-            sums["focal"] += float(focal.detach())
-            sums["quantization"] += float(quant.detach())
-            count += 1
-        out = {k: v / max(count, 1) for k, v in sums.items()}
-        out["lr_image"] = float(self.hp["lr_image"]) * factor
-        return out
+        quant = lam * 0.5 * (self.quantization(h_image).mean() + self.quantization(h_text).mean())
+        return {"loss": focal + quant, "focal": focal, "quantization": quant}
 
-    @torch.no_grad()
-    def sample_losses(self, data: TrainData) -> np.ndarray | None:
-        """Per item i: mean over j of the focal loss of (image i, text j) and (text i, image j).
-
-        Class-balance weights are those of all n × n cross-modal pairs; the losses use the
-        networks' current outputs on the whole (noisy) training set.
-        """
-        was_training = self.training
-        self.eval()
-        try:
-            h_i = torch.cat([self.continuous("image", data.image[s:s + 1024]) for s in range(0, len(data), 1024)])
-            h_t = torch.cat([self.continuous("text", data.text[s:s + 1024]) for s in range(0, len(data), 1024)])
-        finally:
-            self.train(was_training)
+    def sample_loss_context(self, data: TrainData) -> Any:
+        """All outputs, and the class-balance counts of all n × n cross-modal pairs."""
         li, lt = data.labels_of("image"), data.labels_of("text")
         n = len(data)
         n_pos = sum(float(similarity(li[s:s + 1024], lt).sum()) for s in range(0, n, 1024))
-        total = float(n) * n
-        w_pos = total / n_pos if n_pos > 0 else 0.0
-        w_neg = total / (total - n_pos) if total > n_pos else 0.0
-        beta, gamma = float(self.hp["beta"]), float(self.hp["gamma"])
-        out = torch.zeros(n, device=h_i.device)
-        for start in range(0, n, 1024):
-            sl = slice(start, start + 1024)
-            for a, b, la, lb in ((h_i, h_t, li, lt), (h_t, h_i, lt, li)):
-                s = similarity(la[sl], lb)
-                w = torch.where(s > 0, torch.full_like(s, w_pos), torch.full_like(s, w_neg))
-                out[sl] += 0.5 * (w * exponential_focal_loss(continuous_hamming(a[sl], b), s, beta, gamma)).mean(1)
-        return out.cpu().numpy()
+        outputs = self.outputs_all("image", data.image), self.outputs_all("text", data.text)
+        return (*outputs, (n_pos, float(n) * n))
+
+    def per_sample_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> torch.Tensor:
+        """Per item i: mean over j of the focal loss of (image i, text j) and (text i, image j)."""
+        h_i, h_t, counts = context
+        li, lt = data.labels_of("image"), data.labels_of("text")
+        out = torch.zeros(len(idx), device=h_i.device)
+        for a, b, la, lb in ((h_i, h_t, li, lt), (h_t, h_i, lt, li)):
+            out += 0.5 * self.pair_terms(a[idx], b, similarity(la[idx], lb), counts).mean(1)
+        return out
 
     def extra_state_for_store(self) -> dict[str, Any]:
         return {"radius": float(np.log(2.0) / float(self.hp["beta"]))}

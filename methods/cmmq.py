@@ -55,241 +55,20 @@ Deviations / readings (all switchable)
 """
 from __future__ import annotations
 
-import warnings
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
-import torch
-
-from . import register
-from .base import Hasher, Hyper, ProblemShape, TrainData
-from .networks import ImageNet, TextNet
-from .proxies import (
-    ProxyCodes,
-    count_ties,
-    hadamard_proxies,
-    is_power_of_two,
-    majority_vote,
-    tie_vector,
-)
-from .quantization import QUANT_KINDS, proxy_bce, quantization_penalty, symmetric_kl
-from .selection import keep_ratio, num_kept, small_loss_indices
-
-PAPER = "Yang, Yao, Liu, Deng, CVPR 2022 (Mutual Quantization for Cross-Modal Search with Noisy Labels)"
-FEATURES_LR = 1e-3
+from .base import Hyper
+from .proxy_hasher import FEATURES_LR, PAPER, ProxyHasher, network_hypers, pc_hypers, pc_loss
+from .quantization import symmetric_kl
+from .selection import keep_ratio
 
 
-def network_hypers() -> dict[str, Hyper]:
-    """Hyperparameters shared by every proxy-based method (optimiser, networks)."""
-    return {
-        "lr": Hyper(1e-5, "paper §4.2 (end-to-end); features mode: xbench, validated on synthetic + Wikipedia",
-                    "RMSprop learning rate of both networks", features_default=FEATURES_LR),
-        "weight_decay": Hyper(1e-5, "paper §4.2", "RMSprop weight decay"),
-        "batch_size": Hyper(128, "paper §4.2", "mini-batch size"),
-        "text_hidden": Hyper(None, "release heuristic ⌈(T+K)/2⌉ (methods.md §7.2) [R]",
-                             "hidden width of the text MLP (None: ⌈(T+K)/2⌉)"),
-        "backbone_weights": Hyper("imagenet", "paper §4.2 (ImageNet-pretrained ResNet-18)",
-                                  "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path"),
-    }
-
-
-class ProxyHasher(Hasher):
-    """Shared machinery of ``bce``, ``cmmq`` and ``cmmq-code``: two networks trained towards
-    per-item Hadamard proxy codes, optionally on the small-loss part of each mini-batch.
-
-    Subclasses set the hyperparameters and override the hooks :meth:`build_networks`,
-    :meth:`build_proxies`, :meth:`assign_targets`, :meth:`outputs`, :meth:`losses` and
-    :meth:`keep_ratio_at`.
-    """
-
-    paper = PAPER
-    supported_bits = "powers of two (the proxies are rows of a Sylvester Hadamard matrix): 16, 32, 64, 128, …"
-    default_epochs = 100
-    has_sample_losses = True
-    keep_rounding = "ceil"
-    proxy_keep = "best"  # which random proxy draw to keep when the CSQ criteria are never met
-    proxy_tries = 100
-
-    def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
-        super().__init__(shape, bits, **kwargs)
-        self.image_net, self.text_net = self.build_networks()
-        proxies = self.build_proxies()
-        if not proxies.criteria_met:
-            warnings.warn(f"{self.name}: {shape.num_classes} classes at {bits} bits: no random proxy draw "
-                          f"reached the CSQ distance criteria (min > K/4, mean ≥ K/2); using the "
-                          f"{self.proxy_keep} draw (min distance {proxies.min_distance})", RuntimeWarning,
-                          stacklevel=2)
-        self.proxy_info: ProxyCodes = proxies
-        self.register_buffer("proxies", proxies.codes.clone())
-        tie_gen = torch.Generator().manual_seed(self.seed * 1_000_003 + 17)
-        self.register_buffer("tie", tie_vector(bits, tie_gen))
-        self.optimizer: torch.optim.Optimizer | None = None
-        self._diagnostics: dict[str, Any] = {}
-
-    # ------------------------------------------------------------------ declarations
-    @classmethod
-    def check_bits(cls, bits: int) -> str | None:
-        message = super().check_bits(bits)
-        if message:
-            return message
-        if not is_power_of_two(int(bits)):
-            return (f"{cls.name}: code length must be a power of two (its proxy codes are rows of a "
-                    f"Sylvester Hadamard matrix), got {bits}; use e.g. 32, 64 or 128")
-        return None
-
-    @classmethod
-    def resolve_hyperparameters(cls, overrides: dict[str, Any], features_mode: bool = True) -> dict[str, Any]:
-        """As :meth:`Hasher.resolve_hyperparameters`, plus range checks (so a grid fails before training)."""
-        hp = super().resolve_hyperparameters(overrides, features_mode)
-        for error in cls.check_values(hp):
-            raise ValueError(f"{cls.name}.{error}")
-        return hp
-
-    @classmethod
-    def check_values(cls, hp: dict[str, Any]) -> list[str]:
-        """Messages ("key: what was expected") for out-of-range hyperparameter values."""
-        errors = []
-        if not isinstance(hp["batch_size"], int) or hp["batch_size"] < 1:
-            errors.append(f"batch_size: expected a positive integer, got {hp['batch_size']!r}")
-        for key in ("lr", "weight_decay"):
-            if not isinstance(hp[key], (int, float)) or not hp[key] >= 0:
-                errors.append(f"{key}: expected a non-negative number, got {hp[key]!r}")
-        rate = hp.get("noise_rate")
-        if rate is not None and (not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0):
-            errors.append(f"noise_rate: expected a rate in [0, 1) or None, got {rate!r}")
-        if "t_k" in hp and (not isinstance(hp["t_k"], (int, float)) or not hp["t_k"] > 0):
-            errors.append(f"t_k: expected a positive number of epochs, got {hp['t_k']!r}")
-        if "num_gradual" in hp and hp["num_gradual"] < 0:
-            errors.append(f"num_gradual: expected a non-negative integer, got {hp['num_gradual']!r}")
-        return errors
-
-    # ------------------------------------------------------------------ hooks
-    def build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
-        """Image and text networks (paper §4.2: tanh outputs)."""
-        image = ImageNet(self.shape.image, self.bits, out_activation="tanh",
-                         weights=self.hp["backbone_weights"])
-        text = TextNet(int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"],
-                       out_activation="tanh")
-        return image, text
-
-    def build_proxies(self) -> ProxyCodes:
-        rng = np.random.default_rng([self.seed, 0xC55])
-        return hadamard_proxies(self.shape.num_classes, self.bits, rng, max_tries=self.proxy_tries,
-                                keep=self.proxy_keep)
-
-    def assign_targets(self, labels: torch.Tensor) -> torch.Tensor:
-        """±1 target code of each item (N×K) from its noisy multi-hot labels."""
-        return majority_vote(labels, self.proxies, self.tie)
-
-    def outputs(self, modality: str, x: torch.Tensor, train: bool) -> torch.Tensor:
-        """The tanh outputs the losses see."""
-        net = self.image_net if modality == "image" else self.text_net
-        return net(x)
-
-    def losses(self, b_image: torch.Tensor, b_text: torch.Tensor, o_image: torch.Tensor, o_text: torch.Tensor
-               ) -> dict[str, torch.Tensor]:
-        """Per-sample loss terms; ``"joint"`` ranks the samples and is optimised."""
-        raise NotImplementedError
-
-    def keep_ratio_at(self, epoch: int, rho: float) -> float:
-        return 1.0
-
-    # ------------------------------------------------------------------ helpers
-    def noise_rate_used(self, data: TrainData) -> float:
-        rate = self.hp.get("noise_rate")
-        return float(data.noise_rate if rate is None else rate)
-
-    def _targets(self, data: TrainData) -> tuple[torch.Tensor, torch.Tensor]:
-        o_image = self.assign_targets(data.labels_of("image"))
-        o_text = o_image if data.text_labels is None else self.assign_targets(data.labels_of("text"))
-        return o_image, o_text
-
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        params = [p for net in (self.image_net, self.text_net) for p in net.parameters() if p.requires_grad]
-        return torch.optim.RMSprop(params, lr=float(self.hp["lr"]),
-                                   weight_decay=float(self.hp["weight_decay"]))
-
-    # ------------------------------------------------------------------ the interface
-    def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:
-        if self.optimizer is None:
-            self.optimizer = self._make_optimizer()
-        rho = self.noise_rate_used(data)
-        ratio = self.keep_ratio_at(epoch, rho)
-        o_image, o_text = self._targets(data)
-        n = len(data)
-        sums: dict[str, float] = {}
-        objective, batches, kept, seen = 0.0, 0, 0, 0
-        for idx in self.batches(n, int(self.hp["batch_size"])):
-            if self.shape.image_is_raw and len(idx) < 2:
-                continue  # BatchNorm cannot train on a single sample
-            b_image = self.outputs("image", data.image[idx], train=True)
-            b_text = self.outputs("text", data.text[idx], train=True)
-            terms = self.losses(b_image, b_text, o_image[idx], o_text[idx])
-            joint = terms["joint"]
-            k = num_kept(len(idx), ratio, self.keep_rounding)
-            keep = small_loss_indices(joint.detach(), k)
-            loss = joint[keep].mean()
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            objective += float(loss.detach())
-            batches += 1
-            kept += k
-            seen += len(idx)
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach().sum())
-        logged = {"loss": objective / max(batches, 1), "keep_ratio": float(ratio),
-                  "kept_fraction": kept / max(seen, 1), "noise_rate_used": rho}
-        logged.update({f"{key}_loss": value / max(seen, 1) for key, value in sums.items() if key != "joint"})
-        self._diagnostics = {"tie_bits_image": count_ties(data.labels_of("image"), self.proxies),
-                             "noise_rate_used": rho}
-        return logged
-
-    def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        return self.outputs(modality, x, train=False)
-
-    @torch.no_grad()
-    def sample_losses(self, data: TrainData) -> np.ndarray:
-        """The joint per-sample loss L_a of every training item at the current parameters (eval mode)."""
-        was_training = self.training
-        self.eval()
-        try:
-            o_image, o_text = self._targets(data)
-            parts = []
-            step = 128 if self.shape.image_is_raw else 4096
-            for idx in self.batches(len(data), step, shuffle=False):
-                b_image = self.outputs("image", data.image[idx], train=False)
-                b_text = self.outputs("text", data.text[idx], train=False)
-                parts.append(self.losses(b_image, b_text, o_image[idx], o_text[idx])["joint"].float().cpu())
-        finally:
-            self.train(was_training)
-        return torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.float32)
-
-    def extra_state_for_store(self) -> dict[str, Any]:
-        return {"proxies": self.proxy_info.summary(), **self._diagnostics}
-
-
-def pc_loss(b: torch.Tensor, o: torch.Tensor, alpha: float, beta: float, quant: str) -> torch.Tensor:
-    """Per-sample PC loss of one modality: β · BCE((1+b)/2, (1+o)/2) + α · R(b) (paper Eq. 3)."""
-    return beta * proxy_bce(b, o) + alpha * quantization_penalty(b, quant)
-
-
-def pc_hypers() -> dict[str, Hyper]:
-    return {
-        "alpha": Hyper(1e-4, "paper §4.2", "weight α of the quantization term R(b)"),
-        "beta": Hyper(1.0, "paper §4.2", "scale β of the proxy BCE (δ(x) = exp(−βx))"),
-        "quant": Hyper("square", "paper Eq. 3 read as DCMH's squared term (printed form is a slip)",
-                       "quantization term: square Σ(|b|−1)² or linear Σ(|b|−1) (as printed)",
-                       choices=QUANT_KINDS),
-    }
-
-
-@register
 class CMMQ(ProxyHasher):
     """The paper's CMMQ: proxy BCE + quantization + λ·symmetric-KL mutual quantization,
     small-loss selection with R(t) (see the module docstring)."""
 
     name = "cmmq"
+    display_name, order, color, marker = "CMMQ", 110, "#0173b2", "o"
     description = ("Hadamard proxy BCE + symmetric-KL mutual quantization, small-loss selection "
                    "R(t) = 1 − min(tρ/T_k, ρ) (paper version)")
     hyperparameters: ClassVar[dict[str, Hyper]] = {
@@ -320,4 +99,4 @@ class CMMQ(ProxyHasher):
         return keep_ratio(epoch, rho, float(self.hp["t_k"]))
 
 
-__all__ = ["CMMQ", "FEATURES_LR", "ProxyHasher", "network_hypers", "pc_hypers", "pc_loss"]
+__all__ = ["CMMQ", "FEATURES_LR", "PAPER", "ProxyHasher", "network_hypers", "pc_hypers", "pc_loss"]

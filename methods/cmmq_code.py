@@ -62,11 +62,10 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from . import register
 from .base import Hyper, ProblemShape
-from .cmmq import FEATURES_LR, ProxyHasher
 from .networks import ImageNet, ReleaseTextNet, TextNet
 from .proxies import argmax_assign, majority_vote
+from .proxy_hasher import FEATURES_LR, ProxyHasher
 from .quantization import proxy_bce, release_infonce
 from .selection import release_keep_ratio
 
@@ -114,11 +113,11 @@ def release_test_view(x: torch.Tensor) -> torch.Tensor:
     return x[:, :, start:start + CROP, start:start + CROP]
 
 
-@register
 class CMMQCode(ProxyHasher):
     """CMMQ as released (see the module docstring for every difference from the paper)."""
 
     name = "cmmq-code"
+    display_name, order, color, marker = "CMMQ-code", 100, "#ece133", "h"
     description = ("CMMQ as in the authors' released code: forget ramp over 20 epochs, InfoNCE 'MQ' term "
                    "off by default, linear text net, name-based proxy assignment")
     default_epochs = 100
@@ -180,8 +179,8 @@ class CMMQCode(ProxyHasher):
     def linear_outputs(self, modality: str, x: torch.Tensor, train: bool) -> torch.Tensor:
         """The networks' linear outputs (what the release binarises at test time)."""
         if modality == "image":
-            return self.image_net(self._image_input(x, train))
-        return self.text_net(x)
+            x = self._image_input(x, train)
+        return self.net(modality)(x)
 
     def outputs(self, modality: str, x: torch.Tensor, train: bool) -> torch.Tensor:
         return self.linear_outputs(modality, x, train).tanh()

@@ -17,6 +17,8 @@ Sources: ../shared/reference/methods.md §5; official code penghu-cs/MRL @ e0f5c
   ``loss1 + loss2`` equals twice the mean over the 2N anchors; the paper's Eq. 7
   (−1/N Σ_modalities Σ_j log P) is the same sum over modalities of per-modality means —
   ``reduction="sum_modalities"`` returns that scale, ``"mean"`` the per-anchor mean.
+* :func:`weighted_class_loss` — ``uot-rcl``'s weighted RC or cross-entropy loss against its
+  corrected labels.
 """
 from __future__ import annotations
 
@@ -79,3 +81,20 @@ def multimodal_contrastive_loss(z_image: torch.Tensor, z_text: torch.Tensor, tau
     if reduction == "sum_modalities":
         return 2.0 * per_anchor.mean()
     return 0.5 * (per_anchor[:n] + per_anchor[n:])
+
+
+def weighted_class_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, kind: str = "rc"
+                        ) -> torch.Tensor:
+    """Σ_i w_i ℓ_i / Σ_i w_i of a per-sample class loss ℓ against (corrected) multi-hot labels (``uot-rcl``).
+
+    ``kind``: ``rc`` — :func:`robust_clustering_loss`; ``ce`` — cross-entropy against the labels
+    normalised to sum 1 (an all-zero row contributes 0) **[R]**.
+    """
+    if kind == "rc":
+        per = robust_clustering_loss(logits, labels, reduction="none")
+    elif kind == "ce":
+        target = labels / labels.sum(1, keepdim=True).clamp_min(1.0)
+        per = -(target * logits.log_softmax(1)).sum(1)
+    else:
+        raise ValueError(f"class loss must be 'rc' or 'ce', got {kind!r}")
+    return (weight * per).sum() / weight.sum().clamp_min(1e-12)

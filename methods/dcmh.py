@@ -53,22 +53,20 @@ from typing import ClassVar
 
 import torch
 
-from . import register
 from .base import Hyper, TrainData
 from .pairwise import (
-    SKELETON_HYPERPARAMETERS,
-    SharedCodeHasher,
     balance_loss,
     pairwise_nll,
     quantization_loss,
     similarity,
     theta,
 )
+from .shared_codes import SKELETON_HYPERPARAMETERS, SharedCodeHasher
 
 
-@register
 class DCMH(SharedCodeHasher):
     name = "dcmh"
+    display_name, order, color, marker = "DCMH", 30, "#de8f05", "s"
     paper = "Jiang & Li, Deep Cross-Modal Hashing, CVPR 2017"
     description = ("pairwise NLL (Θ = ½FᵀG, batch × all-n via output buffers) + quantization to shared codes B "
                    "+ bit balance; alternating image/text SGD, then B = sign(F+G); linear outputs")

@@ -9,14 +9,18 @@ average-pooled to 3×16×16 first).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
 from .base import Hasher, Hyper, TrainData
+from .epoch_log import EpochLog
 
 
 class LSH(Hasher):
     name = "lsh"
+    display_name, order, color, marker = "LSH", 10, "#949494", "."
     paper = "Charikar, STOC 2002 (sign random projections)"
     description = "random projections + sign; untrained chance floor"
     default_epochs = 1
@@ -41,7 +45,8 @@ class LSH(Hasher):
             x = F.adaptive_avg_pool2d(x.float(), (16, 16))
         return x.float().flatten(1)
 
-    def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:
+    def train_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
+        """No training: record the training means used for centring (logged loss 0)."""
         if self.hp["center"]:
             for modality in ("image", "text"):
                 x = getattr(data, modality)
@@ -49,7 +54,6 @@ class LSH(Hasher):
                 for idx in self.batches(len(data), 4096, shuffle=False):
                     total += self._flatten(modality, x[idx]).sum(0)
                 getattr(self, f"mean_{modality}").copy_(total / max(len(data), 1))
-        return {"loss": 0.0}
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         z = self._flatten(modality, x) - getattr(self, f"mean_{modality}")

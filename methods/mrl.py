@@ -41,15 +41,15 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import register
 from .base import Hasher, Hyper, TrainData
 from .contrastive import multimodal_contrastive_loss, robust_clustering_loss
+from .epoch_log import EpochLog
 from .networks import MLP, ClassPrototypes, ImageNet, TextNet
+from .schedules import Schedule
 
 CODE = "penghu-cs/MRL @ e0f5c8f"
 
@@ -75,15 +75,9 @@ def mrl_loss(z_image: torch.Tensor, z_text: torch.Tensor, centres: torch.Tensor,
     return {"loss": beta * rc + (1.0 - beta) * mc, "rc": rc, "rc_image": rc_image, "rc_text": rc_text, "mc": mc}
 
 
-def cosine_lr(base: float, epoch: int, total: int) -> float:
-    """CosineAnnealingLR(T_max = total, eta_min = 0) at ``epoch`` (clamped at ``total``)."""
-    e = min(max(epoch, 0), total)
-    return base * 0.5 * (1.0 + math.cos(math.pi * e / max(total, 1)))
-
-
-@register
 class MRL(Hasher):
     name = "mrl"
+    display_name, order, color, marker = "MRL", 70, "#ca9161", "P"
     paper = "Hu, Peng, Zhu, Zhen, Lin: Learning Cross-modal Retrieval with Noisy Labels, CVPR 2021"
     description = "robust clustering (learnable class centres) + multimodal contrastive loss; sign of tanh outputs"
     default_epochs = 100
@@ -107,7 +101,7 @@ class MRL(Hasher):
         "lr_schedule": Hyper("cosine", f"{CODE} utils/config.py --ls cos", "cosine (annealed to 0) or constant",
                              choices=("cosine", "constant")),
         "schedule_epochs": Hyper(0, "xbench", "length of the cosine schedule; 0 = the run's epoch count when the "
-                                 "runner passes it (TrainData.extra['epochs']), else default_epochs"),
+                                 "runner passes it (TrainData.epochs), else default_epochs"),
         "networks": Hyper("shared", "CMMQ paper §4.2 fair comparison; 'mrl' = official nets/ImageNet.py, TextNet.py",
                           "shared (cmmq's image/text networks) or mrl (d→4096→4096→K MLPs)",
                           choices=("shared", "mrl")),
@@ -134,17 +128,22 @@ class MRL(Hasher):
         self.prototypes = ClassPrototypes(bits, shape.num_classes,
                                           generator=torch.Generator().manual_seed(self.seed + 104729))
         self.to(self.device)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=hp["lr"], betas=(hp["adam_beta1"], hp["adam_beta2"]),
-                                          weight_decay=hp["weight_decay"])
 
-    # ------------------------------------------------------------------ helpers
-    def _net(self, modality: str) -> nn.Module:
-        return self.image_net if modality == "image" else self.text_net
+    # ------------------------------------------------------------------ the skeleton's hooks
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        hp = self.hp
+        betas = (hp["adam_beta1"], hp["adam_beta2"])
+        return {"main": torch.optim.Adam(self.parameters(), lr=hp["lr"], betas=betas, weight_decay=hp["weight_decay"])}
 
-    def _schedule_length(self, data: TrainData) -> int:
-        if int(self.hp["schedule_epochs"]) > 0:
-            return int(self.hp["schedule_epochs"])
-        return int(data.extra.get("epochs") or self.default_epochs)
+    def lr_schedule(self) -> Schedule:
+        """Cosine annealing to 0 over ``schedule_epochs`` or the run's budget (official ``--ls cos``)."""
+        if self.hp["lr_schedule"] == "constant":
+            return Schedule()
+        return Schedule("cosine", epochs=int(self.hp["schedule_epochs"]))
+
+    @property
+    def sample_chunk(self) -> int:  # type: ignore[override]
+        return int(self.hp["batch_size"])  # the contrastive part depends on the batch a sample shares
 
     @torch.no_grad()
     def _renormalise_centres(self) -> None:
@@ -154,50 +153,25 @@ class MRL(Hasher):
         hp = self.hp
         return mrl_loss(self.image_net(data.image[idx]), self.text_net(data.text[idx]), self.prototypes.centres,
                         data.labels_of("image")[idx], data.labels_of("text")[idx], beta=hp["beta"],
-                        tau_rc=hp["tau_rc"], tau_mc=hp["tau_mc"], include_self=hp["self_similarity"] == "included",
-                        reduction=reduction)
+                        tau_rc=hp["tau_rc"], tau_mc=hp["tau_mc"],
+                        include_self=hp["self_similarity"] == "included", reduction=reduction)
 
-    # ------------------------------------------------------------------ the interface
-    def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:
-        hp = self.hp
-        lr = hp["lr"] if hp["lr_schedule"] == "constant" else cosine_lr(hp["lr"], epoch, self._schedule_length(data))
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        sums = {"loss": 0.0, "rc": 0.0, "mc": 0.0}
-        count = 0
-        for idx in self.batches(len(data), int(hp["batch_size"])):
-            self._renormalise_centres()
-            parts = self._loss(data, idx)
-            self.optimizer.zero_grad(set_to_none=True)
-            parts["loss"].backward()
-            self.optimizer.step()
-            for key in sums:
-                sums[key] += float(parts[key].detach())
-            count += 1
+    def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> dict[str, torch.Tensor]:
+        """β·L_r + (1 − β)·L_c of the batch, centres renormalised before the step (official code)."""
         self._renormalise_centres()
-        out = {k: v / max(count, 1) for k, v in sums.items()}
-        out["lr"] = lr
-        return out
+        parts = self._loss(data, idx)
+        return {"loss": parts["loss"], "rc": parts["rc"], "mc": parts["mc"]}
+
+    def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
+        self._renormalise_centres()
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         """The K-unit tanh outputs; rank by cosine of these for MRL's real-valued retrieval."""
-        return self._net(modality)(x)
+        return self.net(modality)(x)
 
-    @torch.no_grad()
-    def sample_losses(self, data: TrainData) -> np.ndarray | None:
-        """Per-sample β·(L_r^image + L_r^text) + (1 − β)·L_c, batches in training-set order.
-
-        The contrastive part depends on the batch a sample shares; it is computed on
-        consecutive batches of ``batch_size`` in index order (eval mode).
-        """
-        was_training = self.training
-        self.eval()
-        try:
-            parts = [self._loss(data, idx, reduction="none")["loss"]
-                     for idx in self.batches(len(data), int(self.hp["batch_size"]), shuffle=False)]
-        finally:
-            self.train(was_training)
-        return torch.cat(parts).cpu().numpy() if parts else np.zeros(0, dtype=np.float32)
+    def per_sample_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> torch.Tensor:
+        """β·(L_r^image + L_r^text) + (1 − β)·L_c per sample; consecutive batches of ``batch_size``."""
+        return self._loss(data, idx, reduction="none")["loss"]
 
     def extra_state_for_store(self) -> dict[str, Any]:
         return {"networks": self.hp["networks"], "self_similarity": self.hp["self_similarity"]}

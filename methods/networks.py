@@ -6,6 +6,7 @@
 * :class:`TextNet` — a three-layer MLP on the bag-of-words with a K-unit output (+ tanh).
 * :class:`MLP` — a generic stack of linear layers (MRL's 4096-4096 nets, SSAH's heads, ...).
 * :class:`ClassPrototypes` — learnable, L2-normalised class centres (MRL-style heads).
+* :class:`BackboneMLP` — an optional ResNet-18 followed by a two-hidden-layer MLP (``uot-rcl``).
 
 Sources: ../shared/reference/methods.md §7 (CMMQ networks), §5 (MRL), §1 (DCMH, linear
 outputs). ImageNet weights are downloaded by torchvision on first use; pass
@@ -185,3 +186,26 @@ class ReleaseTextNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc3(self.fc1(x.float()))
+
+
+class BackboneMLP(nn.Module):
+    """Backbone (ResNet-18 without its fc for raw images, flatten otherwise) → MLP ``d → h → h → K``.
+
+    Linear output (``uot-rcl`` applies its tanh code head outside); MRL-style widths
+    (penghu-cs/MRL ``nets/*.py``: h = 4096).
+    """
+
+    def __init__(self, kind: str, dim: int | tuple[int, ...], hidden: int, bits: int, weights: str = "imagenet"):
+        super().__init__()
+        if kind == "images":
+            backbone = load_resnet18(weights)
+            in_dim = backbone.fc.in_features
+            backbone.fc = nn.Identity()
+            self.backbone: nn.Module = nn.Sequential(ImagePreprocess(), backbone)
+        else:
+            in_dim = int(dim if isinstance(dim, int) else math.prod(dim))
+            self.backbone = nn.Flatten()
+        self.mlp = MLP([in_dim, hidden, hidden, bits], out_activation="linear")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.backbone(x if x.dtype == torch.uint8 else x.float()))

@@ -46,11 +46,8 @@ from __future__ import annotations
 
 import torch
 
-from . import register
 from .base import Hyper, TrainData
 from .pairwise import (
-    SKELETON_HYPERPARAMETERS,
-    SharedCodeHasher,
     balance_loss,
     decorrelation_loss,
     pairwise_nll,
@@ -58,6 +55,7 @@ from .pairwise import (
     similarity,
     theta,
 )
+from .shared_codes import SKELETON_HYPERPARAMETERS, SharedCodeHasher
 
 _T = "torchcmh training/PRDH.py (methods.md §2) [T]"
 
@@ -84,9 +82,9 @@ HYPERPARAMETERS.update({
 })
 
 
-@register
 class PRDH(SharedCodeHasher):
     name = "prdh"
+    display_name, order, color, marker = "PRDH", 40, "#029e73", "^"
     paper = "Yang, Deng, Liu, Liu, Tao, Gao, Pairwise Relationship Guided Deep Hashing, AAAI 2017 (reconstruction)"
     description = ("inter- and intra-modal pairwise NLL (batch × all-n via buffers) + bit decorrelation + "
                    "quantization/balance to shared codes B; alternating updates; linear outputs [R]")

@@ -84,142 +84,32 @@ Codes: sign of the tanh hash output of ImgNet / TxtNet.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from . import register
 from .adversarial import (
     ADVERSARIAL_FORMS,
     Discriminator,
     discriminator_accuracy,
     discriminator_loss,
+    frozen,
     generator_loss,
 )
 from .base import Hasher, Hyper, TrainData
+from .epoch_log import EpochLog
 from .networks import ImageNet, TextNet
+from .pairwise import PAIRWISE_FORMS, half_sq, pairwise_loss, similarity_matrix
+from .schedules import Schedule
+from .semantic_networks import LabelNet, LocalResponseNorm1d, ModalityNet, SSAHOutput
 
-PAIRWISE_FORMS = ("nll", "squared")
 CODE = "lelan-li/SSAH @ 8780b20"
 
 
-# ---------------------------------------------------------------------------------- losses
-def similarity_matrix(labels_all: torch.Tensor, labels_batch: torch.Tensor, value: float = 1.0) -> torch.Tensor:
-    """S (n × b): ``value`` where two items share at least one label, else 0."""
-    return (labels_all.float() @ labels_batch.float().t() > 0).float() * value
-
-
-def pairwise_loss(anchors: torch.Tensor, outputs: torch.Tensor, s: torch.Tensor, form: str = "nll") -> torch.Tensor:
-    """J between the (fixed) buffer ``anchors`` (n × d) and a batch's ``outputs`` (b × d).
-
-    Θ = ½·anchors·outputsᵀ; ``nll``: Σ softplus(Θ) − S∘Θ; ``squared``: ½ Σ (S∘Θ − softplus(Θ))².
-    """
-    theta = 0.5 * anchors @ outputs.t()
-    if form == "nll":
-        return (F.softplus(theta) - s * theta).sum()
-    if form == "squared":
-        return 0.5 * (s * theta - F.softplus(theta)).pow(2).sum()
-    raise ValueError(f"pairwise form must be one of {PAIRWISE_FORMS}, got {form!r}")
-
-
-def half_sq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """½‖a − b‖² summed (the official ``mse_criterion``)."""
-    return 0.5 * (a - b).pow(2).sum()
-
-
-# ---------------------------------------------------------------------------------- networks
-@dataclass
-class SSAHOutput:
-    feature: torch.Tensor  # semantic feature (b × embed_dim), ReLU
-    hash: torch.Tensor  # tanh hash layer (b × K)
-    label: torch.Tensor  # sigmoid label prediction (b × C)
-
-
-def _normal_init(module: nn.Module, std: float) -> None:
-    for p in module.parameters():
-        nn.init.normal_(p, 0.0, std)
-
-
-class SSAHHeads(nn.Module):
-    """Hash head (→ K, tanh) and label head (→ C, sigmoid) on the semantic feature."""
-
-    def __init__(self, embed_dim: int, bits: int, num_classes: int, init_std: float | None = 0.01):
-        super().__init__()
-        self.hash = nn.Linear(embed_dim, bits)
-        self.label = nn.Linear(embed_dim, num_classes)
-        if init_std is not None:
-            _normal_init(self, init_std)
-
-    def forward(self, feature: torch.Tensor) -> SSAHOutput:
-        return SSAHOutput(feature, torch.tanh(self.hash(feature)), torch.sigmoid(self.label(feature)))
-
-
-class LocalResponseNorm1d(nn.Module):
-    """TF ``local_response_normalization(depth_radius=2, bias=2, alpha=1e-4, beta=0.75)`` on N×D.
-
-    PyTorch divides α by the window size, so its α is 5·1e-4 (methods.md §1, pitfalls).
-    """
-
-    def __init__(self, depth_radius: int = 2, bias: float = 2.0, alpha: float = 1e-4, beta: float = 0.75):
-        super().__init__()
-        size = 2 * depth_radius + 1
-        self.norm = nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x.unsqueeze(-1)).squeeze(-1)
-
-
-class LabelNet(nn.Module):
-    """LabNet: labels → hidden (ReLU, LRN) → embed (ReLU) → heads (``tnet.py`` ``lab_net``)."""
-
-    def __init__(self, num_classes: int, bits: int, hidden: int = 4096, embed_dim: int = 512,
-                 init_std: float | None = 0.01):
-        super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(num_classes, hidden), nn.ReLU(), LocalResponseNorm1d(),
-                                   nn.Linear(hidden, embed_dim), nn.ReLU())
-        if init_std is not None:
-            _normal_init(self.trunk, init_std)
-        self.heads = SSAHHeads(embed_dim, bits, num_classes, init_std)
-
-    def forward(self, labels: torch.Tensor) -> SSAHOutput:
-        return self.heads(self.trunk(labels.float()))
-
-
-class ModalityNet(nn.Module):
-    """A shared image/text network producing the semantic feature, plus SSAH's heads."""
-
-    def __init__(self, trunk: nn.Module, embed_dim: int, bits: int, num_classes: int,
-                 init_std: float | None = 0.01):
-        super().__init__()
-        self.trunk = trunk
-        self.heads = SSAHHeads(embed_dim, bits, num_classes, init_std)
-
-    def forward(self, x: torch.Tensor) -> SSAHOutput:
-        return self.heads(self.trunk(x))
-
-
-@contextmanager
-def frozen(module: nn.Module) -> Iterator[None]:
-    """Temporarily stop gradients into ``module``'s parameters (they still pass through it)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    for p in module.parameters():
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
-
-
 # ---------------------------------------------------------------------------------- method
-@register
 class SSAH(Hasher):
     name = "ssah"
+    display_name, order, color, marker = "SSAH", 50, "#d55e00", "v"
     paper = "Li, Deng, Li, Liu, Gao, Tao: Self-Supervised Adversarial Hashing Networks for Cross-Modal Retrieval, CVPR 2018"
     description = "label network guides image/text nets (pairwise likelihood on features and codes) + modality discriminators"
     default_epochs = 30
@@ -278,16 +168,6 @@ class SSAH(Hasher):
         self.d_image = Discriminator(e, init_std=std)
         self.d_text = Discriminator(e, init_std=std)
         self.to(self.device)
-        code_mode = hp["adversarial"] == "code"
-        self.optimizers = {
-            "label": torch.optim.Adam(self.label_net.parameters(), lr=hp["lr_label"]),
-            "image": torch.optim.Adam(list(self.image_net.parameters())
-                                      + (list(self.d_image.parameters()) if code_mode else []), lr=hp["lr_image"]),
-            "text": torch.optim.Adam(list(self.text_net.parameters())
-                                     + (list(self.d_text.parameters()) if code_mode else []), lr=hp["lr_text"]),
-            "dis": torch.optim.Adam(list(self.d_image.parameters()) + list(self.d_text.parameters()), lr=hp["lr_dis"]),
-        }
-        self.base_lr = {"label": hp["lr_label"], "image": hp["lr_image"], "text": hp["lr_text"], "dis": hp["lr_dis"]}
         # full-training-set buffers, built on the first fit_epoch call
         self.register_buffer("feat_label", torch.empty(0, e, device=self.device), persistent=False)
         self.register_buffer("code_label", torch.empty(0, bits, device=self.device), persistent=False)
@@ -296,14 +176,27 @@ class SSAH(Hasher):
         self.register_buffer("B", torch.empty(0, bits, device=self.device), persistent=False)
 
     # ------------------------------------------------------------------ helpers
-    def _net(self, modality: str) -> ModalityNet:
-        return self.image_net if modality == "image" else self.text_net
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One Adam per block; with adversarial=code the modality optimisers also cover their D."""
+        hp = self.hp
+        code_mode = hp["adversarial"] == "code"
+        d_image = list(self.d_image.parameters()) if code_mode else []
+        d_text = list(self.d_text.parameters()) if code_mode else []
+        return {
+            "label": torch.optim.Adam(self.label_net.parameters(), lr=hp["lr_label"]),
+            "image": torch.optim.Adam(list(self.image_net.parameters()) + d_image, lr=hp["lr_image"]),
+            "text": torch.optim.Adam(list(self.text_net.parameters()) + d_text, lr=hp["lr_text"]),
+            "dis": torch.optim.Adam([*self.d_image.parameters(), *self.d_text.parameters()], lr=hp["lr_dis"]),
+        }
+
+    def lr_schedule(self) -> Schedule:
+        return Schedule("exponential", decay=float(self.hp["lr_decay"]))
 
     def _discriminator(self, modality: str) -> Discriminator:
         return self.d_image if modality == "image" else self.d_text
 
     @torch.no_grad()
-    def _forward_all(self, net: nn.Module, x: torch.Tensor, chunk: int = 1024) -> SSAHOutput:
+    def _forward_all(self, net: torch.nn.Module, x: torch.Tensor, chunk: int = 1024) -> SSAHOutput:
         outs = [net(x[i:i + chunk]) for i in range(0, x.shape[0], chunk)]
         return SSAHOutput(*(torch.cat([getattr(o, f) for o in outs]) for f in ("feature", "hash", "label")))
 
@@ -315,57 +208,45 @@ class SSAH(Hasher):
         self.code_text = self._forward_all(self.text_net, data.text).hash.clone()
         self.B = torch.sign(self.code_label + self.code_image + self.code_text)
 
-    def _set_lr(self, epoch: int) -> None:
-        factor = float(self.hp["lr_decay"]) ** epoch
-        for key, opt in self.optimizers.items():
-            for group in opt.param_groups:
-                group["lr"] = self.base_lr[key] * factor
-
     def _quant_target(self, own_hash: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         if self.hp["quant_target"] == "shared":
             return self.B[idx]
         return torch.sign(own_hash.detach())
 
-    # ------------------------------------------------------------------ the three blocks
-    def _label_step(self, data: TrainData, idx: torch.Tensor) -> float:
+    def _semantic_loss(self, out: SSAHOutput, labels_all: torch.Tensor, labels: torch.Tensor,
+                       idx: torch.Tensor) -> torch.Tensor:
+        """α·J(F) + γ·J(H) against LabNet's buffers + β·½‖B − H‖² + η·½‖L − L̂‖²."""
         hp = self.hp
+        s = similarity_matrix(labels_all, labels[idx], hp["similarity"])
+        return (hp["alpha"] * pairwise_loss(self.feat_label, out.feature, s, hp["pairwise"])
+                + hp["gamma"] * pairwise_loss(self.code_label, out.hash, s, hp["pairwise"])
+                + hp["beta"] * half_sq(self._quant_target(out.hash, idx), out.hash)
+                + hp["eta"] * half_sq(labels[idx], out.label))
+
+    # ------------------------------------------------------------------ the three blocks
+    def _label_step(self, data: TrainData, idx: torch.Tensor):
         out = self.label_net(data.labels[idx])
         self.feat_label[idx] = out.feature.detach()
         self.code_label[idx] = out.hash.detach()
-        s = similarity_matrix(data.labels, data.labels[idx], hp["similarity"])
-        loss = (hp["alpha"] * pairwise_loss(self.feat_label, out.feature, s, hp["pairwise"])
-                + hp["gamma"] * pairwise_loss(self.code_label, out.hash, s, hp["pairwise"])
-                + hp["beta"] * half_sq(self._quant_target(out.hash, idx), out.hash)
-                + hp["eta"] * half_sq(data.labels[idx], out.label))
-        opt = self.optimizers["label"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return float(loss.detach()) / len(idx)
+        loss = self._semantic_loss(out, data.labels, data.labels, idx)
+        return loss, {"loss_label": float(loss.detach()) / len(idx)}
 
-    def _dis_step(self, data: TrainData, idx: torch.Tensor) -> tuple[float, float]:
+    def _dis_step(self, data: TrainData, idx: torch.Tensor):
         form = self.hp["adversarial_form"]
         with torch.no_grad():
             f_label = self.label_net(data.labels[idx]).feature
             f_image = self.image_net(data.image[idx]).feature
             f_text = self.text_net(data.text[idx]).feature
         loss = discriminator_loss(self.d_image, self.d_text, f_label, f_image, f_text, form)
-        opt = self.optimizers["dis"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return float(loss.detach()), discriminator_accuracy(self.d_image, self.d_text, f_label, f_image, f_text, form)
+        # the accuracy is logged after the step (a callable is evaluated when logged)
+        return loss, {"loss_dis": loss, "dis_acc": lambda: discriminator_accuracy(
+            self.d_image, self.d_text, f_label, f_image, f_text, form)}
 
     def _modality_loss(self, modality: str, data: TrainData, idx: torch.Tensor, out: SSAHOutput
                        ) -> tuple[torch.Tensor, torch.Tensor]:
         """(total loss, adversarial term) of a modality network's batch."""
         hp = self.hp
-        labels_m = data.labels_of(modality)
-        s = similarity_matrix(data.labels, labels_m[idx], hp["similarity"])
-        loss = (hp["alpha"] * pairwise_loss(self.feat_label, out.feature, s, hp["pairwise"])
-                + hp["gamma"] * pairwise_loss(self.code_label, out.hash, s, hp["pairwise"])
-                + hp["beta"] * half_sq(self._quant_target(out.hash, idx), out.hash)
-                + hp["eta"] * half_sq(labels_m[idx], out.label))
+        loss = self._semantic_loss(out, data.labels, data.labels_of(modality), idx)
         adv = torch.zeros((), device=loss.device)
         if hp["adversarial"] == "paper":
             with frozen(self._discriminator(modality)):
@@ -374,46 +255,41 @@ class SSAH(Hasher):
             adv = generator_loss(self._discriminator(modality), out.feature.detach(), hp["adversarial_form"])
         return loss + hp["delta"] * adv, adv
 
-    def _modality_step(self, modality: str, data: TrainData, idx: torch.Tensor) -> tuple[float, float]:
-        out = self._net(modality)(getattr(data, modality)[idx])
+    def _modality_step(self, modality: str, data: TrainData, idx: torch.Tensor):
+        out = self.net(modality)(getattr(data, modality)[idx])
         getattr(self, f"code_{modality}")[idx] = out.hash.detach()
         loss, adv = self._modality_loss(modality, data, idx, out)
-        opt = self.optimizers[modality]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return float(loss.detach()) / len(idx), float(adv.detach())
+        return loss, {f"loss_{modality}": float(loss.detach()) / len(idx), f"adv_{modality}": adv}
 
-    # ------------------------------------------------------------------ the interface
-    def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:
-        n = len(data)
-        if self.feat_label.shape[0] != n:
+    # ------------------------------------------------------------------ the skeleton's hooks
+    def log_names(self) -> tuple[str, ...]:
+        return ("loss_label", "loss_dis", "dis_acc", "loss_image", "loss_text", "adv_image", "adv_text")
+
+    def begin_epoch(self, data: TrainData, epoch: int, log: EpochLog) -> Any:
+        if self.feat_label.shape[0] != len(data):
             self.build_buffers(data)
-        self._set_lr(epoch)
-        bs = int(self.hp["batch_size"])
-        log: dict[str, list[float]] = {k: [] for k in ("label", "dis", "dis_acc", "image", "text", "adv_image",
-                                                       "adv_text")}
-        for idx in self.batches(n, bs):
-            log["label"].append(self._label_step(data, idx))
+
+    def train_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
+        """The official order: a LabNet pass, a discriminator pass, an ImgNet pass, a TxtNet pass."""
+        n, bs = len(data), self.batch_size()
+        self.run_pass(self.batches(n, bs), lambda idx: self._label_step(data, idx), log, ("label",))
         if self.hp["adversarial"] != "none":
-            for idx in self.batches(n, bs):
-                loss, acc = self._dis_step(data, idx)
-                log["dis"].append(loss)
-                log["dis_acc"].append(acc)
+            self.run_pass(self.batches(n, bs), lambda idx: self._dis_step(data, idx), log, ("dis",))
         for modality in ("image", "text"):
-            for idx in self.batches(n, bs):
-                loss, adv = self._modality_step(modality, data, idx)
-                log[modality].append(loss)
-                log[f"adv_{modality}"].append(adv)
+            self.run_pass(self.batches(n, bs), lambda idx, m=modality: self._modality_step(m, data, idx), log,
+                          (modality,))
+
+    def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         if self.hp["quant_target"] == "shared":
             self.B = torch.sign(self.code_label + self.code_image + self.code_text)
-        mean = {k: (sum(v) / len(v) if v else 0.0) for k, v in log.items()}
-        return {"loss": mean["image"] + mean["text"], "loss_label": mean["label"], "loss_image": mean["image"],
-                "loss_text": mean["text"], "loss_dis": mean["dis"], "dis_acc": mean["dis_acc"],
-                "adv_image": mean["adv_image"], "adv_text": mean["adv_text"]}
+        means = log.means()
+        log.set("loss", means["loss_image"] + means["loss_text"])
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        return self._net(modality)(x).hash
+        return self.net(modality)(x).hash
 
     def extra_state_for_store(self) -> dict[str, Any]:
         return {"adversarial": self.hp["adversarial"], "pairwise": self.hp["pairwise"]}
+
+
+__all__ = ["SSAH", "LocalResponseNorm1d", "half_sq", "pairwise_loss", "similarity_matrix"]

@@ -41,7 +41,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import ot
 import torch
 import torch.nn.functional as F
 
@@ -165,6 +164,8 @@ def partial_transport(a: np.ndarray, b: np.ndarray, cost: np.ndarray, mass: floa
     if not 0.0 < mass <= limit * (1 + 1e-12):
         raise ValueError(f"partial_transport: mass must be in (0, {limit:g}], got {mass:g}")
     mass = min(float(mass), float(limit))
+    import ot  # POT (and the scikit-learn it imports) only when a plan is solved
+
     rows, cols = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
     sub = cost[np.ix_(rows, cols)]
     ta, tb = torch.from_numpy(a[rows]), torch.from_numpy(b[cols])
@@ -303,6 +304,7 @@ def relation_plan(z_image: torch.Tensor, z_text: torch.Tensor, y_image: torch.Te
     if not 0.0 < mass <= 1.0:
         raise ValueError(f"relation_plan: mass must be in (0, 1], got {mass}")
     cost = relation_cost(z_image.detach(), z_text.detach(), y_image, y_text, label_weight).double()
+    import ot  # POT only when a plan is solved
     cost = cost - cost.min()
     u = torch.full((b,), 1.0 / b, dtype=torch.float64, device=cost.device)
     if mass >= 1.0:

@@ -49,7 +49,7 @@ Training, epoch e (epochs counted from 0)
       contrastive loss at temperature ``relation_tau`` (L2RM's construction,
       :func:`~xbench.methods.transport.relation_loss`) **[R]**.
       Adam (MRL: lr 1e-4, betas (0.5, 0.999)), cosine learning-rate annealing over the run
-      (length: ``cosine_epochs``, else ``TrainData.extra["epochs"]``, else ``default_epochs``).
+      (length: ``cosine_epochs``, else ``TrainData.epochs``, else ``default_epochs``).
 
 Why κ = 0.3, w_mc = 1, w_rel = 0.5 (measured, ad-hoc script, Wikipedia SVCL features, 64 bits,
 hidden 1024, 50 epochs, seed 0; mAP I→T / T→I and training-label accuracy after correction):
@@ -62,23 +62,10 @@ label accuracy 0.595 → 0.53–0.58); with κ = 0.3 correction is net positive 
 run's epochs (no correction: MRL's objective with the tanh head); ``label_weight=0,
 mc_weight=0, relation_weight=1`` (the literal uotrcl.md reconstruction).
 
-Multi-label data **[R]**: handled, not refused. A sample's capacity in the partial OT is its
-label count ``n_i`` (``a_i = n_i/Σn``), classes receive ``m·π_k`` with π the label frequencies,
-and a transported sample's corrected label set is the ``n_i`` classes with the most (momentum-
-averaged) plan mass — so label counts are preserved. Samples with no label never move. The
-paper itself is single-label (uotrcl.md); this extension is ours and unvalidated on the
-multi-label benchmarks.
-
-Per-modality noise (``--noise-per-modality``, MRL's setting): the image and text label
-buffers are kept separately; the plan (one row per pair) updates both **[R]**.
-:meth:`corrected_labels` returns the image-side labels (the runner's reference), the text
-side is in :meth:`corrected_text_labels`.
-
-Label-correction statistics logged by :meth:`fit_epoch` (all counts over training samples):
-``mass`` (scheduled m_e), ``moved`` (1ᵀγ1), ``transported``, ``changed`` (labels different from
-the previous epoch's), ``relabelled`` (labels different from the noisy ones), ``plan_cost``.
-The runner compares :meth:`corrected_labels` with the clean and noisy labels for fixed/broken
-counts (the method never sees the clean labels).
+Multi-label data, per-modality noise (separate image / text label buffers) and the
+label-correction statistics logged per epoch: :mod:`xbench.methods.label_correction` **[R]**.
+:meth:`corrected_labels` returns the image-side labels (the runner's reference),
+:meth:`corrected_text_labels` the text side.
 """
 from __future__ import annotations
 
@@ -90,54 +77,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import register
 from .base import Hasher, Hyper, ProblemShape, TrainData
-from .contrastive import multimodal_contrastive_loss, robust_clustering_loss
-from .networks import (
-    MLP,
-    ClassPrototypes,
-    ImageNet,
-    ImagePreprocess,
-    TextNet,
-    load_resnet18,
-)
-from .transport import (
-    SOLVERS,
-    class_prior,
-    consistent_cost,
-    mass_schedule,
-    neighbour_vote,
-    relation_loss,
-    relation_plan,
-    semantic_alignment,
-    top_labels,
-)
+from .contrastive import multimodal_contrastive_loss, weighted_class_loss
+from .epoch_log import EpochLog
+from .label_correction import ZERO_STATS, LabelCorrection
+from .networks import BackboneMLP, ClassPrototypes, ImageNet, TextNet
+from .schedules import Schedule
+from .transport import SOLVERS, mass_schedule, relation_loss, relation_plan
 
 _R = " [R: reconstruction, ../shared/reference/uotrcl.md]"
 
 
-class _ModalityNet(nn.Module):
-    """Backbone (ResNet-18 for raw images, identity otherwise) → MLP → K units (pre-tanh)."""
-
-    def __init__(self, kind: str, dim: Any, hidden: int, bits: int, weights: str):
-        super().__init__()
-        if kind == "images":
-            backbone = load_resnet18(weights)
-            in_dim = backbone.fc.in_features
-            backbone.fc = nn.Identity()
-            self.backbone = nn.Sequential(ImagePreprocess(), backbone)
-        else:
-            in_dim = int(dim if isinstance(dim, int) else math.prod(dim))
-            self.backbone = nn.Flatten()
-        self.mlp = MLP([in_dim, hidden, hidden, bits], out_activation="linear")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.mlp(self.backbone(x if x.dtype == torch.uint8 else x.float()))
-
-
-@register
 class UOTRCL(Hasher):
     name = "uot-rcl"
+    display_name, order, color, marker = "UOT-RCL", 80, "#fbafe4", "*"
     paper = ("Han, Luo, Liu, Nan, 'A Unified Optimal Transport Framework for Cross-Modal Retrieval with "
              "Noisy Labels', arXiv 2403.13480 / TNNLS 2025 (UOT-RCL-style reconstruction)")
     description = ("UOT-RCL-style: partial-OT label correction (cross-modal consistent cost) + OT relation "
@@ -198,7 +151,7 @@ class UOTRCL(Hasher):
         "quant_weight": Hyper(0.0, "xbench" + _R, "weight of the quantisation term mean((|h|−1)²) "
                               "(0 = off)"),
         "cosine_epochs": Hyper(0, "MRL [C] cosine annealing", "epochs of the cosine learning-rate schedule "
-                               "(0 = the run's epoch count when given in TrainData.extra['epochs'], else "
+                               "(0 = the run's epoch count when given in TrainData.epochs, else "
                                "default_epochs)"),
         "weights": Hyper("imagenet", "torchvision",
                           "ResNet-18 weights for raw images: imagenet, none or a path"),
@@ -223,10 +176,8 @@ class UOTRCL(Hasher):
         self.image_net: nn.Module
         self.text_net: nn.Module
         if hp["networks"] == "mlp":
-            self.image_net = _ModalityNet(shape.image.kind, shape.image.dim, hp["hidden"], bits,
-                                          hp["weights"])
-            self.text_net = _ModalityNet(shape.text.kind, shape.text.dim, hp["hidden"], bits,
-                                         hp["weights"])
+            self.image_net = BackboneMLP(shape.image.kind, shape.image.dim, hp["hidden"], bits, hp["weights"])
+            self.text_net = BackboneMLP(shape.text.kind, shape.text.dim, hp["hidden"], bits, hp["weights"])
         else:  # the CMMQ fair-comparison networks, as mrl's networks=shared (pre-tanh outputs here)
             text_dim = int(shape.text.dim if isinstance(shape.text.dim, int) else math.prod(shape.text.dim))
             self.image_net = ImageNet(shape.image, bits, out_activation="linear", weights=hp["weights"])
@@ -240,27 +191,13 @@ class UOTRCL(Hasher):
                              f"{hp['lr']}")
         auto = 1e-3 if hp["networks"] == "shared" and not shape.image_is_raw else 1e-4
         self.base_lr = float(hp["lr"]) or auto
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.base_lr, betas=(0.5, 0.999))
-        # label buffers (numpy, float64 soft / uint8 hard), created on the first fit_epoch
-        self._noisy: dict[str, np.ndarray] = {}
-        self._soft: dict[str, np.ndarray] = {}
-        self._labels: dict[str, np.ndarray] = {}
-        self._counts: np.ndarray | None = None
-        self._prior: np.ndarray | None = None
-        self._selected: np.ndarray | None = None
+        self.correction: LabelCorrection | None = None  # created on the first fit_epoch
         self.label_history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ outputs
-    def _net(self, modality: str) -> nn.Module:
-        if modality == "image":
-            return self.image_net
-        if modality == "text":
-            return self.text_net
-        raise ValueError(f"modality must be 'image' or 'text', got {modality!r}")
-
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         """The tanh code head ``h`` (N×K); ``encode`` gives sign(h)."""
-        return torch.tanh(self._net(modality)(x.to(self.device)))
+        return torch.tanh(self.net(modality)(x.to(self.device)))
 
     @torch.no_grad()
     def embed(self, modality: str, x: torch.Tensor) -> torch.Tensor:
@@ -270,161 +207,91 @@ class UOTRCL(Hasher):
     # ------------------------------------------------------------------ labels
     def corrected_labels(self) -> np.ndarray | None:
         """Current corrected training labels (N×C uint8, image side), or None before training."""
-        return None if "image" not in self._labels else self._labels["image"].copy()
+        return None if self.correction is None else self.correction.labels["image"].copy()
 
     def corrected_text_labels(self) -> np.ndarray | None:
         """Text-side corrected labels (differ from the image side only with per-modality noise)."""
-        if not self._labels:
+        if self.correction is None:
             return None
-        return self._labels.get("text", self._labels["image"]).copy()
-
-    def _init_labels(self, data: TrainData) -> None:
-        noisy = {"image": data.labels}
-        if data.text_labels is not None:
-            noisy["text"] = data.text_labels
-        for modality, y in noisy.items():
-            y = (y.detach().cpu().numpy() > 0).astype(np.uint8)
-            if y.shape != (len(data), self.shape.num_classes):
-                raise ValueError(f"{self.name}: {modality} labels have shape {y.shape}, expected "
-                                 f"({len(data)}, {self.shape.num_classes})")
-            self._noisy[modality] = y
-            self._soft[modality] = y.astype(np.float64)
-            self._labels[modality] = y.copy()
-        self._counts = self._noisy["image"].sum(1).astype(np.int64)
-        if self._counts.sum() == 0:
-            raise ValueError(f"{self.name}: dataset '{self.shape.dataset}' has no training label at all")
-        self._prior = class_prior(self._noisy["image"], "uniform" if self.hp["class_prior"] == "uniform"
-                                  else "labels")
-        self._selected = np.zeros(len(data), dtype=bool)
-
-    # ------------------------------------------------------------------ semantic alignment
-    @torch.no_grad()
-    def _embed_all(self, data: TrainData) -> dict[str, torch.Tensor]:
-        was = self.training
-        self.eval()
-        chunk = 256 if self.shape.image_is_raw else 4096
-        out: dict[str, list[torch.Tensor]] = {"image": [], "text": []}
-        try:
-            for idx in self.batches(len(data), chunk, shuffle=False):
-                out["image"].append(self.embed("image", data.image[idx]))
-                out["text"].append(self.embed("text", data.text[idx]))
-        finally:
-            self.train(was)
-        return {m: torch.cat(v) for m, v in out.items()}
+        labels = self.correction.labels
+        return labels.get("text", labels["image"]).copy()
 
     def _semantic_step(self, data: TrainData, mass: float) -> dict[str, float]:
-        hp = self.hp
-        z = self._embed_all(data)
+        chunk = 256 if self.shape.image_is_raw else 4096
+        z = {m: self.outputs_all(m, getattr(data, m), chunk, fn=self.embed) for m in ("image", "text")}
         protos = self.prototypes.normalised().detach()
-        p = {m: (z[m] @ protos / hp["cost_temperature"]).softmax(1).double().cpu().numpy() for m in z}
-        vote = None
-        if hp["vote_weight"] > 0:
-            current = torch.as_tensor(self._labels["image"], dtype=torch.float32, device=z["image"].device)
-            vote = neighbour_vote(z["image"], z["text"], current, k=hp["vote_k"])
-        cost = consistent_cost(p["image"], p["text"], vote, hp["vote_weight"], labels=self._labels["image"],
-                               label_weight=hp["label_weight"])
-        step = semantic_alignment(cost, self._counts, self._prior, mass, reg=hp["ot_reg"],
-                                  solver=hp["ot_solver"], threshold=hp["select_threshold"])
-        sel = step.transported
-        dist = step.row_distribution()
-        mu = hp["momentum"]
-        stats: dict[str, float] = {}
-        for modality in self._labels:
-            counts = self._noisy[modality].sum(1)
-            soft = self._soft[modality]
-            soft[sel] = mu * soft[sel] + (1.0 - mu) * counts[sel, None] * dist[sel]
-            new = self._labels[modality].copy()
-            new[sel] = top_labels(soft[sel], counts[sel])
-            diff = int((new != self._labels[modality]).any(1).sum())
-            self._labels[modality] = new
-            suffix = "" if modality == "image" else "_text"
-            stats["changed" + suffix] = float(diff)
-            stats["relabelled" + suffix] = float((new != self._noisy[modality]).any(1).sum())
-        self._selected = sel
-        stats.update({"mass": float(mass), "moved": step.moved, "transported": float(sel.sum()),
-                      "plan_cost": step.cost})
-        return stats
+        p = {m: (z[m] @ protos / self.hp["cost_temperature"]).softmax(1).double().cpu().numpy() for m in z}
+        return self.correction.update(z, p, mass, self.hp)
 
-    # ------------------------------------------------------------------ training
-    def _lr(self, epoch: int, data: TrainData) -> float:
-        total = int(self.hp["cosine_epochs"]) or int(data.extra.get("epochs", 0) or 0) or self.default_epochs
-        t = min(epoch, max(total, 1)) / max(total, 1)
-        return float(self.base_lr * 0.5 * (1.0 + math.cos(math.pi * t)))
+    # ------------------------------------------------------------------ the skeleton's hooks
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"main": torch.optim.Adam(self.parameters(), lr=self.base_lr, betas=(0.5, 0.999))}
 
-    def _class_loss(self, logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        if self.hp["class_loss"] == "rc":
-            per = robust_clustering_loss(logits, labels, reduction="none")
-        else:
-            target = labels / labels.sum(1, keepdim=True).clamp_min(1.0)
-            per = -(target * logits.log_softmax(1)).sum(1)
-        return (weight * per).sum() / weight.sum().clamp_min(1e-12)
+    def lr_schedule(self) -> Schedule:
+        """MRL's cosine annealing over ``cosine_epochs`` or the run's budget."""
+        return Schedule("cosine", epochs=int(self.hp["cosine_epochs"]))
 
-    def fit_epoch(self, data: TrainData, epoch: int) -> dict[str, float]:
+    def min_batch_size(self) -> int:
+        return 2
+
+    def prepare(self, data: TrainData) -> None:
+        prior = "uniform" if self.hp["class_prior"] == "uniform" else "labels"
+        self.correction = LabelCorrection(data, self.shape.num_classes,
+                                          f"{self.name}: dataset '{self.shape.dataset}'", prior)
+
+    def log_names(self) -> tuple[str, ...]:
+        return ("loss", "loss_class", "loss_align", "loss_mc", "loss_relation", "loss_quant")
+
+    def begin_epoch(self, data: TrainData, epoch: int, log: EpochLog) -> Any:
+        """Semantic alignment after warm-up; the epoch's labels and class-loss weights."""
         hp = self.hp
-        if not self._labels:
-            self._init_labels(data)
         warm = epoch < hp["warmup_epochs"]
-        stats: dict[str, float] = {}
-        if not warm:
+        if warm:
+            stats = dict(ZERO_STATS)
+        else:
             mass = mass_schedule(epoch, hp["warmup_epochs"], hp["ramp_epochs"], hp["mass_start"],
                                  hp["mass_end"])
-            stats.update(self._semantic_step(data, mass))
-        else:
-            stats.update({"mass": 0.0, "moved": 0.0, "transported": 0.0, "changed": 0.0,
-                          "relabelled": 0.0, "plan_cost": 0.0})
-        lr = self._lr(epoch, data)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-
-        dev = self.device
-        labels = {m: torch.as_tensor(y, dtype=torch.float32, device=dev) for m, y in self._labels.items()}
-        labels.setdefault("text", labels["image"])
-        weight_all = torch.ones(len(data), device=dev)
+            stats = self._semantic_step(data, mass)
+        log.update(stats)
+        weight = torch.ones(len(data), device=self.device)
         if not warm and hp["unselected_weight"] != 1.0:
-            weight_all[torch.as_tensor(~self._selected, device=dev)] = float(hp["unselected_weight"])
-        sums = {"loss": 0.0, "loss_class": 0.0, "loss_align": 0.0, "loss_mc": 0.0, "loss_relation": 0.0,
-                "loss_quant": 0.0}
-        n_batches = 0
-        self.train()
-        for idx in self.batches(len(data), hp["batch_size"]):
-            if idx.numel() < 2:
-                continue
-            h_image = self.continuous("image", data.image[idx])
-            h_text = self.continuous("text", data.text[idx])
-            z_image, z_text = F.normalize(h_image, dim=1), F.normalize(h_text, dim=1)
-            y_image, y_text = labels["image"][idx], labels["text"][idx]
-            w = weight_all[idx]
-            loss_class = (self._class_loss(self.prototypes.logits(z_image, hp["tau"]), y_image, w)
-                          + self._class_loss(self.prototypes.logits(z_text, hp["tau"]), y_text, w))
-            loss_mc = loss_rel = torch.zeros((), device=dev)
-            if warm or hp["mc_weight"] > 0:
-                loss_mc = multimodal_contrastive_loss(z_image, z_text, tau=hp["tau"],
-                                                      reduction="sum_modalities")
-            if not warm and hp["relation_weight"] > 0:
-                plan = relation_plan(z_image, z_text, y_image, y_text,
-                                     label_weight=hp["relation_label_weight"], reg=hp["relation_reg"],
-                                     mass=hp["relation_mass"])
-                loss_rel = relation_loss(z_image, z_text, plan, tau=hp["relation_tau"])
-            loss_align = loss_mc if warm else hp["mc_weight"] * loss_mc + hp["relation_weight"] * loss_rel
-            loss = hp["beta"] * loss_class + (1.0 - hp["beta"]) * loss_align
-            loss_quant = torch.zeros((), device=dev)
-            if hp["quant_weight"] > 0:
-                loss_quant = 0.5 * ((h_image.abs() - 1).pow(2).mean() + (h_text.abs() - 1).pow(2).mean())
-                loss = loss + hp["quant_weight"] * loss_quant
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            for key, value in (("loss", loss), ("loss_class", loss_class), ("loss_align", loss_align),
-                               ("loss_mc", loss_mc), ("loss_relation", loss_rel), ("loss_quant", loss_quant)):
-                sums[key] += float(value.detach())
-            n_batches += 1
-        out = {k: v / max(n_batches, 1) for k, v in sums.items()}
-        out.update(stats)
-        out["lr"] = lr
+            unselected = torch.as_tensor(~self.correction.selected, device=self.device)
+            weight[unselected] = float(hp["unselected_weight"])
+        return warm, self.correction.tensors(self.device), weight, stats
+
+    def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> dict[str, torch.Tensor]:
+        """β·L_cls + (1−β)·(w_mc·L_MC + w_rel·L_rel) (+ quantization); MRL's objective in warm-up."""
+        hp = self.hp
+        warm, labels, weight, _ = context
+        h_image = self.continuous("image", data.image[idx])
+        h_text = self.continuous("text", data.text[idx])
+        z_image, z_text = F.normalize(h_image, dim=1), F.normalize(h_text, dim=1)
+        y_image, y_text = labels["image"][idx], labels["text"][idx]
+        w = weight[idx]
+        kind = hp["class_loss"]
+        loss_class = (weighted_class_loss(self.prototypes.logits(z_image, hp["tau"]), y_image, w, kind)
+                      + weighted_class_loss(self.prototypes.logits(z_text, hp["tau"]), y_text, w, kind))
+        loss_mc = loss_rel = torch.zeros((), device=self.device)
+        if warm or hp["mc_weight"] > 0:
+            loss_mc = multimodal_contrastive_loss(z_image, z_text, tau=hp["tau"], reduction="sum_modalities")
+        if not warm and hp["relation_weight"] > 0:
+            plan = relation_plan(z_image, z_text, y_image, y_text, label_weight=hp["relation_label_weight"],
+                                 reg=hp["relation_reg"], mass=hp["relation_mass"])
+            loss_rel = relation_loss(z_image, z_text, plan, tau=hp["relation_tau"])
+        loss_align = loss_mc if warm else hp["mc_weight"] * loss_mc + hp["relation_weight"] * loss_rel
+        loss = hp["beta"] * loss_class + (1.0 - hp["beta"]) * loss_align
+        loss_quant = torch.zeros((), device=self.device)
+        if hp["quant_weight"] > 0:
+            loss_quant = 0.5 * ((h_image.abs() - 1).pow(2).mean() + (h_text.abs() - 1).pow(2).mean())
+            loss = loss + hp["quant_weight"] * loss_quant
+        return {"loss": loss, "loss_class": loss_class, "loss_align": loss_align, "loss_mc": loss_mc,
+                "loss_relation": loss_rel, "loss_quant": loss_quant}
+
+    def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
+        stats = context[3]
         self.label_history.append({"epoch": epoch + 1, **{k: stats[k] for k in sorted(stats)}})
-        return out
 
     def extra_state_for_store(self) -> dict[str, Any]:
         return {"label_correction": self.label_history,
                 "multi_label_mode": "per-sample mass = label count; top-n_i relabelling",
-                "per_modality_labels": "text" in self._labels}
+                "per_modality_labels": self.correction is not None and "text" in self.correction.labels}

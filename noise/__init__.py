@@ -1,12 +1,13 @@
 """xbench.noise — label-noise models and their registry.
 
-Built-in models register on import (``none``, ``symmetric``, ``asymmetric``, ``swap``,
-``bitflip``); third-party ones through the ``xbench.noise`` entry-point group (a
-:class:`NoiseModel` subclass). Models are addressed as ``TYPE:RATE`` (see
+The built-in models (``none``, ``symmetric``, ``asymmetric``, ``swap``, ``bitflip``) are
+imported explicitly and registered from :data:`BUILTINS` (:mod:`xbench.registry`);
+third-party ones through the ``xbench.noise`` entry-point group (a :class:`NoiseModel`
+subclass). Models are addressed as ``TYPE:RATE`` (see
 :class:`NoiseSpec`); :func:`inject` applies one to a run's training labels and reports the
 realised noise. Definitions and sources: ../shared/reference/noise.md.
 """
-from xbench.datasets.registry import Registry, UnknownEntryError
+from xbench.registry import Registry, UnknownEntryError
 
 from .base import NoiseModel, NoiseResult, NoiseSpec, NoNoise, as_multihot, label_type
 from .models import (
@@ -19,9 +20,9 @@ from .models import (
     symmetric_matrix,
 )
 
+BUILTINS: tuple[type[NoiseModel], ...] = (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise)
 registry: Registry[type[NoiseModel]] = Registry("noise model", "xbench.noise")
-for _cls in (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise):
-    registry.register(_cls.name, _cls)
+registry.register_all(BUILTINS)
 
 
 def get(name: str) -> NoiseModel:
@@ -32,6 +33,7 @@ def get(name: str) -> NoiseModel:
 from .inject import NoiseOutcome, inject, noise_rng, realised_stats, resolve
 
 __all__ = [
+    "BUILTINS",
     "AsymmetricNoise",
     "BitFlipNoise",
     "NoNoise",

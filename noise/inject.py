@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from xbench.datasets.registry import UnknownEntryError
+from xbench.registry import UnknownEntryError
 
 from .base import NoiseModel, NoiseResult, NoiseSpec, as_multihot, label_type
 

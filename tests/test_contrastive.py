@@ -110,3 +110,20 @@ def test_bad_reductions_raise():
         robust_clustering_loss(torch.zeros(1, 2), torch.tensor([0]), reduction="sum")
     with pytest.raises(ValueError, match="reduction"):
         multimodal_contrastive_loss(torch.ones(1, 2), torch.ones(1, 2), reduction="sum")
+
+
+def test_weighted_class_loss_weights_samples():
+    from xbench.methods.contrastive import weighted_class_loss
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]], dtype=torch.float64)
+    labels = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], dtype=torch.float64)
+    weight = torch.tensor([1.0, 0.25], dtype=torch.float64)
+    logp = logits.log_softmax(1)
+    ce = [-float(logp[0, 0]), -0.5 * float(logp[1, 1] + logp[1, 2])]
+    expected = (1.0 * ce[0] + 0.25 * ce[1]) / 1.25
+    assert float(weighted_class_loss(logits, labels, weight, "ce")) == pytest.approx(expected, rel=1e-12)
+    rc = robust_clustering_loss(logits, labels, reduction="none")
+    expected_rc = float((weight * rc).sum() / weight.sum())
+    assert float(weighted_class_loss(logits, labels, weight, "rc")) == pytest.approx(expected_rc, rel=1e-12)
+    with pytest.raises(ValueError, match="class loss"):
+        weighted_class_loss(logits, labels, weight, "hinge")

@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 from xbench.methods import get
-from xbench.methods.mrl import cosine_lr, mrl_loss
+from xbench.methods.mrl import mrl_loss
+from xbench.methods.schedules import Schedule, learning_rate
 
 from .test_ssah import tiny_problem
 
@@ -61,6 +62,10 @@ def test_per_sample_losses_average_to_the_batch_loss():
     assert per.shape == (5,) and float(per.mean()) == pytest.approx(float(mean), rel=1e-12)
 
 
+def cosine_lr(base: float, epoch: int, total: int) -> float:
+    return learning_rate(Schedule("cosine"), base, epoch, total)
+
+
 def test_cosine_schedule():
     assert cosine_lr(1e-4, 0, 10) == pytest.approx(1e-4)
     assert cosine_lr(1e-4, 5, 10) == pytest.approx(0.5e-4)
@@ -77,7 +82,7 @@ def make(bits: int = 8, seed: int = 0, **hp):
 @pytest.mark.parametrize("networks", ["shared", "mrl"])
 def test_trains_with_decreasing_loss_and_emits_codes(networks):
     method, data = make(bits=10, networks=networks, mlp_hidden=32)
-    data.extra["epochs"] = 5
+    data.epochs = 5  # the run's typed epoch budget
     logs = [method.fit_epoch(data, e) for e in range(5)]
     assert logs[-1]["loss"] < logs[0]["loss"]
     assert logs[-1]["lr"] < logs[0]["lr"] == pytest.approx(1e-3)  # cosine over the run's 5 epochs

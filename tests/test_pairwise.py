@@ -17,11 +17,11 @@ from xbench.methods.pairwise import (
     exponential_quantization_loss,
     pairwise_nll,
     quantization_loss,
-    scheduled_lr,
     similarity,
     square_quantization_loss,
     theta,
 )
+from xbench.methods.schedules import Schedule, learning_rate
 
 LABELS_A = torch.tensor([[1, 0, 0], [0, 1, 1], [0, 0, 0]], dtype=torch.float32)
 LABELS_B = torch.tensor([[1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]], dtype=torch.float32)
@@ -133,6 +133,10 @@ def test_quantization_losses_of_cmhh():
     assert float(square_quantization_loss(h)[0]) == pytest.approx(0.25 + 0 + 1 + 0)
 
 
+def scheduled_lr(lr0: float, lr_end: float, epoch: int, total: int, kind: str) -> float:
+    return learning_rate(Schedule(kind, end_factor=lr_end / lr0), lr0, epoch, total)
+
+
 def test_scheduled_lr_matches_logspace_and_linspace():
     log = np.logspace(-1.5, -3, 500)
     for epoch in (0, 1, 250, 499):
@@ -143,7 +147,7 @@ def test_scheduled_lr_matches_logspace_and_linspace():
     assert scheduled_lr(0.1, 0.01, 900, 500, "log") == pytest.approx(0.01)  # past the schedule: the end
     assert scheduled_lr(0.1, 0.01, 7, 500, "constant") == 0.1
     with pytest.raises(ValueError, match="schedule"):
-        scheduled_lr(0.1, 0.01, 0, 10, "cosine")
+        scheduled_lr(0.1, 0.01, 0, 10, "cosh")
 
 
 def test_input_normalisation_modes():
@@ -163,3 +167,11 @@ def test_input_normalisation_modes():
     assert raw.mode == {"image": "none", "text": "standardize"}
     with pytest.raises(ValueError, match="normalisation"):
         InputNormalisation(shape, "whiten")
+
+
+def test_class_balanced_weights_of_a_block_use_the_whole_pair_set():
+    s = similarity(LABELS_A, LABELS_B)
+    full = class_balanced_weights(s)
+    block = class_balanced_weights(s[:2], counts=(float(s.sum()), float(s.numel())))
+    assert torch.equal(block, full[:2])
+    assert not torch.equal(class_balanced_weights(s[:2]), full[:2])  # the block's own counts differ

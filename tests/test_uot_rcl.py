@@ -115,8 +115,8 @@ def test_learning_rate_auto_and_cosine():
     method = make(shape, lr=2e-3, cosine_epochs=4)
     lrs = [method.fit_epoch(data, e)["lr"] for e in range(3)]
     assert lrs == pytest.approx([2e-3, 2e-3 * 0.5 * (1 + np.cos(np.pi / 4)), 1e-3])
-    data.extra["epochs"] = 2  # the run's length, when the runner passes it
-    assert make(shape, lr=1e-3)._lr(1, data) == pytest.approx(0.5e-3)
+    data.epochs = 2  # the run's length, when the runner passes it
+    assert make(shape, lr=1e-3).fit_epoch(data, 1)["lr"] == pytest.approx(0.5e-3)
 
 
 def test_deterministic_given_seed():

@@ -1,24 +1,32 @@
-"""A small name → entry registry with entry-point plugins.
+"""xbench.registry — the name → entry registry shared by the three wings, with entry-point plugins.
 
-Each wing of xbench (``xbench.datasets``, ``xbench.noise``, ``xbench.methods``) owns one
-:class:`Registry` instance. This module lives in the most upstream wing (datasets) so the
-other wings can reuse it without importing the core (the one-way flow of DEVELOPERS.md:
-datasets → noise → methods → core).
+Each wing owns one :class:`Registry` instance: ``xbench.methods.registry`` (Hasher classes),
+``xbench.datasets.registry`` (:class:`~xbench.datasets.entry.DatasetEntry` objects) and
+``xbench.noise.registry`` (NoiseModel classes). This module is standalone on purpose: it
+lives in the core package's folder (``benchmark/``, whose ``__init__`` imports nothing but the
+version string) but imports only the standard library and belongs to none of the core's rooms,
+so every wing can import it without importing another wing's code or any of the core (the
+one-way flow datasets → noise → methods → core stays intact). The top-level folders stay those
+of the design card.
 
-Third-party packages register entries through an entry-point group (``xbench.methods``,
-``xbench.datasets``, ``xbench.noise``). The entry point may name either
+One registration style for all three wings: a wing's ``__init__`` imports its built-in
+modules explicitly (a missing module is an ImportError, never a silent skip) and registers
+the built-ins with :meth:`Registry.register_all`, keyed by each entry's ``name`` attribute,
+in display order. Third-party packages register entries through an entry-point group
+(``xbench.methods``, ``xbench.datasets``, ``xbench.noise``). The entry point may name either
 
-* an object (a class or factory) — registered under the entry point's name; or
+* an object (a class or an entry) — registered under the entry point's name; or
 * a module — importing it is expected to call ``registry.register(...)`` itself.
 
-Entry points are loaded lazily, the first time the registry is read.
+Entry points are loaded lazily, the first time the registry is read; a plugin that fails to
+load is recorded in :attr:`Registry.plugin_errors` and does not break xbench.
 """
 from __future__ import annotations
 
 import difflib
 import importlib.metadata
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -58,6 +66,14 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} '{name}' is already registered")
         self._entries[name] = entry
         return entry
+
+    def register_all(self, entries: Iterable[T]) -> None:
+        """Register each entry under its ``name`` attribute (the built-ins of a wing, in order)."""
+        for entry in entries:
+            name = getattr(entry, "name", "")
+            if not name:
+                raise ValueError(f"{self.kind} entry {entry!r} has no name")
+            self.register(name, entry)
 
     def unregister(self, name: str) -> None:
         self._entries.pop(name, None)

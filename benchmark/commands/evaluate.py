@@ -6,13 +6,14 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
-from .. import metrics
 from ..errors import XbenchError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 KEYS = ("query_codes", "db_codes", "query_labels", "db_labels")
 
@@ -64,6 +65,8 @@ def _parse_cutoffs(value: str | None) -> list[int] | None:
 
 def load_codes(path: str | Path) -> dict[str, np.ndarray]:
     """The four arrays of an evaluation file; a missing or unreadable file/key is an XbenchError."""
+    import numpy as np  # here, not at import time: `xbench --help` stays light
+
     path = Path(path)
     if not path.is_file():
         raise XbenchError(f"{path}: no such file")
@@ -85,6 +88,8 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
 
 def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] | None = None) -> dict[str, Any]:
     """Load, validate strictly (codes ±1 or 0/1, labels 0/1 or class indices) and evaluate."""
+    from .. import metrics
+
     arrays = load_codes(path)
     try:
         return metrics.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"],

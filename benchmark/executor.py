@@ -5,8 +5,9 @@
   reported together before anything trains.
 * **Resume**: a cell whose result JSON exists with status ``ok`` is skipped unless
   ``force``; failed cells are retried.
-* **Parallelism**: ``jobs > 1`` runs cells in joblib worker processes (loky), each capped to
-  ``cores // jobs`` torch threads; ``devices`` spreads cells round-robin over GPUs.
+* **Parallelism**: ``jobs > 1`` runs cells in joblib worker processes (loky, reused from cell to
+  cell); the thread policy (:mod:`xbench.threads`: ``jobs=None`` is ``--jobs auto``, features-mode
+  cells get one torch thread) sets each cell's threads; ``devices`` spreads cells round-robin over GPUs.
 * **Dask**: ``backend="dask"`` sends cells to an existing cluster through joblib's Dask
   backend; results travel back to this process, which stores them (no shared filesystem is
   needed for results; the data root must be readable on the workers).
@@ -16,7 +17,6 @@ process at any moment loses at most the cells in flight.
 """
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import store
+from . import threads as thread_policy
 from .config import RunConfig, RunResult
 from .grid import GridError
 
@@ -167,21 +168,26 @@ def plan(configs: list[RunConfig], results: str | Path, devices: list[str], forc
     return todo, done
 
 
-def _worker(cell: Cell, data_root: str, threads: int, progress: bool = False) -> RunResult:
-    """Runs in a worker process (or in-process for jobs=1)."""
-    import torch
+def _worker(cell: Cell, data_root: str, threads: int | thread_policy.ThreadPlan, progress: bool = False
+            ) -> RunResult:
+    """Runs in a worker process (or in-process for jobs=1). ``threads``: torch threads (0: leave them),
+    or a plan giving them by the cell's image kind (its dataset is loaded once, cached for the run)."""
+    from .runner import execute, load_dataset
 
-    from .runner import execute
-
+    if isinstance(threads, thread_policy.ThreadPlan):
+        try:
+            kind = load_dataset(cell.config, data_root)[0].image_kind
+        except Exception:  # noqa: BLE001 - the run itself reports the problem as a failed result
+            kind = "features"
+        threads = threads.threads_for(kind)
     if threads:
-        torch.set_num_threads(threads)
+        thread_policy.apply_threads(threads)
     return execute(cell.config, data_root=data_root, device=cell.device, run_id=cell.run_id, progress=progress)
 
 
 def write_split(results: str | Path, result: RunResult) -> Path | None:
     """Write the run's split next to the results (``splits/<dataset>-<checksum>.npz``), once."""
     import numpy as np
-
     from xbench.datasets import Split, splits
 
     arrays, info = result.arrays, result.split
@@ -197,15 +203,24 @@ def write_split(results: str | Path, result: RunResult) -> Path | None:
 
 
 def threads_per_job(jobs: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // max(1, jobs))
+    return max(1, thread_policy.usable_cores() // max(1, jobs))
 
 
-def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, jobs: int = 1, backend: str = "local",
-              scheduler: str | None = None, quiet: bool = False,
-              on_result: Callable[[RunResult], None] | None = None) -> list[RunResult]:
-    """Execute ``cells`` and store each result as it arrives."""
+def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, jobs: int | None = 1,
+              backend: str = "local", scheduler: str | None = None, quiet: bool = False,
+              on_result: Callable[[RunResult], None] | None = None, threads: int | None = None,
+              log: Callable[[str], None] | None = None) -> list[RunResult]:
+    """Execute ``cells`` and store each result as it arrives. ``jobs=None``: ``--jobs auto``;
+    ``threads``: torch threads per cell (None: the policy of :mod:`xbench.threads`)."""
     from joblib import Parallel, delayed
+
+    gpus = len({c.device for c in cells if c.device.startswith("cuda")})
+    policy = thread_policy.plan(len(cells), jobs, threads, gpus=gpus,
+                                parallel_ok=jobs is not None or thread_policy.fresh_process_knows(
+                                    [c.config for c in cells]))
+    jobs = policy.jobs
+    if log:
+        log(f"threads: {policy.reason}")
 
     show = not quiet and sys.stderr.isatty()
     bar = None
@@ -238,13 +253,11 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
                 for result in gen:
                     accept(result)
         elif jobs <= 1 or len(cells) <= 1:
-            threads = threads_per_job(1)
             for cell in cells:
-                accept(_worker(cell, str(data_root), threads, progress=show and len(cells) >= 1))
+                accept(_worker(cell, str(data_root), policy, progress=show and len(cells) >= 1))
         else:
-            threads = threads_per_job(jobs)
             gen = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
-                delayed(_worker)(cell, str(data_root), threads) for cell in cells)
+                delayed(_worker)(cell, str(data_root), policy) for cell in cells)
             for result in gen:
                 accept(result)
     finally:

@@ -81,3 +81,17 @@ def test_seeding_is_deterministic_without_inductor():
             "torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", "import sys\n" + code], capture_output=True, text=True, check=True)
     assert res.stdout.split() == ["True", "True", "False"]
+
+
+def test_evaluate_threads_do_not_change_the_result(cli, tmp_path):
+    rng = np.random.default_rng(2)
+    path = tmp_path / "codes.npz"
+    np.savez(path, query_codes=rng.choice([-1, 1], (90, 24)), db_codes=rng.choice([-1, 1], (20000, 24)),
+             query_labels=rng.integers(0, 2, (90, 4)), db_labels=rng.integers(0, 2, (20000, 4)))
+    outs = []  # 2^19 pairs a tile → 26 queries a tile: several blocks, so the threads really split the work
+    for threads in ("1", "3"):
+        res = cli("evaluate", path, "--topk", "50", "--threads", threads)
+        assert res.exit_code == 0, res.output
+        outs.append(json.loads(res.output))
+    assert outs[0] == outs[1]
+    assert cli("evaluate", path, "--threads", "0").exit_code == 2

@@ -86,14 +86,16 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
         raise XbenchError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
 
 
-def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] | None = None) -> dict[str, Any]:
+def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] | None = None,
+                  threads: int = 1) -> dict[str, Any]:
     """Load, validate strictly (codes ±1 or 0/1, labels 0/1 or class indices) and evaluate."""
     from .. import metrics
 
     arrays = load_codes(path)
     try:
         return metrics.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"],
-                                arrays["db_labels"], topk=topk, curves=True, cutoffs=cutoffs, strict=True)
+                                arrays["db_labels"], topk=topk, curves=True, cutoffs=cutoffs, strict=True,
+                                threads=threads)
     except metrics.MetricInputError as exc:
         raise XbenchError(f"{path}: {exc}") from None
 
@@ -142,8 +144,14 @@ def _write_atomic(path: Path, text: str) -> None:
               help="Cut-offs of the P@N and R@k curves [default: 1,2,5,…,1000 up to the database size].")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Also write the JSON result to this file (written atomically).")
-def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None) -> None:
-    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs))
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads (results do not depend on them) [default: OMP_NUM_THREADS if set, else the "
+                   "usable cores].")
+def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None, threads: int | None) -> None:
+    from ..threads import env_threads, usable_cores
+
+    threads = threads or env_threads() or usable_cores()
+    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs), threads)
     result = {"file": str(codes), **result}
     text = json.dumps(result, indent=2)
     if output:

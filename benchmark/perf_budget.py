@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise", default="symmetric:0.6")
     ap.add_argument("--set", dest="set_", action="append", default=[], metavar="METHOD.PARAM=VALUE")
     ap.add_argument("--tolerance", type=float, default=0.01)
+    ap.add_argument("--single", action="store_true", help="only the default budget (no run at twice it)")
     ap.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
                     help="synthetic's options (repeatable; for smoke tests — the figures are for the default size)")
     args = ap.parse_args(argv)
@@ -73,9 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         hp = dict(normalize(RunConfig(method=name, dataset="synthetic", bits=args.bits,
                                       hparams=tuple(raw.items()))).hparams)
         one = run_one(name, args.bits, args.noise, None, hp, dataset_options=options)
+        label = name + ("[" + ",".join(f"{k}={v}" for k, v in hp.items()) + "]" if hp else "")
+        if args.single:
+            print(f"{label:<28} {one['epochs']:>6} {one['seconds']:>8.1f} {one['map']:>7.4f} {'-':>7} {'-':>7}  -",
+                  flush=True)
+            continue
         two = run_one(name, args.bits, args.noise, 2 * one["epochs"], hp, dataset_options=options)
         delta = two["map"] - one["map"]
-        label = name + ("[" + ",".join(f"{k}={v}" for k, v in hp.items()) + "]" if hp else "")
         print(f"{label:<28} {one['epochs']:>6} {one['seconds']:>8.1f} {one['map']:>7.4f} {two['map']:>7.4f} "
               f"{delta:>+7.4f}  {'yes' if abs(delta) <= args.tolerance else 'NO'}", flush=True)
     return 0

@@ -1,5 +1,6 @@
-"""An instant CLI (issue 13 item 4): what `import xbench.cli`, `--help`, `--version` and `xbench evaluate`
-load, and that seeding sets torch's deterministic flag without importing ``torch._inductor``."""
+"""An instant CLI (issue 13 item 4): what `import xbench.cli`, `--help`, `--version`, `xbench list noise|datasets`
+and `xbench evaluate` load, and that seeding sets torch's deterministic flag without importing
+``torch._inductor``. (`xbench list methods` imports the methods wing, hence torch: documented.)"""
 from __future__ import annotations
 
 import json
@@ -33,7 +34,8 @@ def test_import_cli_loads_no_heavy_module():
     assert not any(loaded.values()), loaded
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["evaluate", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["evaluate", "--help"],
+                                  ["list", "noise"], ["list", "datasets"]])
 def test_help_and_version_load_no_heavy_module(args):
     loaded = _loaded_after(_cli(args))
     assert not any(loaded.values()), loaded

@@ -180,6 +180,11 @@ def read_baseline(path: str | Path) -> dict[str, Any]:
     if not isinstance(cells, list) or not cells:
         raise XbenchError(f"--baseline {path}: 'cells' must be a non-empty list")
     for i, c in enumerate(cells):
+        if not isinstance(c, dict):
+            raise XbenchError(f"--baseline {path}: cell {i} must be an object")
+        seeds = c.get("seeds") or []
+        if not isinstance(seeds, list) or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds):
+            raise XbenchError(f"--baseline {path}: cell {i}: 'seeds' must be a list of integers")
         need = [k for k in ("method", "dataset", "bits", "noise", "task", "value") if k not in c]
         if need:
             raise XbenchError(f"--baseline {path}: cell {i} lacks {', '.join(need)}")

@@ -5,6 +5,11 @@
   reported together before anything trains.
 * **Resume**: a cell whose result JSON exists with status ``ok`` is skipped unless
   ``force``; failed cells are retried.
+* **Shared folders**: each cell is claimed atomically just before it runs
+  (:mod:`xbench.claims`), so several ``xbench run`` processes on one results folder (terminals,
+  a SLURM job array) train each cell once.
+* **Interruption**: SIGINT/SIGTERM release the claims and stop the worker processes; workers
+  also stop by themselves when the parent process disappears (even after SIGKILL).
 * **Parallelism**: ``jobs > 1`` runs cells in joblib worker processes (loky, reused from cell to
   cell); the thread policy (:mod:`xbench.threads`: ``jobs=None`` is ``--jobs auto``, features-mode
   cells get one torch thread) sets each cell's threads; ``devices`` spreads cells round-robin over GPUs.
@@ -17,13 +22,14 @@ process at any moment loses at most the cells in flight.
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import store
+from . import claims, store
 from . import threads as thread_policy
 from .config import RunConfig, RunResult
 from .grid import GridError
@@ -47,10 +53,30 @@ class GridSummary:
         return [r for r in self.ran if r.status != "ok"]
 
 
-def resolve_identity(config: RunConfig) -> dict[str, Any]:
-    """Values folded into the run id beyond the config: resolved hyperparameters, split file hash."""
+def file_fingerprint(path: Path, cache: dict[tuple[str, int, int], str] | None = None) -> str:
+    """SHA-256 of a file's content (cached by path, size and modification time within one call)."""
     import hashlib
 
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if cache is not None and key in cache:
+        return cache[key]
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if cache is not None:
+        cache[key] = digest.hexdigest()
+    return digest.hexdigest()
+
+
+def resolve_identity(config: RunConfig, data_root: str | Path = "data",
+                     cache: dict[tuple[str, int, int], str] | None = None) -> dict[str, Any]:
+    """Values folded into the run id beyond the config: resolved hyperparameters, file content hashes.
+
+    A split file and a ``files:PATH`` dataset enter by the SHA-256 of their content, so
+    replacing the file gives new run ids (the old results are not reported as the new data's).
+    """
     from xbench import methods
 
     cls = methods.get(config.method)
@@ -60,17 +86,29 @@ def resolve_identity(config: RunConfig) -> dict[str, Any]:
         "hp_raw": cls.resolve_hyperparameters(hp, features_mode=False),
     }
     if config.split_file:
-        resolved["split_sha256"] = hashlib.sha256(Path(config.split_file).read_bytes()).hexdigest()
+        resolved["split_sha256"] = file_fingerprint(Path(config.split_file), cache)
+    if config.dataset.startswith("files:"):
+        from xbench.datasets.files import resolve_path
+
+        source = resolve_path(config.dataset[len("files:"):], data_root)
+        resolved["files_sha256"] = file_fingerprint(source, cache)
     return resolved
 
 
 def normalize(config: RunConfig) -> RunConfig:
-    """Coerce ``--set`` values to the hyperparameters' types (so "0.7" and 0.7 are one run)."""
+    """One spelling per value before hashing run ids.
+
+    ``--set`` values are coerced to the hyperparameters' types (so "0.7" and 0.7 are one
+    run) and noise specs are written canonically (``Symmetric:0.60`` → ``symmetric:0.6``).
+    """
     import dataclasses
 
     from xbench import methods
     from xbench.methods.base import coerce
 
+    from .preflight import canonical_noise
+
+    config = dataclasses.replace(config, noise=canonical_noise(config.noise))
     if config.method not in methods.registry or not config.hparams:
         return config
     declared = methods.get(config.method).hyperparameters
@@ -79,52 +117,17 @@ def normalize(config: RunConfig) -> RunConfig:
         if key in declared:
             try:
                 value = coerce(value, declared[key].default)
-            except ValueError:
+            except (ValueError, OverflowError, TypeError):
                 pass  # reported by validate()
         hp.append((key, value))
     return dataclasses.replace(config, hparams=tuple(hp))
 
 
 def validate(configs: list[RunConfig]) -> list[str]:
-    """All configuration errors of a grid (empty when it is valid)."""
-    from xbench import datasets, methods, noise
+    """All configuration errors of a grid that need no data (empty when it is valid)."""
+    from .preflight import check_configs
 
-    errors: list[str] = []
-    seen: set[str] = set()
-
-    def add(msg: str) -> None:
-        if msg not in seen:
-            seen.add(msg)
-            errors.append(msg)
-
-    for cfg in configs:
-        try:
-            cls = methods.get(cfg.method)
-        except KeyError as exc:
-            add(f"--methods: {exc}")
-            cls = None
-        try:
-            datasets.get(cfg.dataset)
-        except KeyError as exc:
-            add(f"--datasets: {exc}")
-        try:
-            spec = noise.NoiseSpec.parse(cfg.noise)
-            noise.registry.get(spec.kind)
-        except KeyError as exc:
-            add(f"--noise: {exc}")
-        except ValueError as exc:
-            add(f"--noise: {exc}")
-        if cls is not None:
-            message = cls.check_bits(cfg.bits)
-            if message:
-                add(f"--bits: {message}")
-            try:
-                cls.resolve_hyperparameters(cfg.hparams_dict)
-            except ValueError as exc:
-                add(f"--set: {exc}")
-        if cfg.split_file and not Path(cfg.split_file).is_file():
-            add(f"--split-file {cfg.split_file}: no such file")
-    return errors
+    return check_configs(configs)
 
 
 def parse_devices(spec: str) -> list[str]:
@@ -149,12 +152,13 @@ def parse_devices(spec: str) -> list[str]:
     return devices
 
 
-def plan(configs: list[RunConfig], results: str | Path, devices: list[str], force: bool = False
-         ) -> tuple[list[Cell], list[Cell]]:
+def plan(configs: list[RunConfig], results: str | Path, devices: list[str], force: bool = False,
+         data_root: str | Path = "data") -> tuple[list[Cell], list[Cell]]:
     """(cells to run, cells already done), ids computed and duplicates removed."""
     todo, done, ids = [], [], set()
+    cache: dict[tuple[str, int, int], str] = {}
     for cfg in configs:
-        rid = cfg.run_id(resolve_identity(cfg))
+        rid = cfg.run_id(resolve_identity(cfg, data_root, cache))
         if rid in ids:
             continue
         ids.add(rid)
@@ -168,12 +172,41 @@ def plan(configs: list[RunConfig], results: str | Path, devices: list[str], forc
     return todo, done
 
 
-def _worker(cell: Cell, data_root: str, threads: int | thread_policy.ThreadPlan, progress: bool = False
-            ) -> RunResult:
+def _watch_parent(parent_pid: int, period: float = 1.0) -> None:
+    """In a worker process: exit as soon as the process that started the grid is gone.
+
+    Started once per worker (a daemon thread named ``xbench-parent-watchdog``), so workers of
+    a grid whose parent was killed (even with SIGKILL) stop within about ``period`` seconds.
+    """
+    import threading
+
+    if parent_pid <= 0 or parent_pid == os.getpid():
+        return
+    if any(t.name == "xbench-parent-watchdog" for t in threading.enumerate()):
+        return
+    from .claims import pid_alive
+
+    first_ppid = os.getppid()
+
+    def loop() -> None:
+        import time
+
+        while True:
+            time.sleep(period)
+            # reparented (the parent died, even if not yet reaped) or the grid's process is gone
+            if os.getppid() != first_ppid or not pid_alive(parent_pid):
+                os._exit(1)
+
+    threading.Thread(target=loop, name="xbench-parent-watchdog", daemon=True).start()
+
+
+def _worker(cell: Cell, data_root: str, threads: int | thread_policy.ThreadPlan, progress: bool = False,
+            parent_pid: int = 0) -> RunResult:
     """Runs in a worker process (or in-process for jobs=1). ``threads``: torch threads (0: leave them),
     or a plan giving them by the cell's image kind (its dataset is loaded once, cached for the run)."""
     from .runner import execute, load_dataset
 
+    _watch_parent(parent_pid)
     if isinstance(threads, thread_policy.ThreadPlan):
         try:
             kind = load_dataset(cell.config, data_root)[0].image_kind
@@ -206,12 +239,48 @@ def threads_per_job(jobs: int) -> int:
     return max(1, thread_policy.usable_cores() // max(1, jobs))
 
 
+def claim_path(results: str | Path, cell: Cell) -> Path:
+    return store.result_path(results, cell.config.dataset, cell.config.method, cell.run_id).with_suffix(
+        claims.CLAIM_SUFFIX)
+
+
+def handled_elsewhere(results: str | Path, cell: Cell, since: float, force: bool) -> bool:
+    """Whether the cell needs no run here: done (unless ``force``) or stored by anyone after ``since``."""
+    path = store.result_path(results, cell.config.dataset, cell.config.method, cell.run_id)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return False
+    if mtime > since:  # strictly: file times are coarse (a few ms), an older file can share the tick
+        return True
+    return not force and store.is_done(results, cell.config.dataset, cell.config.method, cell.run_id)
+
+
+def _stop_local_workers() -> None:
+    """Kill joblib's loky workers of this process (after an interrupt)."""
+    try:
+        from joblib.externals.loky import reusable_executor
+    except ImportError:  # pragma: no cover - joblib internals moved
+        return
+    running = getattr(reusable_executor, "_executor", None)
+    if running is not None:
+        running.shutdown(wait=False, kill_workers=True)
+
+
 def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, jobs: int | None = 1,
               backend: str = "local", scheduler: str | None = None, quiet: bool = False,
-              on_result: Callable[[RunResult], None] | None = None, threads: int | None = None,
-              log: Callable[[str], None] | None = None) -> list[RunResult]:
-    """Execute ``cells`` and store each result as it arrives. ``jobs=None``: ``--jobs auto``;
-    ``threads``: torch threads per cell (None: the policy of :mod:`xbench.threads`)."""
+              on_result: Callable[[RunResult], None] | None = None, force: bool = False,
+              stale_after: float = claims.DEFAULT_STALE_AFTER, busy: list[Cell] | None = None,
+              threads: int | None = None, log: Callable[[str], None] | None = None) -> list[RunResult]:
+    """Execute ``cells`` and store each result as it arrives.
+
+    Each cell is claimed (:mod:`xbench.claims`) just before it is handed to a worker and
+    skipped if another process holds it or stored its result since this run started, so any
+    number of processes can share one results folder; skipped cells are appended to ``busy``.
+    Leftover temp files of interrupted writes are removed first. On an interrupt the claims
+    are released and the worker processes are stopped. ``jobs=None``: ``--jobs auto``; ``threads``:
+    torch threads per cell (None: the policy of :mod:`xbench.threads`).
+    """
     from joblib import Parallel, delayed
 
     gpus = len({c.device for c in cells if c.device.startswith("cuda")})
@@ -229,11 +298,34 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
 
         bar = tqdm(total=len(cells), desc="runs", unit="run")
     out: list[RunResult] = []
+    busy = busy if busy is not None else []
+    Path(results).mkdir(parents=True, exist_ok=True)
+    since = claims._fs_now(Path(results))
+    claims.clean_temp_files(results, since, stale_after)
+    book = claims.ClaimBook(stale_after)
+    me = os.getpid()
+
+    def claimed(pending: list[Cell]):
+        for cell in pending:
+            if handled_elsewhere(results, cell, since, force):
+                busy.append(cell)
+                continue
+            path = claim_path(results, cell)
+            if not book.try_claim(path):
+                busy.append(cell)
+                continue
+            if handled_elsewhere(results, cell, since, force):  # finished just before our claim
+                book.release(path)
+                busy.append(cell)
+                continue
+            yield cell
 
     def accept(result: RunResult) -> None:
         if result.status == "ok":
             write_split(results, result)
         store.save_result(results, result)
+        book.release(store.result_path(results, result.config["dataset"], result.config["method"],
+                                       result.run_id).with_suffix(claims.CLAIM_SUFFIX))
         out.append(result)
         if on_result:
             on_result(result)
@@ -241,25 +333,30 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
             bar.update(1)
 
     try:
-        if backend == "dask":
-            from dask.distributed import Client
-            from joblib import parallel_config
+        with book:
+            if backend == "dask":
+                from dask.distributed import Client
+                from joblib import parallel_config
 
-            with Client(scheduler) as client, parallel_config(backend="dask"):
-                n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-                threads = 0  # workers keep their own thread settings
-                gen = Parallel(n_jobs=n_workers, return_as="generator_unordered")(
-                    delayed(_worker)(cell, str(data_root), threads) for cell in cells)
-                for result in gen:
-                    accept(result)
-        elif jobs <= 1 or len(cells) <= 1:
-            for cell in cells:
-                accept(_worker(cell, str(data_root), policy, progress=show and len(cells) >= 1))
-        else:
-            gen = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
-                delayed(_worker)(cell, str(data_root), policy) for cell in cells)
-            for result in gen:
-                accept(result)
+                with Client(scheduler) as client, parallel_config(backend="dask"):
+                    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+                    threads = 0  # workers keep their own thread settings
+                    gen = Parallel(n_jobs=n_workers, return_as="generator_unordered")(
+                        delayed(_worker)(cell, str(data_root), threads) for cell in claimed(cells))
+                    for result in gen:
+                        accept(result)
+            elif jobs <= 1 or len(cells) <= 1:
+                for cell in claimed(cells):
+                    accept(_worker(cell, str(data_root), policy, progress=show))
+            else:
+                gen = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
+                    delayed(_worker)(cell, str(data_root), policy, parent_pid=me) for cell in claimed(cells))
+                try:
+                    for result in gen:
+                        accept(result)
+                except BaseException:
+                    _stop_local_workers()
+                    raise
     finally:
         if bar is not None:
             bar.close()

@@ -11,6 +11,8 @@ grid is the cartesian product methods × datasets × bits × noise × seeds × t
 from __future__ import annotations
 
 import itertools
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,23 +42,63 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def _strict_int(value: Any, key: str, where: str) -> int:
+    """An integer from an int, an integral float or a string; bools and fractions are refused."""
+    if isinstance(value, bool):
+        raise GridError(f"{where}: '{key}' must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    try:
+        f = float(str(value).strip()) if not isinstance(value, float) else value
+    except ValueError:
+        raise GridError(f"{where}: '{key}' must be an integer, got {value!r}") from None
+    if not math.isfinite(f) or f != int(f):
+        raise GridError(f"{where}: '{key}' must be an integer, got {value!r}")
+    return int(f)
+
+
+def _strict_bool(value: Any, key: str, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise GridError(f"{where}: '{key}' must be true or false, got {value!r}")
+
+
+def _strings(value: Any, key: str, where: str) -> list[str]:
+    items = _as_list(value)
+    bad = [v for v in items if not isinstance(v, str)]
+    if bad:
+        raise GridError(f"{where}: '{key}' must be names (strings), got {bad[0]!r}")
+    return [v.strip() for v in items if v.strip()]
+
+
 def parse_set_options(items: list[str] | dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
     """``["cmmq.mq_weight=0,0.7"]`` or ``{"cmmq.mq_weight": [0, 0.7]}`` → {method: {param: values}}."""
     pairs: list[tuple[str, Any]] = []
     if isinstance(items, dict):
         pairs = list(items.items())
+    elif not isinstance(items, (list, tuple)):
+        raise GridError(f"'set' must be a table of \"METHOD.PARAM\" = [VALUES] or a list of "
+                        f"\"METHOD.PARAM=V1,V2\" strings, got {items!r}")
     else:
         for item in items:
+            if not isinstance(item, str):
+                raise GridError(f"'set': expected \"METHOD.PARAM=V1[,V2]\" strings, got {item!r}")
             key, sep, value = str(item).partition("=")
             if not sep or not key.strip():
                 raise GridError(f"--set '{item}': expected METHOD.PARAM=V1[,V2...]")
             pairs.append((key.strip(), _as_list(value) or [""]))
     out: dict[str, dict[str, list[Any]]] = {}
     for key, values in pairs:
-        method, dot, param = key.partition(".")
+        method, dot, param = str(key).partition(".")
         if not dot or not method or not param:
             raise GridError(f"--set '{key}': expected METHOD.PARAM (e.g. cmmq.mq_weight)")
-        out.setdefault(method, {})[param] = _as_list(values) if not isinstance(values, list) else values
+        values = _as_list(values) if not isinstance(values, list) else values
+        if not values:
+            raise GridError(f"--set '{key}': no values given")
+        bad = [v for v in values if isinstance(v, (dict, list))]
+        if bad:
+            raise GridError(f"--set '{key}': values must be numbers, strings or booleans, got {bad[0]!r}")
+        out.setdefault(method.strip(), {})[param.strip()] = values
     return out
 
 
@@ -91,26 +133,49 @@ class GridSpec:
             if key not in GRID_KEYS:
                 raise GridError(f"{where}: unknown key '{key}'; valid: {', '.join(GRID_KEYS)}")
             if key in ("methods", "datasets", "noise"):
-                value = [str(v) for v in _as_list(value)]
+                value = _strings(value, key, where)
             elif key in ("bits", "seeds", "loss_epochs"):
-                try:
-                    value = [int(v) for v in _as_list(value)]
-                except ValueError:
-                    raise GridError(f"{where}: '{key}' must be integers, got {value!r}") from None
+                value = [_strict_int(v, key, where) for v in _as_list(value)]
             elif key == "set":
                 merged = {m: dict(p) for m, p in self.set.items()}
-                for m, params in parse_set_options(value).items():
+                try:
+                    parsed = parse_set_options(value)
+                except GridError as exc:
+                    raise GridError(f"{where}: {exc}") from None
+                for m, params in parsed.items():
                     merged.setdefault(m, {}).update(params)
                 value = merged
             elif key == "dataset_options":
                 if not isinstance(value, dict):
                     raise GridError(f"{where}: 'dataset_options' must be a table of KEY = VALUE")
+                bad = [k for k, v in value.items() if isinstance(v, (dict, list))]
+                if bad:
+                    raise GridError(f"{where}: dataset option '{bad[0]}' must be a number, string or boolean")
                 value = {**self.dataset_options, **value}
             elif key in ("epochs", "eval_every"):
+                value = _strict_int(value, key, where)
+            elif key == "noise_per_modality":
+                value = _strict_bool(value, key, where)
+            elif key == "split_file":
+                if not isinstance(value, str) or not value.strip():
+                    raise GridError(f"{where}: 'split_file' must be a path (string), got {value!r}")
+            elif key == "assumed_noise_rate":
                 try:
-                    value = int(value)
+                    value = float(value) if not isinstance(value, bool) else None
                 except (TypeError, ValueError):
-                    raise GridError(f"{where}: '{key}' must be an integer, got {value!r}") from None
+                    value = None
+                if value is None or not math.isfinite(value):
+                    raise GridError(f"{where}: 'assumed_noise_rate' must be a number in [0, 1), "
+                                    f"got {values[key]!r}")
+            elif key == "topk":
+                if isinstance(value, str) and value.strip().lower() in ("dataset", "all", "none"):
+                    value = value.strip().lower()
+                else:
+                    try:
+                        value = _strict_int(value, key, where)
+                    except GridError:
+                        raise GridError(f"{where}: 'topk' must be a positive integer, 'all' or 'dataset', "
+                                        f"got {value!r}") from None
             setattr(self, key, value)
 
 
@@ -119,7 +184,12 @@ def read_experiment(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise GridError(f"--config {path}: no such file")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise GridError(f"--config {path}: not UTF-8 text (byte {exc.start}); TOML files must be UTF-8"
+                        ) from None
+    except OSError as exc:
+        raise GridError(f"--config {path}: cannot read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise GridError(f"--config {path}: invalid TOML ({exc})") from None
 
@@ -143,8 +213,14 @@ def build_specs(config_file: str | Path | None, cli: dict[str, Any], groups: lis
         spec = GridSpec(name=name)
         spec.update({k: v for k, v in doc.items() if k != "groups"}, where)
         if name:
+            if not isinstance(group_docs[name], dict):
+                raise GridError(f"{where}: [groups.{name}] must be a table of grid keys")
             spec.update(group_docs[name], f"{where} [groups.{name}]")
-        spec.update(cli, "options")
+        try:
+            spec.update(cli, "options")
+        except GridError as exc:  # name the command-line option: "--bits: must be ..."
+            raise GridError(re.sub(r"^options: '(\w+)'", lambda m: "--" + m.group(1).replace("_", "-") + ":",
+                                   str(exc))) from None
         specs.append(spec)
     return specs
 

@@ -107,6 +107,9 @@ _HAS_BITWISE_COUNT = hasattr(np, "bitwise_count")
 _POP8 = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
 
 
+MAX_CLASS_INDEX = 2**31 - 1  # largest class index accepted (int32); beyond it the back-ends disagreed
+
+
 class MetricInputError(ValueError):
     """Bad evaluator input. The message starts with the argument name and says what was expected."""
 
@@ -195,8 +198,13 @@ def _label_kind(labels: Array, name: str, strict: bool) -> tuple[str, np.ndarray
     if x.ndim == 1:
         if _is_bool(x):
             x = x.long() if _is_tensor(x) else x.astype(np.int64)
+        if _is_float(x) and not bool((x.isfinite() if _is_tensor(x) else np.isfinite(x)).all()):
+            raise MetricInputError(f"{name}: class indices must be finite non-negative integers")
         if _is_float(x) and not bool((x == x.round() if _is_tensor(x) else x == np.round(x)).all()):
             raise MetricInputError(f"{name}: class indices must be non-negative integers")
+        if bool((x > MAX_CLASS_INDEX).any()):  # beyond it float indices stop being exact; back-ends disagree
+            raise MetricInputError(f"{name}: class indices must be at most {MAX_CLASS_INDEX}, "
+                                   f"found {_item(x.max())!r}")
         if bool((x < 0).any()):
             raise MetricInputError(f"{name}: class indices must be non-negative integers, "
                                    f"found {_item(x.min())!r}")

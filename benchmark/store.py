@@ -3,7 +3,10 @@
 Layout: ``<results>/runs/<dataset>/<method>/<run_id>.json`` and ``<run_id>.npz`` beside it.
 Writes are atomic (temp file in the same folder, fsync, rename) and the JSON is written
 last, so a run counts as done only once its JSON exists; a crash mid-write leaves at most a
-``.tmp-*`` file, which loaders ignore and the next write replaces. :func:`load_results`
+``.tmp-<pid>-<host>-*`` file, which loaders ignore and the next ``xbench run`` removes
+(:func:`xbench.claims.clean_temp_files`). A run stored again (``--force``) replaces its
+``.npz`` too: a failed rerun removes the old one, so no codes of another run remain; the JSON
+records the SHA-256 of the ``.npz`` it was written with (``arrays_sha256``). :func:`load_results`
 reads a results folder into a pandas DataFrame with one row per run and task.
 """
 from __future__ import annotations
@@ -38,7 +41,9 @@ def result_path(results: str | Path, dataset: str, method: str, run_id: str) -> 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either nothing or the whole file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    from .claims import temp_prefix
+
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=path.suffix, dir=path.parent)
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -75,16 +80,27 @@ def _jsonable(obj: Any) -> Any:
 
 
 def save_result(results: str | Path, result: RunResult) -> Path:
-    """Store one run: the ``.npz`` (if any arrays) first, then the JSON; returns the JSON path."""
+    """Store one run: the ``.npz`` (if any arrays) first, then the JSON; returns the JSON path.
+
+    Without arrays (a failed run) an ``.npz`` left by an earlier run of the same id is removed
+    once the new JSON is in place, so its codes can never be read as this run's.
+    """
+    import hashlib
+
     cfg = result.config
     path = result_path(results, cfg["dataset"], cfg["method"], result.run_id)
+    npz = path.with_suffix(".npz")
     payload = result.to_json()
     if result.arrays:
         buf = io.BytesIO()
         np.savez_compressed(buf, **{k: np.asarray(v) for k, v in result.arrays.items()})
-        atomic_write_bytes(path.with_suffix(".npz"), buf.getvalue())
-        payload["arrays_file"] = path.with_suffix(".npz").name
+        data = buf.getvalue()
+        atomic_write_bytes(npz, data)
+        payload["arrays_file"] = npz.name
+        payload["arrays_sha256"] = hashlib.sha256(data).hexdigest()
     atomic_write_text(path, json.dumps(_jsonable(payload), indent=1, sort_keys=True))
+    if not result.arrays:
+        npz.unlink(missing_ok=True)
     return path
 
 

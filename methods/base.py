@@ -54,7 +54,7 @@ import torch
 from torch import nn
 
 from .epoch_log import EpochLog
-from .hyper import Hyper, coerce
+from .hyper import Hyper, check_hyper_value, coerce
 from .schedules import Schedule, learning_rate
 
 MODALITIES = ("image", "text")
@@ -167,8 +167,9 @@ class Hasher(nn.Module):
                                  f"valid: {', '.join(cls.hyperparameters) or '(none)'}")
             try:
                 value = coerce(value, cls.hyperparameters[key].default)
-            except ValueError as exc:
+            except (ValueError, OverflowError, TypeError) as exc:
                 raise ValueError(f"{cls.name}.{key}: {exc}") from None
+            value = check_hyper_value(cls.name, key, cls.hyperparameters[key], value)
             choices = cls.hyperparameters[key].choices
             if choices is not None and value not in choices:
                 valid = ", ".join(map(str, choices))

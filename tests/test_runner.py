@@ -150,10 +150,11 @@ def test_config_errors_reported_together_before_training(cli, tmp_path):
               "--bits", "0", "--set", "lsh.colour=1", "--results", tmp_path)
     assert res.exit_code == 2
     for needle in ("unknown method 'nope'", "unknown dataset 'nada'", "unknown noise model 'weird'",
-                   "rate must be in [0, 1)", "code length must be positive", "unknown hyperparameter 'colour'"):
+                   "rate must be in [0, 1)", "code lengths must be positive", "unknown hyperparameter 'colour'"):
         assert needle in res.output
     assert not (tmp_path / "runs").exists()
-    assert len(res.output.strip().splitlines()) == 1  # one line
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 6 and all(line.startswith("Error: ") for line in lines)  # one line per problem
 
 
 # ---------------------------------------------------------------------------------- failures

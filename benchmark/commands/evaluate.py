@@ -5,6 +5,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,9 @@ def _parse_cutoffs(value: str | None) -> list[int] | None:
     return sorted(set(out))
 
 
+_READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, KeyError, NotImplementedError)
+
+
 def load_codes(path: str | Path) -> dict[str, np.ndarray]:
     """The four arrays of an evaluation file; a missing or unreadable file/key is an XbenchError."""
     import numpy as np  # here, not at import time: `xbench --help` stays light
@@ -72,7 +76,7 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
         raise XbenchError(f"{path}: no such file")
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except _READ_ERRORS as exc:
         raise XbenchError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise XbenchError(f"{path}: expected an .npz archive with keys {', '.join(KEYS)}, found a single array")
@@ -82,7 +86,7 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
             if missing:
                 raise XbenchError(f"{path}: missing key '{missing[0]}' (expected {', '.join(KEYS)})")
             return {k: np.asarray(data[k]) for k in KEYS}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except _READ_ERRORS as exc:
         raise XbenchError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
 
 
@@ -122,6 +126,26 @@ def format_table(result: dict[str, Any], source: str = "") -> str:
     return "\n".join(lines)
 
 
+def check_output(output: str | None) -> Path | None:
+    """The ``--output`` path, refused (exit 2) if it is a folder or lies under a file.
+
+    Missing folders are created when the result is written (after a successful evaluation).
+    """
+    if not output:
+        return None
+    path = Path(output)
+    if path.is_dir():
+        raise XbenchError(f"--output {output}: is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise XbenchError(f"--output {output}: '{parent}' is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise XbenchError(f"--output {output}: folder '{parent}' is not writable")
+            break
+    return path
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -142,7 +166,7 @@ def _write_atomic(path: Path, text: str) -> None:
               help="Output format on stdout.")
 @click.option("--cutoffs", default=None, metavar="N1,N2,...",
               help="Cut-offs of the P@N and R@k curves [default: 1,2,5,…,1000 up to the database size].")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+@click.option("--output", "-o", default=None,
               help="Also write the JSON result to this file (written atomically).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads (results do not depend on them) [default: OMP_NUM_THREADS if set, else the "
@@ -150,10 +174,14 @@ def _write_atomic(path: Path, text: str) -> None:
 def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None, threads: int | None) -> None:
     from ..threads import env_threads, usable_cores
 
+    out_path = check_output(output)
     threads = threads or env_threads() or usable_cores()
     result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs), threads)
     result = {"file": str(codes), **result}
     text = json.dumps(result, indent=2)
-    if output:
-        _write_atomic(Path(output), text + "\n")
+    if out_path is not None:
+        try:
+            _write_atomic(out_path, text + "\n")
+        except OSError as exc:
+            raise XbenchError(f"--output {output}: cannot write ({exc.strerror or exc})") from None
     click.echo(text if fmt == "json" else format_table(result, str(codes)))

@@ -1,6 +1,9 @@
 """`xbench run` — train and evaluate the experiment grid, one stored result per run."""
 from __future__ import annotations
 
+import contextlib
+import math
+import signal
 import sys
 from pathlib import Path
 
@@ -20,8 +23,8 @@ def _summary_table(results) -> list[str]:
                                              r.config["noise"], r.config["seed"], _run_name(r.config)))
     w = max([len("method")] + [len(_run_name(r.config)) for r in ordered])
     wd = max([len("dataset")] + [len(r.config["dataset"]) for r in ordered])
-    rows = [f"{'method':<{w}} {'dataset':<{wd}} {'bits':>4} {'noise':<16} {'seed':>4} {'I→T':>7} {'T→I':>7} "
-            f"{'train s':>8}  status"]
+    rows = [(f"{'method':<{w}} {'dataset':<{wd}} {'bits':>4} {'noise':<16} {'seed':>4} {'I→T':>7} {'T→I':>7} "
+             f"{'train s':>8}  status")]
     for r in ordered:
         c = r.config
         ok = r.status == "ok"
@@ -96,26 +99,27 @@ def _parse_options(items) -> dict:
               help="'dask' sends cells to a Dask cluster (see --scheduler).")
 @click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://HOST:8786.")
 @click.option("--force", is_flag=True, help="Rerun cells whose result already exists.")
+@click.option("--stale-after", type=float, default=600.0, show_default=True, metavar="SECONDS",
+              help="A claim on a cell whose owner has not renewed it for this long is taken over "
+                   "(shared folders; see docs/running.md).")
 @click.option("--dry-run", is_flag=True, help="Print the cells that would run, then exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, groups, results, data_root,
         noise_per_modality, assumed_noise_rate, eval_every, loss_epochs, topk, dataset_option, split_file, jobs,
-        threads, device, backend, scheduler, force, dry_run, quiet):
+        threads, device, backend, scheduler, force, stale_after, dry_run, quiet):
     """Train and evaluate every cell of the grid methods × datasets × bits × noise × seeds.
 
     Each run is stored as RESULTS/runs/DATASET/METHOD/RUN_ID.json (RUN_ID: a hash of the full
     configuration); existing results are skipped, so an interrupted grid resumes where it
     stopped. Configuration errors are reported for all cells before anything trains (exit 2);
-    a run that fails is recorded and the grid goes on (exit 1 at the end).
+    a run that fails is recorded and the grid goes on (exit 1 at the end). Several processes
+    may share one results folder: each cell is claimed before it trains, so each trains once.
 
     Without --noise the labels get symmetric noise at rate 0.6, the setting of the CMMQ paper's
     Table 2 (--noise none for clean labels). On the CPU, cells run in parallel up to the usable
     cores with one torch thread per features-mode cell (--jobs auto; see docs/performance.md).
     """
-    from xbench import datasets as datasets_wing
-    from xbench import methods as methods_wing
-
-    from .. import executor, grid
+    from .. import executor
 
     cli = {"methods": methods_, "datasets": datasets_, "bits": bits, "noise": noise, "seeds": seeds,
            "epochs": epochs, "set": list(set_) or None, "noise_per_modality": noise_per_modality,
@@ -124,64 +128,121 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
            "dataset_options": _parse_options(dataset_option) or None}
     from ..threads import parse_jobs
 
+    early = []
     try:
         jobs = parse_jobs(jobs)
     except ValueError as exc:
-        raise XbenchError(str(exc)) from None
+        early.append(str(exc))
+        jobs = 1
     if threads is not None and threads < 1:
-        raise XbenchError(f"--threads: expected a positive integer, got {threads}")
+        early.append(f"--threads: expected a positive integer, got {threads}")
     if backend == "dask" and not scheduler:
-        raise XbenchError("--backend dask needs --scheduler tcp://HOST:PORT")
+        early.append("--backend dask needs --scheduler tcp://HOST:PORT")
+    if not (math.isfinite(stale_after) and stale_after > 0):
+        early.append(f"--stale-after: must be a positive number of seconds, got {stale_after}")
+    configs, devices = _checked_grid(config_file, cli, groups, data_root, results, device, early)
     try:
-        specs = grid.build_specs(config_file, cli, list(groups) or None)
-        configs = []
-        errors: list[str] = []
-        for spec in specs:
-            if not spec.methods:
-                spec.methods = ["all"]
-            if spec.methods != ["all"]:
-                for name in spec.methods:
-                    if name not in methods_wing.registry:
-                        errors.append(f"--methods: {methods_wing.UnknownEntryError('method', name, methods_wing.registry.names())}")
-            spec.methods = methods_wing.registry.select(
-                [m for m in spec.methods if m == "all" or m in methods_wing.registry])
-            if not spec.datasets:
-                found = datasets_wing.default_datasets(data_root)
-                if not found:
-                    click.echo(f"No paper datasets found under '{data_root}'; using the embedded 'synthetic' "
-                               "benchmark. Put MIRFlickr-25K / NUS-WIDE / MS-COCO files there (see README, "
-                               "'Datasets') or pass --data-root.", err=True)
-                spec.datasets = found or ["synthetic"]
-            if isinstance(spec.topk, str) and spec.topk not in ("dataset", "all", "none"):
-                try:
-                    spec.topk = int(spec.topk)
-                except ValueError:
-                    raise grid.GridError(f"--topk: expected a number, 'all' or 'dataset', got '{spec.topk}'"
-                                         ) from None
-            configs.extend(executor.normalize(c) for c in grid.expand(spec))
-        errors += [e for e in executor.validate(configs) if e not in errors]
-        if errors:
-            raise grid.GridError(f"{len(errors)} configuration error(s): " + " | ".join(errors))
-        devices = executor.parse_devices(device)
-        todo, done = executor.plan(configs, results, devices, force=force)
-    except grid.GridError as exc:
-        raise XbenchError(str(exc)) from None
+        todo, done = executor.plan(configs, results, devices, force=force, data_root=data_root)
+    except (OSError, ValueError) as exc:
+        raise XbenchError(f"{exc}") from None
 
-    click.echo(f"{len(configs)} run(s) in the grid: {len(done)} already done, {len(todo)} to run.", err=True)
+    click.echo(f"{len(todo) + len(done)} run(s) in the grid: {len(done)} already done, {len(todo)} to run.",
+               err=True)
     if dry_run:
         for cell in todo:
             click.echo(f"{cell.run_id}  {cell.config.label()}  [{cell.device}]")
         return
+    busy: list = []
+    if (jobs or len(todo)) > 1 or backend == "dask":  # the workers load their own copies; free the checked ones
+        from ..runner import _load_dataset
+
+        _load_dataset.cache_clear()
     try:
-        ran = executor.run_cells(todo, results, data_root, jobs=jobs, backend=backend, scheduler=scheduler,
-                                 quiet=quiet, threads=threads, log=lambda m: click.echo(m, err=True))
-    except KeyboardInterrupt:
+        with _sigterm_as_interrupt():
+            ran = executor.run_cells(todo, results, data_root, jobs=jobs, backend=backend,
+                                     scheduler=scheduler, quiet=quiet, force=force, stale_after=stale_after,
+                                     busy=busy, threads=threads, log=lambda m: click.echo(m, err=True))
+    except KeyboardInterrupt as exc:
         click.echo("Interrupted: finished runs are stored; run the same command again to resume.", err=True)
-        sys.exit(130)
+        sys.exit(143 if isinstance(exc, _Terminated) else 130)
+    except OSError as exc:
+        raise XbenchError(f"--results {results}: cannot store a result ({exc.strerror or exc}: "
+                          f"{exc.filename or ''})") from None
     for line in _summary_table(ran):
         click.echo(line)
     failed = [r for r in ran if r.status != "ok"]
-    click.echo(f"{len(ran) - len(failed)} run(s) ok, {len(failed)} failed, {len(done)} skipped "
+    others = f", {len(busy)} left to other processes sharing the folder" if busy else ""
+    click.echo(f"{len(ran) - len(failed)} run(s) ok, {len(failed)} failed, {len(done)} skipped{others} "
                f"(results in {Path(results) / 'runs'}).", err=True)
     if failed:
         sys.exit(1)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that claims are released and workers stopped."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    def handler(signum, frame):
+        raise _Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. embedded): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _checked_grid(config_file, cli: dict, groups, data_root: str, results: str, device: str,
+                  early: list[str]):
+    """The grid's cells and devices, after every check that needs no training (else exit 2)."""
+    from xbench import datasets as datasets_wing
+    from xbench import methods as methods_wing
+
+    from .. import executor, grid, preflight
+    from ..errors import XbenchProblems
+    from ..runner import _load_dataset
+
+    try:
+        specs = grid.build_specs(config_file, cli, list(groups) or None)
+    except grid.GridError as exc:
+        raise XbenchProblems([*early, str(exc)]) from None
+    configs = []
+    notices: list[str] = []
+    errors: list[str] = early + preflight.check_specs(specs)
+    for spec in specs:
+        if not spec.methods:
+            spec.methods = ["all"]
+        if spec.methods != ["all"]:
+            for name in spec.methods:
+                if name not in methods_wing.registry:
+                    errors.append(f"--methods: {methods_wing.UnknownEntryError('method', name, methods_wing.registry.names())}")
+        spec.methods = methods_wing.registry.select(
+            [m for m in spec.methods if m == "all" or m in methods_wing.registry])
+        if not spec.datasets:
+            found = datasets_wing.default_datasets(data_root)
+            if not found and not notices:
+                notices.append(f"No paper datasets found under '{data_root}'; using the embedded 'synthetic' "
+                               "benchmark. Put MIRFlickr-25K / NUS-WIDE / MS-COCO files there (see README, "
+                               "'Datasets') or pass --data-root.")
+            spec.datasets = found or ["synthetic"]
+        configs.extend(executor.normalize(c) for c in grid.expand(spec))
+    errors += [e for e in preflight.check_configs(configs) if e not in errors]
+    if not errors:
+        errors += preflight.check_data(configs, data_root, _load_dataset)
+    errors += preflight.check_results_folder(results)
+    try:
+        devices = executor.parse_devices(device)
+    except grid.GridError as exc:
+        errors.append(str(exc))
+        devices = []
+    if errors:
+        raise XbenchProblems(errors)
+    for line in notices:
+        click.echo(line, err=True)
+    return configs, devices

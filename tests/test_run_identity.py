@@ -1,0 +1,62 @@
+"""Run ids: one per experiment whatever the spelling; files: ids follow the content; --force reruns."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from xbench import executor, grid, store
+from xbench.config import RunConfig, RunResult
+from xbench.preflight import canonical_noise
+
+from .conftest import tiny_options
+
+
+def test_noise_spellings_are_one_run():
+    spellings = ("symmetric:0.6", "symmetric:0.60", "Symmetric:0.6", " symmetric:.6")
+    assert {canonical_noise(s) for s in spellings} == {"symmetric:0.6"}
+    assert {canonical_noise(s) for s in ("none", "clean", "none:0", "")} == {"none"}
+    assert canonical_noise("symmetric:0.123456789") == "symmetric:0.123456789"  # no digits lost
+    spec = grid.build_specs(None, {"methods": "lsh", "datasets": "synthetic", "bits": "16",
+                                   "noise": "symmetric:0.6,symmetric:0.60,Symmetric:0.6"})[0]
+    configs = [executor.normalize(c) for c in grid.expand(spec)]
+    todo, done = executor.plan(configs, "unused-results-folder", ["cpu"])
+    assert len(todo) == 1 and not done and todo[0].config.noise == "symmetric:0.6"
+
+
+def _files_data(path, shift: int) -> None:
+    rng = np.random.default_rng(shift)
+    np.savez(path, image=rng.standard_normal((60, 6)).astype(np.float32),
+             text=rng.integers(0, 2, (60, 9)).astype(np.float32), labels=rng.integers(0, 3, 60))
+
+
+def test_files_run_ids_follow_the_file_content(tmp_path):
+    data = tmp_path / "mine.npz"
+    _files_data(data, 0)
+    cfg = RunConfig(method="lsh", dataset=f"files:{data}", bits=8)
+    first = cfg.run_id(executor.resolve_identity(cfg))
+    assert first == cfg.run_id(executor.resolve_identity(cfg))
+    _files_data(data, 1)  # same name, new content
+    assert cfg.run_id(executor.resolve_identity(cfg)) != first
+
+
+def test_failed_force_rerun_leaves_no_codes_of_the_old_run(tmp_path):
+    config = {"method": "lsh", "dataset": "synthetic", "bits": 8, "noise": "none", "seed": 0}
+    ok = RunResult(run_id="abc", config=config, status="ok", arrays={"query_image": np.ones((2, 8), np.int8)})
+    path = store.save_result(tmp_path, ok)
+    assert path.with_suffix(".npz").exists()
+    assert json.loads(path.read_text())["arrays_sha256"]
+    failed = RunResult(run_id="abc", config=config, status="failed", error="RuntimeError: boom")
+    store.save_result(tmp_path, failed)
+    assert json.loads(path.read_text())["status"] == "failed"
+    assert not path.with_suffix(".npz").exists() and store.load_arrays(path) == {}
+
+
+def test_force_rerun_through_the_cli(cli, tmp_path):
+    args = ["run", "--methods", "lsh", "--datasets", "synthetic", "--bits", "8", "-q", "--results", tmp_path,
+            *tiny_options()]
+    assert cli(*args).exit_code == 0
+    (path,) = tmp_path.rglob("*.json")
+    before = path.stat().st_mtime_ns
+    res = cli(*args, "--force")
+    assert res.exit_code == 0 and "0 already done, 1 to run" in res.output
+    assert path.stat().st_mtime_ns > before and not list(tmp_path.rglob("*.claim"))

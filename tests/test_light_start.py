@@ -68,12 +68,13 @@ def test_numpy_histograms_equal_a_direct_count():
     from xbench.metrics import _bincount_rows
 
     rng = np.random.default_rng(1)
-    for dtype, nbins in ((np.uint8, 130), (np.uint16, 514)):
-        keys = rng.integers(0, nbins, (5, 333)).astype(dtype)
+    # uint8 rows of even length take the adjacent-pairs path; odd rows and uint16 keys the row-offset path
+    for dtype, nbins, width in ((np.uint8, 130, 334), (np.uint8, 130, 333), (np.uint16, 514, 334)):
+        keys = rng.integers(0, nbins, (5, width)).astype(dtype)
         out = np.empty((5, nbins), np.int64)
         _bincount_rows(keys, nbins, out, np.empty(keys.shape, np.intp))
         expected = np.zeros((5, nbins), np.int64)
-        np.add.at(expected, (np.repeat(np.arange(5), 333), keys.reshape(-1).astype(np.int64)), 1)
+        np.add.at(expected, (np.repeat(np.arange(5), width), keys.reshape(-1).astype(np.int64)), 1)
         np.testing.assert_array_equal(out, expected)
 
 

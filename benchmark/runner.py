@@ -97,7 +97,8 @@ def resolve_topk(config: RunConfig, data) -> int | None:
 def problem_shape(data, num_train: int):
     from xbench.methods import ModalityShape, ProblemShape
 
-    return ProblemShape(image=ModalityShape(data.image_kind, data.image_dim),
+    backbone = getattr(data, "meta", {}).get("image_backbone")  # the dataset's preferred image backbone
+    return ProblemShape(image=ModalityShape(data.image_kind, data.image_dim, backbone),
                         text=ModalityShape(data.text_kind, data.text_dim),
                         num_classes=data.num_classes, multi_label=data.multi_label, num_train=num_train,
                         dataset=data.name)

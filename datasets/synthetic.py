@@ -40,6 +40,43 @@ DEFAULTS = {
 }
 
 
+def synthetic_labels(rng: np.random.Generator, num_items: int, num_classes: int, mean_labels: float,
+                     num_scenes: int) -> np.ndarray:
+    """N×C uint8 multi-hot labels: Zipf-like class frequencies, co-occurring through scenes.
+
+    Each item draws 1 + Poisson(``mean_labels``−1) labels (at least one, at most C) from its
+    scene-weighted class distribution (see the module docstring). Shared by ``synthetic-images``.
+    """
+    n, c = num_items, num_classes
+    class_weight = 1.0 / np.arange(1, c + 1) ** 0.8
+    class_weight = class_weight[rng.permutation(c)]
+    scene_of_class = rng.integers(0, num_scenes, size=c)
+    k = np.maximum(1, 1 + rng.poisson(max(mean_labels - 1.0, 0.0), size=n))
+    k = np.minimum(k, c)
+    scenes = rng.integers(0, num_scenes, size=n)
+    labels = np.zeros((n, c), dtype=np.uint8)
+    for i in range(n):  # n is small; clarity over speed
+        w = class_weight * np.where(scene_of_class == scenes[i], 4.0, 1.0)
+        labels[i, rng.choice(c, size=k[i], replace=False, p=w / w.sum())] = 1
+    return labels
+
+
+def bag_of_words(rng: np.random.Generator, labels: np.ndarray, vocab_size: int, words_per_item: float,
+                 text_background: float) -> np.ndarray:
+    """N×V float32 word counts from the labels' topics plus a shared background (module docstring).
+
+    Shared by ``synthetic-images``.
+    """
+    n, c = labels.shape
+    topics = rng.dirichlet(np.full(vocab_size, 0.05), size=c)
+    background = rng.dirichlet(np.full(vocab_size, 1.0))
+    lab_mix = labels / labels.sum(1, keepdims=True)
+    word_p = (1.0 - text_background) * (lab_mix @ topics) + text_background * background
+    n_words = np.maximum(1, rng.poisson(words_per_item, size=n))
+    text = np.stack([rng.multinomial(n_words[i], word_p[i] / word_p[i].sum()) for i in range(n)])
+    return text.astype(np.float32)
+
+
 def make_synthetic(
     num_items: int = 6000,
     num_query: int = 500,
@@ -63,17 +100,7 @@ def make_synthetic(
     rng = np.random.default_rng(seed)
     n, c = num_items, num_classes
 
-    # --- labels: skewed class frequencies, co-occurring through scenes -------------------
-    class_weight = 1.0 / np.arange(1, c + 1) ** 0.8
-    class_weight = class_weight[rng.permutation(c)]
-    scene_of_class = rng.integers(0, num_scenes, size=c)
-    k = np.maximum(1, 1 + rng.poisson(max(mean_labels - 1.0, 0.0), size=n))
-    k = np.minimum(k, c)
-    scenes = rng.integers(0, num_scenes, size=n)
-    labels = np.zeros((n, c), dtype=np.uint8)
-    for i in range(n):  # n is small; clarity over speed
-        w = class_weight * np.where(scene_of_class == scenes[i], 4.0, 1.0)
-        labels[i, rng.choice(c, size=k[i], replace=False, p=w / w.sum())] = 1
+    labels = synthetic_labels(rng, n, c, mean_labels, num_scenes)
 
     # --- image: ReLU of label prototypes + style nuisance + noise ------------------------
     prototypes = rng.normal(0.0, 1.0, size=(c, image_dim))
@@ -84,14 +111,7 @@ def make_synthetic(
     image = mix @ prototypes + style + rng.normal(0.0, image_noise, size=(n, image_dim))
     image = np.maximum(image, 0.0).astype(np.float32)
 
-    # --- text: bag of words from label topics + background -------------------------------
-    topics = rng.dirichlet(np.full(vocab_size, 0.05), size=c)
-    background = rng.dirichlet(np.full(vocab_size, 1.0))
-    lab_mix = labels / labels.sum(1, keepdims=True)
-    word_p = (1.0 - text_background) * (lab_mix @ topics) + text_background * background
-    n_words = np.maximum(1, rng.poisson(words_per_item, size=n))
-    text = np.stack([rng.multinomial(n_words[i], word_p[i] / word_p[i].sum()) for i in range(n)])
-    text = text.astype(np.float32)
+    text = bag_of_words(rng, labels, vocab_size, words_per_item, text_background)
 
     # --- split: query / train ⊂ database ---------------------------------------------
     perm = rng.permutation(n)

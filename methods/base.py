@@ -53,6 +53,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .backbones import FROM_SCRATCH
 from .epoch_log import EpochLog
 from .hyper import Hyper, check_hyper_value, coerce
 from .schedules import Schedule, learning_rate
@@ -69,6 +70,7 @@ class ModalityShape:
 
     kind: str
     dim: int | tuple[int, ...]
+    backbone: str | None = None  # raw images: the dataset's preferred backbone (networks.resolve_backbone)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,18 @@ class ProblemShape:
     @property
     def image_is_raw(self) -> bool:
         return self.image.kind == "images"
+
+    @property
+    def features_defaults(self) -> bool:
+        """Whether methods take their features-mode defaults (``Hyper.features_default``).
+
+        True unless a *pretrained* backbone is fine-tuned end to end: on precomputed features,
+        and on raw images through a backbone trained from scratch (``small-cnn``,
+        :data:`~xbench.methods.backbones.FROM_SCRATCH`), every network learns from scratch, as
+        the features-mode heads do; the raw-image defaults (e.g. lr 1e-5) are the paper's
+        fine-tuning settings of an ImageNet ResNet-18.
+        """
+        return not self.image_is_raw or self.image.backbone in FROM_SCRATCH
 
 
 @dataclass
@@ -139,7 +153,7 @@ class Hasher(nn.Module):
         self.bits = int(bits)
         self.device = torch.device(device)
         self.seed = int(seed)
-        self.hp = self.resolve_hyperparameters(hparams, features_mode=not shape.image_is_raw)
+        self.hp = self.resolve_hyperparameters(hparams, features_mode=shape.features_defaults)
         self.generator = torch.Generator().manual_seed(self.seed)
         self._optimizers: dict[str, torch.optim.Optimizer] | None = None
         self._prepared = False

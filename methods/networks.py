@@ -1,8 +1,9 @@
 """Networks shared by every method (the CMMQ paper's fair-comparison setting, §4.2).
 
 * :class:`ImageNet` — raw images: torchvision ResNet-18 (ImageNet weights by default) with
-  its last layer replaced by FC(K) (+ tanh); precomputed backbone features: the same FC(K)
-  (+ tanh) head on the features, which is equivalent to a frozen backbone.
+  its last layer replaced by FC(K) (+ tanh), or another backbone of
+  :mod:`~xbench.methods.backbones` as :func:`resolve_backbone` chooses; precomputed backbone
+  features: the same FC(K) (+ tanh) head on the features, which is equivalent to a frozen backbone.
 * :class:`TextNet` — a three-layer MLP on the bag-of-words with a K-unit output (+ tanh).
 * :class:`MLP` — a generic stack of linear layers (MRL's 4096-4096 nets, SSAH's heads, ...).
 * :class:`ClassPrototypes` — learnable, L2-normalised class centres (MRL-style heads).
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .backbones import BACKBONES, DEFAULT_BACKBONE, build_backbone
 from .base import ModalityShape
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -91,19 +93,32 @@ class ImagePreprocess(nn.Module):
         return (x - self.mean) / self.std
 
 
+def resolve_backbone(shape: ModalityShape) -> str:
+    """THE place where a run's image backbone is chosen (raw images only).
+
+    The dataset's declared preference (``shape.backbone``, set by the runner from the dataset's
+    ``meta["image_backbone"]``; ``synthetic-images`` declares ``small-cnn`` and lets the
+    ``backbone`` dataset option change it), else ``resnet18`` — the paper's backbone and the
+    default for real data. Names: :data:`~xbench.methods.backbones.BACKBONES`.
+    """
+    name = getattr(shape, "backbone", None) or DEFAULT_BACKBONE
+    if name not in BACKBONES:
+        raise ValueError(f"unknown image backbone '{name}'; valid: {', '.join(BACKBONES)}")
+    return name
+
+
 class ImageNet(nn.Module):
-    """Image network: ResNet-18 + FC(K) for raw images, FC(K) alone on features."""
+    """Image network: a backbone (:func:`resolve_backbone`) + FC(K) for raw images, FC(K) alone on features."""
 
     def __init__(self, shape: ModalityShape, bits: int, out_activation: str = "tanh", weights: str = "imagenet",
                  head_init_std: float | None = None):
         super().__init__()
         self.raw = shape.kind == "images"
         if self.raw:
-            backbone = load_resnet18(weights)
-            in_features = backbone.fc.in_features
-            backbone.fc = nn.Identity()
-            self.preprocess = ImagePreprocess()
-            self.backbone = backbone
+            built = build_backbone(resolve_backbone(shape), shape.dim, weights)
+            in_features = built.dim
+            self.preprocess = built.preprocess
+            self.backbone = built.net
         else:
             in_features = int(shape.dim if isinstance(shape.dim, int) else math.prod(shape.dim))
             self.preprocess = nn.Identity()
@@ -189,19 +204,20 @@ class ReleaseTextNet(nn.Module):
 
 
 class BackboneMLP(nn.Module):
-    """Backbone (ResNet-18 without its fc for raw images, flatten otherwise) → MLP ``d → h → h → K``.
+    """Backbone (raw images: ``backbone``, the name :func:`resolve_backbone` gives, ResNet-18 by
+    default, without its fc; flatten otherwise) → MLP ``d → h → h → K``.
 
     Linear output (``uot-rcl`` applies its tanh code head outside); MRL-style widths
     (penghu-cs/MRL ``nets/*.py``: h = 4096).
     """
 
-    def __init__(self, kind: str, dim: int | tuple[int, ...], hidden: int, bits: int, weights: str = "imagenet"):
+    def __init__(self, kind: str, dim: int | tuple[int, ...], hidden: int, bits: int, weights: str = "imagenet",
+                 backbone: str = DEFAULT_BACKBONE):
         super().__init__()
         if kind == "images":
-            backbone = load_resnet18(weights)
-            in_dim = backbone.fc.in_features
-            backbone.fc = nn.Identity()
-            self.backbone: nn.Module = nn.Sequential(ImagePreprocess(), backbone)
+            built = build_backbone(backbone, dim, weights)
+            in_dim = built.dim
+            self.backbone: nn.Module = nn.Sequential(built.preprocess, built.net)
         else:
             in_dim = int(dim if isinstance(dim, int) else math.prod(dim))
             self.backbone = nn.Flatten()

@@ -81,7 +81,7 @@ from .base import Hasher, Hyper, ProblemShape, TrainData
 from .contrastive import multimodal_contrastive_loss, weighted_class_loss
 from .epoch_log import EpochLog
 from .label_correction import ZERO_STATS, LabelCorrection
-from .networks import BackboneMLP, ClassPrototypes, ImageNet, TextNet
+from .networks import BackboneMLP, ClassPrototypes, ImageNet, TextNet, resolve_backbone
 from .schedules import Schedule
 from .transport import SOLVERS, mass_schedule, relation_loss, relation_plan
 
@@ -176,7 +176,8 @@ class UOTRCL(Hasher):
         self.image_net: nn.Module
         self.text_net: nn.Module
         if hp["networks"] == "mlp":
-            self.image_net = BackboneMLP(shape.image.kind, shape.image.dim, hp["hidden"], bits, hp["weights"])
+            self.image_net = BackboneMLP(shape.image.kind, shape.image.dim, hp["hidden"], bits, hp["weights"],
+                                         resolve_backbone(shape.image))
             self.text_net = BackboneMLP(shape.text.kind, shape.text.dim, hp["hidden"], bits, hp["weights"])
         else:  # the CMMQ fair-comparison networks, as mrl's networks=shared (pre-tanh outputs here)
             text_dim = int(shape.text.dim if isinstance(shape.text.dim, int) else math.prod(shape.text.dim))

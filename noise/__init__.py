@@ -1,6 +1,7 @@
 """xbench.noise — label-noise models and their registry.
 
-The built-in models (``none``, ``symmetric``, ``asymmetric``, ``swap``, ``bitflip``) are
+The built-in models (``none``, ``symmetric``, ``asymmetric``, ``swap``, ``bitflip``,
+``symmetric-sample``) are
 imported explicitly and registered from :data:`BUILTINS` (:mod:`xbench.registry`);
 third-party ones through the ``xbench.noise`` entry-point group (a :class:`NoiseModel`
 subclass). Models are addressed as ``TYPE:RATE`` (see
@@ -15,12 +16,14 @@ from .models import (
     BitFlipNoise,
     SwapNoise,
     SymmetricNoise,
+    SymmetricSampleNoise,
     TransitionNoise,
     pairflip_matrix,
     symmetric_matrix,
 )
 
-BUILTINS: tuple[type[NoiseModel], ...] = (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise)
+BUILTINS: tuple[type[NoiseModel], ...] = (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise,
+                                          SymmetricSampleNoise)
 registry: Registry[type[NoiseModel]] = Registry("noise model", "xbench.noise")
 registry.register_all(BUILTINS)
 
@@ -44,6 +47,7 @@ __all__ = [
     "Registry",
     "SwapNoise",
     "SymmetricNoise",
+    "SymmetricSampleNoise",
     "TransitionNoise",
     "UnknownEntryError",
     "as_multihot",

@@ -78,6 +78,9 @@ def realised_stats(clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray,
     * ``corrupted_fraction`` — fraction of samples whose label vector changed (``num_corrupted``);
     * ``bits_changed_fraction`` — fraction of the N·C label bits that differ (``bits_changed``),
       and ``bits_changed_per_corrupted`` — mean changed bits of a corrupted sample;
+    * ``positives_lost`` — clean positive labels absent from the noisy labels, and
+      ``positives_lost_fraction`` of all clean positives; ``negatives_gained`` — clean negatives
+      present in the noisy labels, and ``negatives_gained_fraction`` of all clean negatives;
     * ``labels_per_sample_clean`` / ``_noisy`` — mean label-set size before / after;
     * ``disjoint_fraction`` — fraction of samples whose noisy set shares no label with their
       (non-empty) clean set: the corruptions that also break "share ≥ 1 label" relevance
@@ -102,6 +105,7 @@ def realised_stats(clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray,
     labelled = clean.any(1)
     shares = (clean & noisy).any(1)
     n_corr = int(corrupted.sum())
+    lost, gained = int((clean & ~noisy).sum()), int((~clean & noisy).sum())
     return {
         "num_samples": int(n),
         "num_classes": int(c),
@@ -111,6 +115,10 @@ def realised_stats(clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray,
         "bits_changed": int(changed.sum()),
         "bits_changed_fraction": float(changed.mean()) if changed.size else 0.0,
         "bits_changed_per_corrupted": float(changed[corrupted].sum() / n_corr) if n_corr else 0.0,
+        "positives_lost": lost,
+        "positives_lost_fraction": float(lost / max(int(clean.sum()), 1)),
+        "negatives_gained": gained,
+        "negatives_gained_fraction": float(gained / max(int((~clean).sum()), 1)),
         "labels_per_sample_clean": float(clean.sum(1).mean()) if n else 0.0,
         "labels_per_sample_noisy": float(noisy.sum(1).mean()) if n else 0.0,
         "disjoint_fraction": float(np.mean(labelled & ~shares)) if n else 0.0,

@@ -1,4 +1,4 @@
-"""The built-in label-noise models: ``symmetric``, ``asymmetric``, ``swap``, ``bitflip``.
+"""The built-in label-noise models: ``symmetric``, ``symmetric-sample``, ``asymmetric``, ``swap``, ``bitflip``.
 
 Every model works on N×C multi-hot labels, is deterministic given the generator, never
 modifies its input, and documents its draw order so that the noisy labels can be
@@ -120,6 +120,50 @@ class AsymmetricNoise(TransitionNoise):
 
     def matrix(self, num_classes: int, rate: float) -> np.ndarray:
         return pairflip_matrix(num_classes, rate)
+
+
+class SymmetricSampleNoise(NoiseModel):
+    """Per-sample reading of the paper's symmetric noise: a sample is corrupted w.p. ρ, then moved.
+
+    Draw order: ``u = rng.random(N)``; sample n is *chosen* when u[n] < ρ. Then every positive
+    of the chosen rows, in row-major order (``numpy.nonzero``), gets one uniform and moves by
+    inverse CDF through the rows of T₁ = (11ᵀ − I)/(C−1) — the symmetric T of rate 1, i.e. T's
+    off-diagonal destination law: a moved positive lands on one of the other C−1 classes
+    uniformly. The noisy set is the union of the destinations (duplicates merge, so |ỹ| ≤ |y|
+    and no row ends empty). Rows not chosen keep their labels.
+
+    On single-label data this is exactly ``symmetric:ρ`` (one draw per sample, P(ỹ=j|y=i) =
+    T[i, j]). On multi-label data the share of corrupted samples is ρ up to the chosen rows
+    whose positives all land on each other (e.g. {a, b} → {b, a}): these count as not
+    corrupted, as everywhere in xbench (``corrupted`` = the label vector changed).
+    """
+
+    name = "symmetric-sample"
+    description = ("each sample corrupted w.p. ρ; a corrupted sample's positives all move to other classes "
+                   "uniformly (the per-sample reading of the paper's symmetric T)")
+    definition = ("sample n chosen iff u_n < ρ (u ~ U[0,1) per sample); every positive i of a chosen sample is "
+                  "redrawn from row i of T₁ = (11ᵀ−I)/(C−1) (T's off-diagonal law); the noisy set is the union "
+                  "of the draws. Single-label: identical in law to symmetric:ρ. Multi-label: ≈ ρ of the samples "
+                  "change (vs. 1−E[(1−ρ)^|y|] under the per-label symmetric:ρ).")
+    used_by = ("reading (b)-like per-sample application of the CMMQ paper's symmetric matrix (§4.2, Fig. 3; "
+               "noise.md §3.1 lists the readings); the per-sample rate matches how swap noise (NRCH) and "
+               "small-loss selection (keep 1−ρ) count noise")
+    min_classes = 2
+
+    def apply(self, labels: np.ndarray, rate: float, rng: np.random.Generator) -> NoiseResult:
+        labels = self.prepared(labels, rate)
+        c = labels.shape[1]
+        chosen = rng.random(labels.shape[0]) < rate
+        rows, cols = np.nonzero(labels)
+        moving = chosen[rows]
+        uniforms = rng.random(int(moving.sum()))
+        dest = cols.copy()
+        dest[moving] = sample_through(symmetric_matrix(c, 1.0), cols[moving], uniforms)
+        noisy = np.zeros_like(labels)
+        noisy[rows, dest] = 1
+        corrupted = (noisy != labels).any(1)
+        return NoiseResult(noisy, corrupted, {"moves": move_counts(cols, dest, c),
+                                              "chosen_samples": int(chosen.sum())})
 
 
 class SwapNoise(NoiseModel):

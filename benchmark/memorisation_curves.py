@@ -6,7 +6,7 @@ set's mAP against its noisy labels rose at every evaluation (and its first → l
 the training time (sum of the epochs' training seconds, evaluations excluded) and the data
 generation time. Usage::
 
-    python scripts/memorisation_curves.py RESULTS [--dataset synthetic-images]
+    python -m xbench.memorisation_curves RESULTS [--dataset synthetic-images]
 """
 from __future__ import annotations
 

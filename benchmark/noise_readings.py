@@ -8,7 +8,7 @@ sample: a sample is corrupted w.p. ρ, then all its positives move), on
 * a **simulated** MIRFlickr-sized label matrix: 20,015 × 24 drawn with the ``synthetic`` label
   generator at 3.78 labels per pair (MIRFlickr-25K's mean; no real MIRFlickr labels are used).
 
-Usage: ``python scripts/noise_readings.py [--seed 0] [--rates 0.2,0.4,0.6,0.8]``; prints a
+Usage: ``python -m xbench.noise_readings [--seed 0] [--rates 0.2,0.4,0.6,0.8]``; prints a
 Markdown table (the one in ``docs/noise-readings.md``). Takes a few seconds.
 """
 from __future__ import annotations

@@ -61,7 +61,7 @@ def measure_grid(device: str, small: bool, methods: str) -> dict:
             if small:
                 cmd += ["--epochs", "1"]
             t0 = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
             seconds = time.perf_counter() - t0
             if proc.returncode != 0:
                 tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
@@ -75,7 +75,6 @@ def measure_images(device: str, small: bool, batch: int, steps: int) -> dict:
     """ResNet-18 training throughput on uint8 images kept on the device."""
     import torch
     from torch import nn
-
     from xbench.methods.networks import ImagePreprocess, load_resnet18
 
     dev = torch.device(device)

@@ -8,9 +8,14 @@ For every method on ``synthetic`` (features mode), at one torch thread by defaul
   data and batch order as the run; the floor of a training epoch;
 * ``runner``: the per-epoch time of the same run inside :func:`xbench.runner.execute` — its
   training loop with the runner's per-epoch work (history, non-finite checks, label-correction
-  statistics), i.e. ``timings["train"] / epochs``;
+  statistics), from ``timings["train"]``;
 * ``ratio``: runner / bare (goal ≤ 1.1);
-* ``setup``: the run's one-off seconds before the first epoch (data, split, noise, model).
+* ``bare cpu``, ``runner cpu``, ``cpu ratio``: the same in CPU seconds of this process, far
+  steadier than wall time on a loaded machine.
+
+After one warm-up epoch (the process's first-call allocations), each side runs E and 2E epochs
+from scratch; the per-epoch figure is the difference divided by E, so setup and the final
+evaluation cancel.
 
 With ``--ci`` it also times ``xbench run --config results/experiments/ci.toml`` with
 ``--jobs 1`` and ``--jobs 2`` (fresh results folders). Figures depend on the machine's load:
@@ -19,8 +24,8 @@ the load average is printed with them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +42,6 @@ def measure(method: str, bits: int, epochs: int, noise: str = "symmetric:0.6") -
         execute,
         prepare,
         problem_shape,
-        resolve_epochs,
         seed_everything,
     )
 
@@ -46,19 +50,33 @@ def measure(method: str, bits: int, epochs: int, noise: str = "symmetric:0.6") -
     seed_everything(config.seed)
     prep = prepare(config, "data", dev)
     cls = methods.get(method)
-    model = cls(problem_shape(prep.data, len(prep.train)), bits, device=dev, seed=config.seed)
-    prep.train.epochs = resolve_epochs(config, cls, prep.data)
-    bare = []
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        model.train()
-        model.fit_epoch(prep.train, epoch)
-        bare.append(time.perf_counter() - t0)
-    result = execute(config, data_root="data", device="cpu")
-    if result.status != "ok":
-        raise RuntimeError(f"{method}: {result.error}")
-    return {"bare": statistics.median(bare), "runner": result.timings["train"] / epochs,
-            "setup": result.timings.get("data", 0.0), "batch": int(model.hp.get("batch_size", 0))}
+
+    def bare_loop(n: int) -> tuple[float, float, int]:
+        """``n`` epochs of a fresh model's own fit_epoch (after the run's seeding): wall s, CPU s, batch."""
+        seed_everything(config.seed)
+        prep.train.epochs = n  # the typed budget, as the runner sets it
+        model = cls(problem_shape(prep.data, len(prep.train)), bits, device=dev, seed=config.seed)
+        t0, c0 = time.perf_counter(), time.process_time()
+        for epoch in range(n):
+            model.train()
+            model.fit_epoch(prep.train, epoch)
+        return time.perf_counter() - t0, time.process_time() - c0, int(model.hp.get("batch_size", 0))
+
+    def runner_loop(n: int) -> tuple[float, float]:
+        """A run of ``n`` epochs through execute: its training-loop wall s and the process's CPU s."""
+        c0 = time.process_time()
+        result = execute(dataclasses.replace(config, epochs=n), data_root="data", device="cpu")
+        if result.status != "ok":
+            raise RuntimeError(f"{method}: {result.error}")
+        return result.timings["train"], time.process_time() - c0
+
+    # E and 2E epochs each: the differences, divided by E, cancel setup and evaluation; one epoch
+    # first pays the process's one-off warm-up (first-call allocations, kernel selection)
+    bare_loop(1)
+    (bw1, bc1, batch), (bw2, bc2, _) = bare_loop(epochs), bare_loop(2 * epochs)
+    (rw1, rc1), (rw2, rc2) = runner_loop(epochs), runner_loop(2 * epochs)
+    return {"bare": (bw2 - bw1) / epochs, "runner": (rw2 - rw1) / epochs, "bare_cpu": (bc2 - bc1) / epochs,
+            "runner_cpu": (rc2 - rc1) / epochs, "batch": batch}
 
 
 def time_ci(jobs: int) -> float:
@@ -87,11 +105,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"synthetic (features mode), {args.bits} bits, {args.epochs} epochs, "
           f"{torch.get_num_threads()} torch thread(s); seconds per epoch; load average {load0:.2f} "
           f"on {os.cpu_count()} CPUs")
-    print(f"{'method':<10} {'batch':>5} {'bare':>8} {'runner':>8} {'ratio':>6} {'setup s':>8}")
+    print(f"{'method':<10} {'batch':>5} {'bare':>8} {'runner':>8} {'ratio':>6} {'bare cpu':>9} {'runner cpu':>10} "
+          f"{'cpu ratio':>9}")
     for name in names:
         m = measure(name, args.bits, args.epochs)
         print(f"{name:<10} {m['batch']:>5} {m['bare']:>8.3f} {m['runner']:>8.3f} {m['runner'] / m['bare']:>6.2f} "
-              f"{m['setup']:>8.2f}")
+              f"{m['bare_cpu']:>9.3f} {m['runner_cpu']:>10.3f} {m['runner_cpu'] / m['bare_cpu']:>9.2f}", flush=True)
     if args.ci:
         t1, t2 = time_ci(1), time_ci(2)
         print(f"ci.toml wall time: --jobs 1 {t1:.1f} s, --jobs 2 {t2:.1f} s (speed-up {t1 / t2:.2f}x)")

@@ -1,6 +1,8 @@
 """The speed benchmark scripts run end to end on tiny problems (their figures are not checked)."""
 from __future__ import annotations
 
+import math
+
 from xbench import perf_budget, perf_runner, perf_threads
 
 from .conftest import TINY
@@ -31,6 +33,6 @@ def test_perf_budget_prints_both_budgets(capsys):
 def test_perf_runner_prints_runner_against_bare(capsys):
     perf_runner.main(["--methods", "bce", "--bits", "16", "--epochs", "1"])
     out = capsys.readouterr().out
-    assert "1 torch thread(s)" in out
+    assert "1 torch thread(s)" in out and "cpu ratio" in out
     row = next(ln for ln in out.splitlines() if ln.startswith("bce")).split()
-    assert float(row[2]) > 0 and float(row[3]) > 0
+    assert len(row) == 8 and all(math.isfinite(float(v)) for v in row[1:])  # differences: any sign under load

@@ -12,9 +12,10 @@ results folder; :func:`compare` checks results against it:
 * ``ok`` — within tolerance.
 
 Cells present in the results but not in the baseline are counted as ``new`` and do not fail.
-The idea follows noisypy's performance targets (``tests/test_framework``; ../shared/reference/
-suites.md §4) with a tolerance instead of exact targets, because mAP depends on the order of
-Hamming-distance ties unless that order is fixed (evaluation.md §3: differences of about 1e-3
+The idea follows noisypy's performance targets (KlemenVovk/noisy-labels @ 3d92600,
+``tests/test_framework``) with a tolerance instead of exact targets, because mAP depends on the order of
+Hamming-distance ties unless that order is fixed (docs/metrics.md, "How peers differ": differences of
+about 1e-3
 from tie order alone, 5e-3 across implementations).
 
 Baseline file (JSON, ``format: "xbench-baseline"``, ``version: 1``)::

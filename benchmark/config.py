@@ -3,7 +3,7 @@
 A run is identified by a SHA-256 of its full configuration (method, resolved
 hyperparameters, dataset and its options, split checksum, bits, noise, seed, epochs and the
 xbench version), so a result file's name says exactly what produced it
-(../shared/reference/suites.md §1: one result file per run, as ann-benchmarks does).
+(one result file per run, as erikbern/ann-benchmarks @ f402b2c does).
 """
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ class RunConfig:
     split_file: str | None = None
     group: str = ""  # the experiment group it came from (not part of the identity)
     version: str = __version__
+    # real-valued retrieval and validation selection (xbench.selection); left out of the
+    # identity at their defaults so older run ids stay valid
+    retrieval: tuple[str, ...] = ()  # extra rankings of the continuous outputs: cosine, euclidean
+    select: str = "last"  # "last" | "validation" (also report the best-validation epoch)
+    select_every: int = 1
+    validation_fraction: float = 0.1  # carved from train when the dataset has no validation split
 
     @property
     def hparams_dict(self) -> dict[str, Any]:
@@ -46,6 +52,12 @@ class RunConfig:
         d["hparams"] = {k: v for k, v in self.hparams}
         d["dataset_options"] = {k: v for k, v in self.dataset_options}
         d["loss_epochs"] = list(self.loss_epochs)
+        d["retrieval"] = list(self.retrieval)
+        if not self.retrieval:
+            d.pop("retrieval")
+        if self.select == "last":
+            for key in ("select", "select_every", "validation_fraction"):
+                d.pop(key)
         return d
 
     def run_id(self, resolved: dict[str, Any] | None = None) -> str:
@@ -78,6 +90,7 @@ class RunResult:
     environment: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    health: dict[str, Any] = field(default_factory=dict)  # code health of the stored codes (xbench.health)
     arrays: dict[str, Any] = field(default_factory=dict, repr=False)  # saved to the .npz beside
 
     def to_json(self) -> dict[str, Any]:

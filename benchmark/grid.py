@@ -25,7 +25,8 @@ except ModuleNotFoundError:  # Python 3.10
 from .config import RunConfig
 
 GRID_KEYS = ("methods", "datasets", "bits", "noise", "seeds", "epochs", "set", "eval_every", "loss_epochs",
-             "noise_per_modality", "topk", "dataset_options", "assumed_noise_rate", "split_file")
+             "noise_per_modality", "topk", "dataset_options", "assumed_noise_rate", "split_file",
+             "retrieval", "select", "select_every", "validation_fraction")
 
 
 class GridError(ValueError):
@@ -125,6 +126,10 @@ class GridSpec:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     assumed_noise_rate: float | None = None
     split_file: str | None = None
+    retrieval: list[str] = field(default_factory=list)  # extra real-valued rankings (xbench.selection)
+    select: str = "last"
+    select_every: int = 1
+    validation_fraction: float = 0.1
 
     def update(self, values: dict[str, Any], where: str) -> None:
         for key, value in values.items():
@@ -152,7 +157,16 @@ class GridSpec:
                 if bad:
                     raise GridError(f"{where}: dataset option '{bad[0]}' must be a number, string or boolean")
                 value = {**self.dataset_options, **value}
-            elif key in ("epochs", "eval_every"):
+            elif key == "retrieval":
+                value = [str(v).strip().lower() for v in _as_list(value) if str(v).strip().lower() != "hamming"]
+            elif key == "select":
+                value = str(value).strip().lower()
+            elif key == "validation_fraction":
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    raise GridError(f"{where}: 'validation_fraction' must be a number, got {value!r}") from None
+            elif key in ("epochs", "eval_every", "select_every"):
                 value = _strict_int(value, key, where)
             elif key == "noise_per_modality":
                 value = _strict_bool(value, key, where)
@@ -227,6 +241,11 @@ def build_specs(config_file: str | Path | None, cli: dict[str, Any], groups: lis
 
 def expand(spec: GridSpec) -> list[RunConfig]:
     """The cartesian product of one group's axes (methods must already be resolved names)."""
+    from .selection import check_options
+
+    problems = check_options(spec.select, spec.select_every, spec.validation_fraction, tuple(spec.retrieval))
+    if problems:
+        raise GridError(f"{spec.name or 'options'}: " + "; ".join(problems))
     cells = []
     for method, dataset, bits, noise, seed in itertools.product(spec.methods, spec.datasets, spec.bits, spec.noise,
                                                                 spec.seeds):
@@ -240,5 +259,7 @@ def expand(spec: GridSpec) -> list[RunConfig]:
                 noise_per_modality=bool(spec.noise_per_modality), assumed_noise_rate=spec.assumed_noise_rate,
                 eval_every=int(spec.eval_every), loss_epochs=tuple(sorted(set(spec.loss_epochs))),
                 topk=spec.topk, split_file=spec.split_file, group=spec.name,
+                retrieval=tuple(dict.fromkeys(spec.retrieval)), select=spec.select,
+                select_every=int(spec.select_every), validation_fraction=float(spec.validation_fraction),
             ))
     return cells

@@ -1,11 +1,12 @@
-"""Exact, fast retrieval metrics for binary hash codes (../shared/reference/evaluation.md §8).
+"""Exact, fast retrieval metrics for binary hash codes (docs/metrics.md).
 
 Semantics (fixed; every number xbench reports goes through this module)
 -----------------------------------------------------------------------
 - **Codes** are ±1. A code given as real-valued outputs becomes +1 where the output is ≥ 0
   and −1 elsewhere; a code array whose entries are all 0 or 1 is read as bits (0 → −1).
   Booleans are bits. Query and database arrays are read independently.
-- **Distance** d(q, b) = (K − q·b)/2, an integer in 0…K (evaluation.md §2).
+- **Distance** d(q, b) = (K − q·b)/2, an integer in 0…K (CMMQ release
+  utils/tools.py L305-308; DCMH calc_hammingDist).
 - **Relevance**: q and b share at least one label (multi-hot rows; an entry > 0 counts as a
   label) or have the same class (1-D class indices). A query with an all-zero label row is
   relevant to nothing (§1).
@@ -17,7 +18,7 @@ Semantics (fixed; every number xbench reports goes through this module)
   with its tie order made deterministic. CMMQ paper §4.2 sets R = 5,000.
 - **Tie-averaged AP@R**: the expected AP@R over uniformly random orders inside each group of
   tied distances, in closed form (McSherry & Najork, ECIR 2008, for R = all; the finite-R
-  form of evaluation.md §8, a reconstruction checked against brute force).
+  form of docs/metrics.md, a reconstruction checked against brute force).
   Order-independent, so it is what a random tie order gives on average.
 - **precision@N** = (hits in the top N)/N; for N larger than the database the top N is the
   whole database, still divided by N. **recall@k** = (hits in the top k)/(relevant items in
@@ -165,7 +166,7 @@ def _check_numeric(x: np.ndarray | torch.Tensor, name: str) -> None:
 def code_bits(codes: Array, name: str = "codes", strict: bool = False) -> np.ndarray | torch.Tensor:
     """Boolean bits (True = +1) of a code array, on the array's own device.
 
-    Rule (evaluation.md §2, §8): an array whose entries are all 0 or 1 (or bool) is read as bits;
+    Rule (docs/metrics.md): an array whose entries are all 0 or 1 (or bool) is read as bits;
     otherwise +1 where the entry is ≥ 0 (so ±1 codes and real-valued network outputs both work,
     and an exact 0 output becomes +1). With ``strict`` the entries must be exactly ±1 or 0/1 —
     the rule of ``xbench evaluate`` for saved codes. Raises :class:`MetricInputError`.
@@ -529,7 +530,7 @@ def _scan_torch(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
 
 
 # ----------------------------------------------------------------------------------------------
-# tie-averaged AP (closed form, McSherry & Najork 2008; finite R per evaluation.md §8)
+# tie-averaged AP (closed form, McSherry & Najork 2008; finite R per docs/metrics.md)
 # ----------------------------------------------------------------------------------------------
 
 def _harmonic(n: int) -> np.ndarray:
@@ -725,7 +726,7 @@ def mean_average_precision(query_codes: Array, db_codes: Array, query_labels: Ar
                            topk: int | str | None = None) -> float:
     """mAP@R: the mean over all queries of :func:`average_precisions` (R = ``topk``; None = all).
 
-    The CMMQ paper's metric with R = 5000 (CMMQ §4.2; evaluation.md §4.1 meaning (a)).
+    The CMMQ paper's metric with R = 5000 (CMMQ §4.2; DeepHash-pytorch CalcTopMap).
     """
     return float(average_precisions(query_codes, db_codes, query_labels, db_labels, topk).mean())
 
@@ -733,7 +734,7 @@ def mean_average_precision(query_codes: Array, db_codes: Array, query_labels: Ar
 def tie_averaged_average_precisions(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
                                     topk: int | str | None = None) -> np.ndarray:
     """Per-query tie-averaged AP@R: the exact expectation of AP@R over uniformly random orders
-    inside every group of tied distances (McSherry & Najork, ECIR 2008; evaluation.md §8)."""
+    inside every group of tied distances (McSherry & Najork, ECIR 2008; docs/metrics.md)."""
     return summarize(query_codes, db_codes, query_labels, db_labels, topk=topk, exact_ap=False).ap_tie
 
 
@@ -746,7 +747,7 @@ def tie_averaged_map(query_codes: Array, db_codes: Array, query_labels: Array, d
 def precision_at_n(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
                    n: Sequence[int] | int | None = None) -> np.ndarray:
     """Mean precision@N = (hits in the top N of the stable ranking)/N for each N (CMMQ §4.2
-    "TopN-precision", evaluation.md §5). ``n=None`` → :data:`DEFAULT_CUTOFFS` up to the database
+    "TopN-precision", docs/metrics.md). ``n=None`` → :data:`DEFAULT_CUTOFFS` up to the database
     size; an N beyond the database size counts all hits, still divided by N."""
     s = summarize(query_codes, db_codes, query_labels, db_labels, cutoffs=n, exact_ap=False, tie_averaged=False)
     return s.precision_at()
@@ -755,7 +756,7 @@ def precision_at_n(query_codes: Array, db_codes: Array, query_labels: Array, db_
 def recall_at_k(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
                 k: Sequence[int] | int | None = None) -> np.ndarray:
     """Mean recall@k = (hits in the top k)/(relevant items in the database) for each k; a query
-    with no relevant item scores 0 (CMMQ §4.2, evaluation.md §5). ``k=None`` as for P@N."""
+    with no relevant item scores 0 (CMMQ §4.2, docs/metrics.md). ``k=None`` as for P@N."""
     s = summarize(query_codes, db_codes, query_labels, db_labels, cutoffs=k, exact_ap=False, tie_averaged=False)
     return s.recall_at()
 
@@ -771,7 +772,7 @@ def pr_by_radius(query_codes: Array, db_codes: Array, query_labels: Array, db_la
 def precision_within_radius(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
                             radius: int = 2) -> float:
     """Mean over queries of (relevant items within d ≤ radius)/(items within d ≤ radius); a query
-    retrieving nothing scores 0 (P@H≤2 of DCH/CMHH for radius 2; evaluation.md §6)."""
+    retrieving nothing scores 0 (P@H≤2 of DCH/CMHH for radius 2; docs/metrics.md)."""
     s = summarize(query_codes, db_codes, query_labels, db_labels, exact_ap=False, tie_averaged=False)
     return s.precision_within_radius(radius)
 

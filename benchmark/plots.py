@@ -1,4 +1,4 @@
-"""Figures from a results folder, in the style of the CMMQ paper (../shared/papers/003_…).
+"""Figures from a results folder, in the style of the CMMQ paper (Yang et al., CVPR 2022).
 
 =============  =========================================================================
 kind           figure
@@ -11,6 +11,8 @@ kind           figure
 ``epochs``     Fig. 8 and Fig. 1: mAP against epoch on the training set with noisy labels,
                the test set, and the training set with clean labels (mean ± std shade)
 ``noise-sweep``  mAP against the noise rate ρ per method (the data of MRL's Tables 1–2)
+``selection``  precision/recall of clean samples among those a method selects, per epoch
+               (Co-teaching's label precision; :mod:`xbench.plots_selection`)
 =============  =========================================================================
 
 Curves are averaged over seeds. One figure per (dataset, bits, noise setting[, task]) unless
@@ -52,7 +54,7 @@ from .report import (
     ok_rows,
 )
 
-KINDS = ("pr", "topn", "recall", "loss-hist", "sensitivity", "epochs", "noise-sweep")
+KINDS = ("pr", "topn", "recall", "loss-hist", "sensitivity", "epochs", "noise-sweep", "selection")
 
 #: seaborn's "colorblind" palette (Okabe–Ito based), fixed here so that it cannot drift with versions.
 PALETTE = (
@@ -302,7 +304,7 @@ def plot_curves(
                 x = np.asarray(m[xf], dtype=float)
                 y = np.asarray(m[yf], dtype=float)
                 if kind == "pr" and len(x) == len(y):
-                    # a radius within which no pair lies has precision 0 by convention (evaluation.md §8)
+                    # a radius within which no pair lies has precision 0 by convention (docs/metrics.md)
                     # and recall 0: not a point of the curve
                     keep = ~((x == 0) & (y == 0))
                     x, y = x[keep], y[keep]
@@ -731,4 +733,8 @@ def plot(
         return plot_epochs(frame, out_dir, tasks, formats, dpi)
     if kind == "noise-sweep":
         return plot_noise_sweep(frame, out_dir, metric, tasks, formats, dpi)
+    if kind == "selection":
+        from .plots_selection import plot_selection
+
+        return plot_selection(frame, out_dir, formats, dpi)
     raise ValueError(f"unknown kind '{kind}'; expected one of {', '.join(KINDS)}")

@@ -4,10 +4,10 @@ Everything here is a pure function of the results DataFrame of :func:`xbench.sto
 (one row per run × task), annotated once by :func:`annotate` with what a table needs from each
 run's JSON (noise protocol, resolved hyperparameters, file time).
 
-* :func:`table2` — CMMQ paper, Table 2 (../shared/papers/003_…: "mAP results of five methods on
+* :func:`table2` — CMMQ paper, Table 2 (CMMQ paper: "mAP results of five methods on
   three cross-modal datasets, with best results shown in boldface"): rows Task (I→T, T→I) ×
   Method, columns Dataset × bits, one table per noise setting.
-* :func:`sweep_tables` — MRL paper, Tables 1–2 (../shared/papers/001_…): rows Method, columns
+* :func:`sweep_tables` — MRL paper, Tables 1–2 (Hu et al., CVPR 2021): rows Method, columns
   Dataset × Task × noise rate ρ (one table per noise type and code length).
 * :func:`compare_tables` — ours beside the published numbers kept in ``results/reference/``
   (see :mod:`xbench.reference`) with the difference ours − paper.
@@ -16,8 +16,8 @@ Conventions (documented in every caption): a cell is the mean over seeds; with s
 also the sample standard deviation (ddof = 1) and, where the number of seeds differs between
 cells, that number; best (highest rounded mean) per column within each task block in bold when
 the column has at least two values; a missing cell is "—"; failed runs are listed separately.
-The metric definition follows ../shared/reference/evaluation.md §8 and
-../shared/reference/suites.md §6 ("print the metric definition in each table caption").
+The metric definition is the one of docs/metrics.md, printed in each table caption so that
+numbers stay comparable (ties and normalisers differ between peers, e.g. swuxyj/DeepHash-pytorch#33).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import display, store
+from . import display, health, store
 from .errors import XbenchError
 
 TASKS = ("i2t", "t2i")
@@ -89,8 +89,10 @@ def _run_info(path: str) -> dict[str, Any]:
         "assumed_noise_rate": cfg.get("assumed_noise_rate"),
         "split_file": cfg.get("split_file"),
         "dataset_options": cfg.get("dataset_options") or {},
+        "realised_per_modality": bool((data.get("noise") or {}).get("per_modality", cfg.get("noise_per_modality"))),
         "resolved": data.get("hyperparameters") or {},
         "mtime": mtime,
+        "unhealthy": bool(data) and health.is_unhealthy(data, path),
     }
 
 
@@ -108,7 +110,7 @@ def normalise_noise(noise: Any) -> str:
 
 def _protocol(info: dict[str, Any]) -> str:
     parts = []
-    if info["noise_per_modality"]:
+    if info["noise_per_modality"] or info.get("realised_per_modality"):  # mrl:ρ is always per modality
         parts.append("per-modality")
     if info["assumed_noise_rate"] is not None:
         parts.append(f"assumed ρ={float(info['assumed_noise_rate']):g}")
@@ -156,11 +158,20 @@ def annotate(frame: pd.DataFrame) -> pd.DataFrame:
     frame["noise_type"] = [n.partition(":")[0] for n in frame["noise"]]
     frame["noise_rate"] = [float(n.partition(":")[2] or 0.0) for n in frame["noise"]]
     frame["protocol"] = [_protocol(infos[p]) for p in frame["path"]]
+    if "retrieval" in frame and "selection" in frame:  # real-valued / best-validation rows (xbench.selection)
+        from .selection import variant_protocol
+
+        frame["protocol"] = ["; ".join(x for x in (pr, variant_protocol(r, s)) if x)
+                             for pr, r, s in zip(frame["protocol"], frame["retrieval"], frame["selection"])]
+    frame["per_modality"] = [infos[p]["realised_per_modality"] for p in frame["path"]]
+    frame["split_protocol"] = [str(infos[p]["dataset_options"].get("protocol", ""))
+                               or ("custom split" if infos[p]["split_file"] else "") for p in frame["path"]]
     frame["setting"] = [n + (f"; {pr}" if pr else "") for n, pr in zip(frame["noise"], frame["protocol"])]
     frame["hp"] = [json.loads(h) if isinstance(h, str) and h else {} for h in frame["hparams"]]
     frame["hparams"] = [json.dumps(h, sort_keys=True) for h in frame["hp"]]
     frame["resolved"] = [infos[p]["resolved"] for p in frame["path"]]
     frame["mtime"] = [infos[p]["mtime"] for p in frame["path"]]
+    frame["unhealthy"] = [infos[p]["unhealthy"] for p in frame["path"]]
     # epochs join the label only where one (method, overrides) ran with several epoch counts
     epochs_seen: dict[tuple[str, str], set] = {}
     for m, h, e in zip(frame["method"], frame["hparams"], frame["epochs"]):
@@ -198,6 +209,7 @@ class Stat:
     std: float | None
     n: int
     seeds: tuple[int, ...] = ()
+    unhealthy: int = 0  # seeds whose codes are unhealthy (xbench.health)
 
 
 def summarise(values: Iterable[float], seeds: Iterable[int] = ()) -> Stat:
@@ -240,7 +252,12 @@ def cell_stats(frame: pd.DataFrame, metric: str = "map") -> tuple[dict[tuple, St
     out: dict[tuple, Stat] = {}
     for key, g in ok.groupby(["setting", "label", "dataset", "r", "bits", "task"], sort=False):
         g = g.sort_values("seed")
-        out[(key[0], key[1], key[2], key[3], int(key[4]), key[5])] = summarise(g["value"], g["seed"])
+        stat = summarise(g["value"], g["seed"])
+        if "unhealthy" in g and g["unhealthy"].any():
+            stat = Stat(stat.mean, stat.std, stat.n, stat.seeds, int(g["unhealthy"].sum()))
+        out[(key[0], key[1], key[2], key[3], int(key[4]), key[5])] = stat
+    if any(s.unhealthy for s in out.values()):
+        notes = [*notes, health.footnote()]
     return out, notes
 
 
@@ -278,6 +295,7 @@ class Cell:
     n: int = 1
     bold: bool = False
     signed: bool = False
+    mark: str = ""  # e.g. xbench.health.MARK for a cell with unhealthy codes
 
 
 Row = tuple[list[str], list["Cell | None"]]
@@ -359,6 +377,13 @@ def describe_noise(setting: str, with_rate: bool = True) -> str:
             text += f", small-loss methods given {part.replace('assumed ', '')} instead of the true rate"
         elif part.startswith("split="):
             text += f", split file {part[len('split=') :]}"
+        elif part.endswith(" retrieval"):  # real-valued variants of xbench.selection
+            kind = part[: -len(" retrieval")]
+            text += (f"; {part}: the real-valued outputs ranked by {kind} "
+                     f"{'similarity' if kind == 'cosine' else 'distance'} instead of Hamming distance "
+                     "(ties: equal up to float64 rounding; the definitions below apply with this ranking)")
+        elif part == "best-validation epoch":
+            text += "; test results of the epoch with the best validation mAP (xbench.selection)"
         else:
             text += f", dataset {part}"
     return text
@@ -418,7 +443,7 @@ def _group_header(
 
 
 def _cell(stat: Stat | None) -> Cell | None:
-    return None if stat is None else Cell(stat.mean, stat.std, stat.n)
+    return None if stat is None else Cell(stat.mean, stat.std, stat.n, mark=health.MARK if stat.unhealthy else "")
 
 
 def _record(
@@ -655,29 +680,34 @@ def compare_tables(
 
     ``reference`` comes from :func:`xbench.reference.load_reference`. A published value without
     a code length (MRL's real-valued features) is set beside each of our code lengths. Our rows
-    match a published method by the base method name (with or without overrides). Returns the
-    tables (one per noise setting with matches) and notes for settings without a match.
+    match a published method by the base method name (with or without overrides), and only
+    published rows of the same noise model, per-modality noise, split protocol, retrieval and epoch
+    selection (:func:`xbench.reference.matching`); the notes of the rows used are printed under
+    the table. Returns the tables (one per noise setting with matches) and notes for settings
+    without a match.
     """
+    from .reference import matching
+
     stats, _ = cell_stats(frame, metric)
     ok, _ = ok_rows(frame, metric)
     tables: list[Table] = []
     notes: list[str] = []
     for setting in _setting_order(ok["setting"]):
         sub = ok[ok["setting"] == setting]
-        noise = sub["noise"].iloc[0]
         ref = reference[reference["dataset"].isin(set(sub["dataset"]))]
         if ref.empty:
             continue
-        ref_here = ref[ref["noise"] == noise]
+        ref_here, why = matching(ref, sub.iloc[0])
         if ref_here.empty:
             notes.append(
-                f"published numbers exist for {', '.join(sorted(set(ref['dataset'])))} only at noise "
-                f"{', '.join(sorted(set(ref['noise'])))}; none matches '{setting}'"
+                f"published numbers exist for {', '.join(sorted(set(ref['dataset'])))}; none matches "
+                f"'{setting}' ({why})"
             )
             continue
         blocks: list[list[Row]] = []
         records = []
         r_notes: set[str] = set()
+        used_notes: set[tuple[str, str]] = set()
         labels = label_order(sub)
         meta = sub.drop_duplicates("label").set_index("label")
         for task in TASKS:
@@ -693,6 +723,7 @@ def compare_tables(
                     ]
                     ours_d = mine[mine["dataset"] == d]
                     for _, p in pub.sort_values("bits", na_position="first").iterrows():
+                        used_notes.add((p["tag"], p["note"]))
                         bits_list = (
                             [int(p["bits"])]
                             if pd.notna(p["bits"])
@@ -752,6 +783,7 @@ def compare_tables(
             continue
         sources = sorted(set(ref_here["tag"] + ": " + ref_here["source"]))
         tnotes = [f"Published R differs — {n}" for n in sorted(r_notes)]
+        tnotes += [f"{tag} notes: {n}" for tag, n in sorted(used_notes) if n]
         if metric != "map":
             tnotes.append("The published numbers are plain mAP; ours are " + METRIC_NAMES[metric] + ".")
         caption = (

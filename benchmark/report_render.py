@@ -59,7 +59,7 @@ def cell_text(cell: Cell | None, digits: int, show_n: bool, bold: tuple[str, str
     if parts is None:
         return MISSING
     mean, std, n = parts
-    text = f"{bold[0]}{mean}{bold[1]}" if cell.bold else mean
+    text = (f"{bold[0]}{mean}{bold[1]}" if cell.bold else mean) + cell.mark
     if std:
         text += f" ± {std}"
     if n:
@@ -176,7 +176,7 @@ def _latex_cell(cell: Cell | None, digits: int, show_n: bool) -> str:
     mean, std, n = parts
     if cell.signed and mean[0] in "+-":
         mean = f"${mean[0]}${mean[1:]}"
-    text = rf"\textbf{{{mean}}}" if cell.bold else mean
+    text = (rf"\textbf{{{mean}}}" if cell.bold else mean) + (r"\textsuperscript{\dag}" if cell.mark else "")
     if std:
         text += rf"\,$\pm$\,{std}"
     if n:

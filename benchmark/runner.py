@@ -3,8 +3,8 @@
 :func:`execute` turns a :class:`~xbench.config.RunConfig` into a
 :class:`~xbench.config.RunResult`. It never raises for a failure inside the run: an
 exception or a non-finite loss yields a ``status="failed"`` result carrying the error, so a
-grid goes on (../shared/reference/suites.md: one failing method must not block the others).
-The last epoch is reported — no model selection on the query set (evaluation.md §7).
+grid goes on (one failing method must not block the others: erikbern/ann-benchmarks PR #57).
+The last epoch is reported — no model selection on the query set (docs/metrics.md).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import metrics
+from . import health, metrics, selection, selection_quality
 from ._version import __version__
 from .config import RunConfig, RunResult
 
@@ -153,6 +153,8 @@ class Prepared:
     noise: Any  # noise.NoiseOutcome
     query: dict[str, torch.Tensor]
     database: dict[str, torch.Tensor]
+    validation: dict[str, torch.Tensor] | None = None  # with select="validation" (xbench.selection)
+    validation_source: str = ""
 
 
 def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> Prepared:
@@ -160,6 +162,9 @@ def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> P
     from xbench.methods import TrainData
 
     data, split = load_dataset(config, data_root)
+    val_index, val_source = None, ""
+    if config.select == "validation":
+        split, val_index, val_source = selection.carve_validation(split, config.validation_fraction, config.seed)
     clean = np.asarray(data.take("labels", split.train), dtype=np.uint8)
     outcome = noise_wing.inject(clean, config.noise, config.seed, per_modality=config.noise_per_modality)
     spec = noise_wing.NoiseSpec.parse(config.noise)
@@ -178,7 +183,8 @@ def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> P
                 "text": _tensor(data.take("text", index).astype(np.float32), device),
                 "labels": _tensor(data.take("labels", index).astype(np.float32), device)}
 
-    return Prepared(data, split, train, clean, outcome, side(split.query), side(split.database))
+    return Prepared(data, split, train, clean, outcome, side(split.query), side(split.database),
+                    None if val_index is None else side(val_index), val_source)
 
 
 def evaluate_codes(method, query: dict, database: dict, topk: int | None, curves: bool = True
@@ -254,12 +260,19 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         if prep.noise.text is not None:
             arrays["noisy_train_labels_text"] = prep.noise.text.noisy_labels
             arrays["corrupted_text"] = prep.noise.text.corrupted
+        kinds = selection_quality.sample_kinds(prep.clean_train_labels, prep.noise.image.noisy_labels,
+                                               None if prep.noise.text is None else prep.noise.text.noisy_labels)
         clean_t = torch.as_tensor(prep.clean_train_labels.astype(np.float32), device=dev)
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=epochs, desc=config.label(), leave=False, unit="epoch")
+        selector = None
+        if prep.validation is not None:
+            selector = selection.ValidationSelector(prep.validation, prep.query, prep.database, topk,
+                                                    ("hamming", *config.retrieval), config.select_every)
+            result.split.update(validation=len(prep.validation["labels"]), validation_source=prep.validation_source)
         t_train = time.perf_counter()
         for epoch in range(epochs):
             method.train()
@@ -280,10 +293,16 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
             corrected = method.corrected_labels()
             if corrected is not None:
                 entry.update(correction_stats(prep.clean_train_labels, prep.noise.image.noisy_labels, corrected))
+            selected = method.selected_samples()
+            if selected is not None:
+                entry.update(selection_quality.selection_stats(selected, *kinds))
+                result.extra["selection_base"] = selection_quality.base_rates(*kinds)
             if (epoch + 1) in config.loss_epochs and cls.has_sample_losses:
                 losses = method.sample_losses(prep.train)
                 if losses is not None:
                     arrays[f"sample_losses_epoch{epoch + 1}"] = np.asarray(losses, dtype=np.float32)
+            if selector is not None:
+                selector.after_epoch(method, epoch, epochs, entry)
             history.append(entry)
             if bar is not None:
                 bar.update(1)
@@ -293,10 +312,16 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         timings["train"] = time.perf_counter() - t_train
         t_eval = time.perf_counter()
         result.metrics, codes = evaluate_codes(method, prep.query, prep.database, topk)
+        variants = selection.real_valued_variants(method, config.retrieval, prep.query, prep.database, topk, epochs)
+        variants += selector.variants() if selector is not None else []
+        if variants:
+            result.metrics["variants"] = variants
         timings["evaluate"] = time.perf_counter() - t_eval
         arrays.update({k: v.cpu().numpy() for k, v in codes.items()})
+        result.health = health.code_health(arrays)
         result.arrays = arrays
-        result.extra = {"epochs": epochs, "topk": topk, "method_state": method.extra_state_for_store()}
+        result.extra = {**result.extra, "epochs": epochs, "topk": topk,
+                        "method_state": method.extra_state_for_store()}
         result.status = "ok"
     except Exception as exc:  # recorded, the grid goes on
         result.error = f"{type(exc).__name__}: {exc}"

@@ -144,6 +144,8 @@ def load_results(results: str | Path = "results"):
     """A pandas DataFrame with one row per (run, task); failed runs have task None and an error."""
     import pandas as pd
 
+    from .selection import variant_rows
+
     rows = []
     for path, data in iter_results(results):
         cfg = data["config"]
@@ -169,11 +171,19 @@ def load_results(results: str | Path = "results"):
             rows.append({**base, "task": task, "topk": m.get("topk"), "map": m.get("map"),
                          "map_tie_averaged": m.get("map_tie_averaged"),
                          "precision_radius2": m.get("precision_radius2")})
+        for v in variant_rows(metrics):  # real-valued retrieval / validation-selected epoch (xbench.selection)
+            m = v["metrics"]
+            rows.append({**base, "task": v["task"], "topk": m.get("topk"), "map": m.get("map"),
+                         "map_tie_averaged": m.get("map_tie_averaged"), "precision_radius2": None,
+                         "retrieval": v["retrieval"], "selection": v["selection"],
+                         "selected_epoch": v["selected_epoch"]})
     columns = ["run_id", "path", "status", "method", "dataset", "bits", "noise", "noise_type", "noise_rate",
                "seed", "epochs", "hparams", "group", "error", "train_seconds", "task", "topk", "map",
-               "map_tie_averaged", "precision_radius2"]
+               "map_tie_averaged", "precision_radius2", "retrieval", "selection", "selected_epoch"]
     frame = pd.DataFrame(rows)
     for col in columns:
         if col not in frame.columns:
             frame[col] = None
+    frame["retrieval"] = frame["retrieval"].fillna("hamming")
+    frame["selection"] = frame["selection"].fillna("last")
     return frame

@@ -12,7 +12,7 @@ A :class:`CrossModalData` holds one paired image–text collection:
 * ``split`` — index arrays ``query`` / ``train`` / ``database`` into the N rows.
 
 Query and database labels are always the clean ones; only training labels get noise
-(../shared/reference/datasets.md §8, noise.md).
+(as in the CMMQ release, utils/tools.py L146-163).
 """
 from __future__ import annotations
 
@@ -39,11 +39,15 @@ class Split:
     * ``disjoint`` — query ∩ database = ∅ and query ∩ train = ∅ (train may lie outside the
       database, e.g. the separate training block of a pre-split file);
     * ``train-in-database`` — ``disjoint`` and train ⊂ database (the DCMH/CMMQ protocol of
-      MIRFlickr-25K, NUS-WIDE and MS-COCO, ../shared/reference/datasets.md §8);
+      MIRFlickr-25K, NUS-WIDE and MS-COCO, CMMQ paper Table 1);
     * ``query-in-database`` — query ⊂ database allowed (test-against-test retrieval), query ∩
       train = ∅.
 
-    The protocol is not part of :meth:`checksum`, which covers the index arrays only.
+    ``validation`` (optional): items held out for model selection (e.g. MRL's Wikipedia split),
+    disjoint from the other parts; a loader sets it after :func:`~xbench.datasets.splits.validate_split`.
+
+    The protocol is not part of :meth:`checksum`, which covers the index arrays only (the
+    validation indices only when there are some).
     """
 
     query: np.ndarray
@@ -51,18 +55,25 @@ class Split:
     database: np.ndarray
     source: str = ""  # how it was made, e.g. "seeded permutation (seed 0)" or a file path
     protocol: str = "disjoint"
+    validation: np.ndarray | None = None
 
     def checksum(self) -> str:
-        """A stable SHA-256 (first 16 hex digits) of the three index arrays."""
+        """A stable SHA-256 (first 16 hex digits) of the index arrays."""
         h = hashlib.sha256()
-        for part in (self.query, self.train, self.database):
+        parts = [self.query, self.train, self.database]
+        if self.validation is not None and len(self.validation):
+            parts.append(self.validation)
+        for part in parts:
             arr = np.ascontiguousarray(np.asarray(part, dtype=np.int64))
             h.update(len(arr).to_bytes(8, "little"))
             h.update(arr.tobytes())
         return h.hexdigest()[:16]
 
     def sizes(self) -> dict[str, int]:
-        return {"query": len(self.query), "train": len(self.train), "database": len(self.database)}
+        out = {"query": len(self.query), "train": len(self.train), "database": len(self.database)}
+        if self.validation is not None and len(self.validation):
+            out["validation"] = len(self.validation)
+        return out
 
 
 def labels_to_multihot(labels: np.ndarray, num_classes: int | None = None) -> np.ndarray:

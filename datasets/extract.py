@@ -1,7 +1,7 @@
 """Image features from a backbone, for benchmarking on features instead of raw images.
 
 ``xbench data extract`` runs an image backbone (the CMMQ paper's ResNet-18 with ImageNet
-weights, §4.2; ../shared/reference/methods.md §7) over a dataset's images in batches and
+weights, §4.2) over a dataset's images in batches and
 writes a features file that the loaders accept through their ``image`` option.
 
 Preprocessing (``preprocess``):

@@ -1,7 +1,7 @@
 """Raw images as N×3×H×W uint8, read lazily from whatever axis order the file stores.
 
 The distributed files store the same images in different axis orders
-(../shared/reference/datasets.md §2.1, §2.2, §4, §5):
+(DCMH TF load_data.py L4-11, SSAH load_data.py, BMC-SDNU raw_*.mat readers; docs/datasets.md):
 
 =========================================  ===========================  =====================
 file                                       array as h5py/scipy gives it  layout (stored order)

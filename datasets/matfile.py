@@ -1,7 +1,7 @@
 """Named arrays from MATLAB ``.mat`` (v4/v5/v7 and v7.3), plain HDF5, ``.npz`` and ``.npy`` files.
 
 The community distributes the cross-modal hashing datasets in all of these
-(../shared/reference/datasets.md, preamble and §2–§5):
+(docs/datasets.md):
 
 * **MAT v4/v5/v7** — read with ``scipy.io.loadmat``; arrays arrive in MATLAB's own orientation.
 * **MAT v7.3** — an HDF5 file behind a 512-byte MATLAB header. ``h5py`` reads every array with
@@ -12,7 +12,7 @@ The community distributes the cross-modal hashing datasets in all of these
 * **.npz / .npy** — NumPy's own formats (``.npy`` is memory-mapped, so it can hold images).
 
 The format is told from the file's header, never from its suffix (two copies of the same
-DCMH file circulate in different MAT versions, datasets.md §3). :func:`write_v73` writes the
+DCMH file circulate in different MAT versions, e.g. DJSRH vs UCCH readers). :func:`write_v73` writes the
 layout MATLAB's ``save -v7.3`` produces, so tests (and users) can build such files without MATLAB.
 """
 from __future__ import annotations

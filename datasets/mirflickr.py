@@ -1,4 +1,5 @@
-"""``mirflickr25k``: MIRFlickr-25K as DCMH released it (../shared/reference/datasets.md §2).
+"""``mirflickr25k``: MIRFlickr-25K as DCMH released it
+(jiangqy/DCMH-CVPR2017 DCMH_matlab/DCMH_matlab/readme.txt).
 
 20,015 image–tag pairs (25,000 Flickr images minus those without a label or a tag), 24
 concepts (the ``*_r1`` annotations ignored), tags a 1,386-d binary bag of words. Files, under
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from .release import FileSpec, ReleaseSpec, release_entry
 
-# Concept order of LAll (sunnyttr/MATH dataset/flickr25k/labels_annotation; datasets.md §2).
+# Concept order of LAll (sunnyttr/MATH dataset/flickr25k/labels_annotation).
 CONCEPTS = ("animals", "baby", "bird", "car", "clouds", "dog", "female", "flower", "food", "indoor", "lake", "male",
             "night", "people", "plant_life", "portrait", "river", "sea", "sky", "structures", "sunset", "transport",
             "tree", "water")

@@ -1,4 +1,4 @@
-"""``mscoco``: MS-COCO in the pre-split HDF5 family (../shared/reference/datasets.md §4, §5).
+"""``mscoco``: MS-COCO in the pre-split HDF5 family (docs/datasets.md).
 
 80 labels, 2,000-d bag-of-words text (CMMQ's setting). Files, under ``<data_root>/mscoco/``:
 ``raw_coco.mat`` (BMC-SDNU: ``I_tr, T_tr, L_tr, I_te, T_te, L_te, I_db, T_db, L_db``, MATLAB

@@ -1,4 +1,4 @@
-"""``nuswide``: NUS-WIDE TC-10 as DCMH released it (../shared/reference/datasets.md §3).
+"""``nuswide``: NUS-WIDE TC-10 as DCMH released it (docs/datasets.md).
 
 The 10 most frequent of NUS-WIDE's 81 concepts, 1,000-d bag-of-words tags (``AllTags1k``).
 DCMH's files keep every image with at least one of the 10 labels: **186,577** pairs (iTomxy/data
@@ -11,7 +11,7 @@ counts; 181,365 when empty-tag pairs are also dropped). Files, under ``<data_roo
 
 Standard split (CMMQ Table 1): 2,100 query / 10,500 train / the rest database (train ⊂
 database). Note: the CMMQ paper reports 190,421 pairs and a 178,321-item database, which is
-the TC-21 non-empty-text count (datasets.md §3); with DCMH's TC-10 files the database has
+the TC-21 non-empty-text count (iTomxy/data nuswide/README.md); with DCMH's TC-10 files the database has
 186,577 − 2,100 = 184,477 items. Default R of mAP@R: 5000.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Loader shared by the paper's datasets (MIRFlickr-25K, NUS-WIDE, MS-COCO) in their distributed forms.
 
 A dataset lives in one folder under the data root (``<root>/<folder>/``) in one of three forms
-(../shared/reference/datasets.md §2–§5):
+(docs/datasets.md):
 
 ``dcmh``
     The DCMH split files: an image file (``IAll``), a text file (``YAll``) and a label file

@@ -1,6 +1,6 @@
 """Standard seeded splits, their validation, and split index files.
 
-Standard splits (the CMMQ paper's Table 1; ../shared/reference/datasets.md §8)
+Standard splits (the CMMQ paper's Table 1; DCMH_demo.m L49-57 for MIRFlickr)
     MIRFlickr-25K 2,000 query / 10,000 train / the rest database; NUS-WIDE 2,100 / 10,500 /
     rest; MS-COCO 5,000 / 10,000 / rest. Train ⊂ database (protocol ``train-in-database``).
     :func:`standard_split` draws them from ``numpy.random.default_rng(seed).permutation(N)``:
@@ -8,7 +8,7 @@ Standard splits (the CMMQ paper's Table 1; ../shared/reference/datasets.md §8)
     first ``num_train`` of those the training set. Each part is stored sorted. Peers' seeds
     (torchcmh 6/7/8, DCMH unseeded ``randperm``) did not make their splits reproducible, so
     xbench writes the indices themselves to a file with a checksum and records it with every
-    result (datasets.md §8, suites.md: "frozen split index files plus checksums").
+    result (seeds alone did not make peers' splits reproducible).
 
 Split file format (``.npz``, written by :func:`write_split`)
     ========== =========================================================================

@@ -2,7 +2,7 @@
 
 Used by xbench's tests (and handy for trying a loader or a plugin without the real data):
 each writer produces the same file names, variable names, MAT versions and axis orders as the
-community's releases (../shared/reference/datasets.md). Images are N×3×H×W uint8 with H ≠ W,
+community's releases (docs/datasets.md). Images are N×3×H×W uint8 with H ≠ W,
 so that any transpose mistake changes the array.
 """
 from __future__ import annotations

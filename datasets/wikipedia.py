@@ -1,4 +1,5 @@
-"""``wikipedia``: the SVCL Wikipedia release (Rasiwasia et al., ACM MM 2010; datasets.md §7).
+"""``wikipedia``: the SVCL Wikipedia release (Rasiwasia et al., ACM MM 2010;
+public copy in BMC-SDNU/Cross-Modal-Retrieval).
 
 2,866 Wikipedia sections, each one image and its text, 10 categories, single-label. Files
 under ``<data_root>/wikipedia/`` (public copy: BMC-SDNU/Cross-Modal-Retrieval,
@@ -12,13 +13,22 @@ under ``<data_root>/wikipedia/`` (public copy: BMC-SDNU/Cross-Modal-Retrieval,
 
 Rows are the 2,173 training pairs then the 693 test pairs. The split is the official one,
 fixed (no seed): queries = the 693 test pairs, database = training set = the 2,173 training
-pairs (protocol ``train-in-database``), as hashing papers use it. Default R of mAP@R: all
+pairs (protocol ``train-in-database``), as hashing papers use it.
+
+Option ``protocol = "mrl"`` (``--dataset-option protocol=mrl``) gives MRL's split instead (Hu et
+al., CVPR 2021, §4.1: 2,173 train / 231 validation / 462 test; penghu-cs/MRL
+``src/noisydataset.py`` takes the first 231 test items as validation when the file has no
+validation set): validation = the first 231 of the 693 test pairs (file order), query =
+database = the other 462 (test items retrieve test items, protocol ``query-in-database``).
+MRL's own file is a different copy (VGG-19 / Doc2Vec features); its test order is assumed to be
+the SVCL one. Default R of mAP@R: all
 (``None``) — the database has only 2,173 items, fewer than the 5,000 used for the paper's
 datasets. The features are the original hand-crafted ones (image ``features``, text dense
-``features``), not the deep features of MRL's copy (datasets.md §6).
+``features``), not the deep features of MRL's copy (penghu-cs/MRL src/noisydataset.py).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +49,8 @@ CATEGORIES = "categories.list"
 DEFAULT_CATEGORIES = ("art", "biology", "geography", "history", "literature", "media", "music", "royalty", "sport",
                       "warfare")
 EXPECTED = {"train": 2173, "test": 693}
+PROTOCOLS = ("svcl", "mrl")
+MRL_VALIDATION = 231  # MRL's Wikipedia validation size (src/noisydataset.py valid_len)
 WHERE = ("BMC-SDNU/Cross-Modal-Retrieval on GitHub (Supervised-cross-modal-real-valued/JFSSL/wikipedia_info/) or "
          "the SVCL Wikipedia dataset page")
 
@@ -73,7 +85,9 @@ def available(root: Path) -> bool:
 
 def load_wikipedia(data_root: str | Path, **options: Any) -> CrossModalData:
     """Load the SVCL Wikipedia features with the official split (module docstring)."""
-    check_options("wikipedia", options, {})
+    protocol = str(check_options("wikipedia", options, {"protocol": "svcl"})["protocol"]).strip().lower()
+    if protocol not in PROTOCOLS:
+        raise DatasetError(f"wikipedia: option protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     paths = _files(Path(data_root))
     missing = [p.name for p in paths.values() if not p.is_file()]
     if missing:
@@ -106,6 +120,16 @@ def load_wikipedia(data_root: str | Path, **options: Any) -> CrossModalData:
                                  database=train_rows.copy(), source="official SVCL split (test = query, "
                                  "train = database = training set)", protocol="train-in-database"),
                            ntr + nte, where="wikipedia")
+    if protocol == "mrl":
+        if nte <= MRL_VALIDATION:
+            raise DatasetError(f"wikipedia: protocol mrl needs more than {MRL_VALIDATION} test pairs "
+                               f"({MRL_VALIDATION} validate, the rest are queries), the files have {nte}")
+        test = np.arange(ntr, ntr + nte, dtype=np.int64)
+        split = validate_split(Split(query=test[MRL_VALIDATION:], train=train_rows, database=test[MRL_VALIDATION:],
+                                     source=f"MRL split (first {MRL_VALIDATION} test pairs = validation, the other "
+                                     f"{nte - MRL_VALIDATION} = query = database)", protocol="query-in-database"),
+                               ntr + nte, where="wikipedia (protocol mrl)")
+        split = replace(split, validation=test[:MRL_VALIDATION])
     return CrossModalData(
         name="wikipedia",
         image=np.concatenate([parts["train"]["image"], parts["test"]["image"]]),
@@ -124,6 +148,7 @@ def load_wikipedia(data_root: str | Path, **options: Any) -> CrossModalData:
 ENTRY = DatasetEntry(
     name="wikipedia", loader=load_wikipedia, available=available, paper=False, display_name="Wikipedia", order=40,
     description="Wikipedia (SVCL): 2,866 pairs, 10 classes, single-label, 128-d SIFT BoVW / 10-d LDA; official split "
-                "693 query / 2,173 train = database; R = all",
+                "693 query / 2,173 train = database (option protocol=mrl: MRL's 2,173 / 231 validation / 462 test, "
+                "test → test); R = all",
     expected_files=(f"{FOLDER}/{FEATURES}", f"{FOLDER}/{LISTS['train']}", f"{FOLDER}/{LISTS['test']}"),
-    options={})
+    options={"protocol": "svcl"})

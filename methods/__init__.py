@@ -9,18 +9,20 @@ from xbench.registry import Registry, UnknownEntryError
 
 from .base import Hasher, Hyper, ModalityShape, ProblemShape, TrainData, to_codes
 from .bce import BCE
+from .cca import CCA
 from .cmhh import CMHH
 from .cmmq import CMMQ
 from .cmmq_code import CMMQCode
 from .dcmh import DCMH
 from .lsh import LSH
 from .mrl import MRL
+from .pls import PLS
 from .prdh import PRDH
 from .ssah import SSAH
 from .uot_rcl import UOTRCL
 
 # registration order (``all`` in a grid); tables and plots sort by each class's ``order``
-BUILTINS: tuple[type[Hasher], ...] = (LSH, BCE, CMMQ, CMMQCode, DCMH, PRDH, SSAH, CMHH, MRL, UOTRCL)
+BUILTINS: tuple[type[Hasher], ...] = (LSH, BCE, CMMQ, CMMQCode, DCMH, PRDH, SSAH, CMHH, MRL, UOTRCL, CCA, PLS)
 
 registry: Registry[type[Hasher]] = Registry("method", "xbench.methods")
 registry.register_all(BUILTINS)

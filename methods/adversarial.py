@@ -1,6 +1,6 @@
 """Modality discriminators and adversarial losses (SSAH, Li et al., CVPR 2018).
 
-Sources: ../shared/reference/methods.md §3; official code lelan-li/SSAH @ 8780b20
+Sources: official code lelan-li/SSAH @ 8780b20
 (``tnet.py`` ``dis_net_IL``/``dis_net_TL`` L113-153; ``SSAH.py`` L96-130; ``ops.py``
 ``sce_criterion``).
 

@@ -382,6 +382,16 @@ class Hasher(nn.Module):
         """
         return None
 
+    def selected_samples(self) -> np.ndarray | torch.Tensor | None:
+        """Training indices (or an N-long boolean mask) of the samples the last ``fit_epoch``
+        selected, or None for methods that do not select.
+
+        Sample-selecting methods (small-loss selection, samples chosen by a transport plan)
+        return them so the runner can score the selection against the clean labels, which
+        methods never see (precision/recall of uncorrupted samples per epoch).
+        """
+        return None
+
     def extra_state_for_store(self) -> dict[str, Any]:
         """Method-specific diagnostics to save with the run (JSON-serialisable)."""
         return {}

@@ -1,8 +1,8 @@
 """``bce``: the CMMQ paper's "basic cross-modal hashing model with binary cross-entropy loss".
 
-Source: ../shared/papers/003_b3f79eb70ae8a9fd.txt — Figure 1 ("We train a basic cross-modal
+Source: CMMQ paper (Yang et al., CVPR 2022) — Figure 1 ("We train a basic cross-modal
 hashing model with binary cross-entropy loss") and §4.5 / Figure 8 (test mAP per epoch of
-"the BCE loss" against CMMQ); ../shared/reference/methods.md §7.
+"the BCE loss" against CMMQ); docs/methods/cmmq.md.
 
 Reading [R]: the paper does not define this baseline further. We read it as CMMQ with its
 two noise-robustness devices removed — the same networks, the same Hadamard proxy targets
@@ -28,6 +28,7 @@ class BCE(ProxyHasher):
     display_name, order, color, marker = "BCE", 20, "#56b4e9", "X"
     description = "basic proxy-BCE cross-modal hashing (CMMQ without selection and mutual quantization)"
     hyperparameters: ClassVar[dict[str, Hyper]] = {**network_hypers(), **pc_hypers()}
+    selects_samples = False
 
     def losses(self, b_image, b_text, o_image, o_text):
         hp = self.hp

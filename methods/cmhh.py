@@ -4,7 +4,7 @@ CMHH has no public code (the CMMQ authors re-implemented it and did not release 
 paper §4.2), and only its abstract was read for xbench: "a pairwise focal loss based on
 the exponential distribution" that "penalizes significantly on similar cross-modal pairs
 with Hamming distance larger than the Hamming radius threshold". The loss below is the
-reconstruction of ../shared/reference/methods.md §4, in the style of the same group's DCH
+reconstruction [R] from the abstract, in the style of the same group's DCH
 (Deep Cauchy Hashing, CVPR 2018):
 
 * continuous Hamming distance between tanh outputs, d_ij = (K/2)(1 − cos(h_i, h_j)) (equal
@@ -27,11 +27,14 @@ labels; both networks are updated on the same batch (DCH-style within-batch trai
 Codes = sign of the tanh outputs.
 
 Defaults: γ = 2 (focal loss; torchcmh ``training/CMHH.py`` ``parameters``), β = 0.25 (the
-β of torchcmh's commented joint within-batch ``train()``, which uses the inner-product
-Hamming distance ½(K − h_xᵀh_y); its active code has 0.5 on a Euclidean distance; 0.25 was
-also slightly better on ``synthetic``), λ = 0.1 (xbench; λ = 1 collapsed the image codes on
-``synthetic``), SGD with momentum 0.9, lr 0.02 (image) and
-0.2 (text) halved every 15 epochs, batch 128 (torchcmh L29-50). torchcmh trains 500
+β of a commented-out joint within-batch ``train()`` in torchcmh's ``training/CMHH.py`` at
+WangGodder/deep-cross-modal-hashing@5bc3add, L132 ``beta = 0.25`` and L193-194 the
+inner-product Hamming distance ½(K − h_xᵀh_y) scaled by β; that block was removed in 969ce26,
+and at the pinned 9784397 the only β is the active code's 0.5 on a Euclidean distance, L29
+and L112; 0.25 was also slightly better on ``synthetic``), λ = 0.1 (xbench; with λ = 1 the *text*
+codes collapse to a single code on ``synthetic`` at 32 bits, with λ = 0.1 to 8 codes — a known
+collapse, see docs/health.md), SGD with momentum 0.9, lr 0.02 (image) and 0.2 (text) halved every
+15 epochs, batch 128 (torchcmh L29-50). torchcmh trains 500
 epochs; with the lr halved every 15 epochs it is below 2% of the initial rate after 90
 epochs, so ``default_epochs`` is 100 (xbench). Networks: the suite's shared ImageNet / TextNet with
 tanh outputs (CMMQ paper §4.2). Inputs of precomputed features are standardised and BoW
@@ -58,7 +61,7 @@ from .pairwise import (
 )
 from .schedules import Schedule
 
-_T = "torchcmh training/CMHH.py L29-50 (methods.md §4) [T]"
+_T = "torchcmh @ 9784397 training/CMHH.py L29-50 [T]"
 
 
 class CMHH(Hasher):
@@ -70,13 +73,15 @@ class CMHH(Hasher):
     default_epochs = 100
     has_sample_losses = True
     hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "beta": Hyper(0.25, "torchcmh training/CMHH.py, commented joint train(): beta = 0.25 on the inner-product "
-                      "Hamming distance ½(K − h_xᵀh_y) [T] (its active code: 0.5 on a Euclidean distance)",
+        "beta": Hyper(0.25, "torchcmh @5bc3add training/CMHH.py L132 (commented-out joint train(), removed in "
+                      "969ce26): beta = 0.25 on the inner-product Hamming distance ½(K − h_xᵀh_y), L193-194 [T] "
+                      "(@9784397 L29, L112: 0.5 on a Euclidean distance)",
                       "rate β of p = exp(−β d); the radius where p = ½ is ln2/β"),
         "gamma": Hyper(2.0, f"{_T}: parameters['gamma'] (focal loss, Lin et al. 2017)", "focusing parameter γ"),
-        "lam": Hyper(0.1, "xbench [R] (torchcmh uses 0 active / 1 commented; validated on synthetic)",
+        "lam": Hyper(0.1, "xbench [R] (torchcmh uses 0 active / 1 commented); the text codes collapse on "
+                     "synthetic at 0.1 and 1 alike (docs/health.md)",
                      "weight λ of the quantization term"),
-        "quantization": Hyper("exponential", "reconstruction [R] (methods.md §4: exact form unknown)",
+        "quantization": Hyper("exponential", "reconstruction [R] (exact form unknown)",
                               "exponential: β·d(|h|, 1); square: Σ(|h|−1)²", choices=("exponential", "square")),
         "batch_size": Hyper(128, _T, "mini-batch size"),
         "lr_image": Hyper(0.02, f"{_T}: lr['img']", "SGD learning rate of the image network"),

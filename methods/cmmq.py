@@ -1,7 +1,8 @@
 """``cmmq``: Cross-Modal Mutual Quantization (Yang, Yao, Liu, Deng, CVPR 2022), as in the paper.
 
-Source: ../shared/papers/003_b3f79eb70ae8a9fd.txt §3–4; ../shared/reference/methods.md §7
-("CMMQ", "Paper vs official code") and §6 ("CSQ hash centres").
+Source: CMMQ paper (Yang et al., CVPR 2022) §3–4; official code
+yangerkun/Mutual-Quantization-for-Cross-Modal-Search-With-Noisy-Labels @ 2b17232; CSQ's hash centres
+(swuxyj/DeepHash-pytorch @ ab14068 CSQ.py L72-113).
 
 Model
 -----
@@ -38,8 +39,8 @@ features input uses lr = 1e-3: on ``synthetic`` test mAP plateaus after ≈ 30 e
 reaches 0.202 / 0.182 after the default 100 epochs, within ≈ 0.01 of what 3e-3–1e-2 reach;
 3e-3 saturates the tanh outputs on ``synthetic`` in the first epochs. Raw images keep 1e-5.
 
-Deviations / readings (all switchable)
---------------------------------------
+Deviations / readings (switchable unless said otherwise)
+--------------------------------------------------------
 * ``kl_reduction``: the per-sample MQ term is *averaged* over the K bits (default) — the
   1/K normalisation of the BCE inside S (Eq. 2) and of the release's unused ``KLLoss``, so
   that λ = 0.7 weighs comparable quantities. Eq. (7) prints a sum over bits
@@ -49,7 +50,8 @@ Deviations / readings (all switchable)
   2·log 2 ≈ 1.39 of all-zero outputs, and mAP 0.586 / 0.576 (I→T / T→I), at the LSH floor
   (0.577 / 0.574) — against 0.811 / 0.798 with the mean.
 * ``quant``: ``square`` (default) or ``linear`` (the printed R(b)).
-* The selection keeps ⌈R(t)·n⌉ (Eq. 5's |D'| ≥ R(t)|D|); the release keeps ⌊R(t)·n⌋.
+* The selection keeps ⌈R(t)·n⌉ (Eq. 5's |D'| ≥ R(t)|D|); the release keeps ⌊R(t)·n⌋ (not a
+  hyperparameter: the class attribute ``keep_rounding``).
 * On raw images a trailing mini-batch of a single sample is skipped (BatchNorm cannot train
   on one sample).
 """

@@ -1,10 +1,18 @@
 """``cmmq-code``: CMMQ as the authors' released implementation behaves.
 
 Source: yangerkun/Mutual-Quantization-for-Cross-Modal-Search-With-Noisy-Labels @ 2b17232
-(``My_method.py``, ``network.py``, ``utils/tools.py``), read through
-../shared/reference/methods.md §7.2 ("Paper vs official code"); line numbers below are
+(``My_method.py``, ``network.py``, ``utils/tools.py``), compared with the paper
+in docs/methods/cmmq.md; line numbers below are
 those of that commit. Registered beside ``cmmq`` (the paper) so the effect of each
-difference can be measured; switches let each one be turned back to the paper's choice.
+difference can be measured. Hyperparameter switches turn most of them back to the paper's choice
+(``mq_weight``, ``num_gradual``, ``quant_weight``, ``text_net``, ``proxy_assign``, ``augment``);
+these are **not** switchable (class attributes or fixed code): the kept-count rounding
+(⌊R·n⌋ here, ⌈R·n⌉ in ``cmmq``; ``keep_rounding``), the number of random proxy draws for
+C > 2K and which draw is kept (20, the last; ``cmmq``: 100, the best; ``proxy_tries`` /
+``proxy_keep``), the heads' initialisation (N(0, 0.01) image head, the release text net's
+N(0, 0.01) / N(0, 0.5)), the epoch offset of the keep schedule (the release's forget ramp
+reaches ρ at epoch index ``num_gradual`` − 1, ``cmmq``'s R(t) at t = T_k), and a symmetric-KL
+MQ term (``cmmq-code`` has only the release's InfoNCE term).
 
 Differences from the paper (``cmmq``), mirrored here:
 

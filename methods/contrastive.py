@@ -1,6 +1,6 @@
 """MRL's loss pieces (Hu et al., CVPR 2021), shared by ``mrl`` and ``uot-rcl``.
 
-Sources: ../shared/reference/methods.md §5; official code penghu-cs/MRL @ e0f5c8f
+Sources: official code penghu-cs/MRL @ e0f5c8f
 (``src/utils.py`` ``MeanClusteringError``; ``main_noisy.py`` ``cross_modal_contrastive_ctriterion``).
 
 * :func:`robust_clustering_loss` — the RC loss, mean over samples of log(1 − p(ỹ|x)),
@@ -9,7 +9,7 @@ Sources: ../shared/reference/methods.md §5; official code penghu-cs/MRL @ e0f5c
   penghu-cs/MRL#2). Minimising it pushes probability mass away from the negatives. It is
   unbounded below; it is evaluated as logsumexp(negative logits) − logsumexp(all logits)
   (exact, no cancellation in 1 − p) and floored at log(eps), which only bites when τ is
-  made much smaller than MRL's τ = 1 (methods.md §5).
+  made much smaller than MRL's τ = 1 (penghu-cs/MRL#2).
 * :func:`multimodal_contrastive_loss` — the MC loss between the paired modalities. By
   default as in the official code: self-similarity removed from numerator and
   denominator, i.e. NT-Xent over the 2N embeddings. ``include_self=True`` gives the

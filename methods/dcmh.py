@@ -1,7 +1,7 @@
 """``dcmh``: Deep Cross-Modal Hashing (Jiang & Li, CVPR 2017).
 
 Objective (paper Eq. 3; official ``process_DCMH.m`` ``calc_loss`` and TF ``DCMH_demo.py``
-L100-106; ../shared/reference/methods.md §1), in row layout (F, G, B are n×K):
+L100-106; DCMH official code jiangqy/DCMH-CVPR2017 @ 67d0e84), in row layout (F, G, B are n×K):
 
     J = −Σ_{i,j} (S_ij Θ_ij − log(1 + e^{Θ_ij})) + γ(‖B − F‖²_F + ‖B − G‖²_F) + η(‖Fᵀ1‖² + ‖Gᵀ1‖²)
 
@@ -19,7 +19,7 @@ Training (Alg. 1 of the paper; both official codes), one :meth:`fit_epoch`:
 
 The networks are the suite's shared ones (the CMMQ paper's fair-comparison setting §4.2):
 ResNet-18 + FC(K) for raw images / FC(K) on precomputed features, and the 3-layer text
-MLP — both with **linear** outputs, as DCMH's fc8 (no tanh; methods.md §1 pitfall).
+MLP — both with **linear** outputs, as DCMH's fc8 (no tanh; net_structure_img.m L11-17).
 Codes = sign of each network's output.
 
 Choices and deviations (all switchable):
@@ -34,7 +34,7 @@ Choices and deviations (all switchable):
 * Optimiser: plain SGD with weight decay 5e-4 (biases included, ``update_net.m``) and the
   MATLAB schedule lr = logspace(−1.5, −3) over the run for each network (``DCMH_demo.m``
   L19-21). The schedule needs the run length: ``schedule_epochs`` or the runner's
-  ``TrainData.extra['epochs']``, else ``default_epochs`` (500, ``DCMH_demo.m`` L18).
+  ``TrainData.extra['epochs']``, else ``default_epochs`` (``param.maxIter = 500``, ``DCMH_demo.m`` L19).
 * Inputs: BoW centred (``normZeroMean``, ``DCMH_demo.m`` L27); precomputed features
   standardised (xbench; ``input_norm``, see
   :class:`~xbench.methods.pairwise.InputNormalisation`).

@@ -11,7 +11,7 @@ Multi-label data **[R]**: handled, not refused. A sample's capacity in the parti
 label count ``n_i`` (``a_i = n_i/Σn``), classes receive ``m·π_k`` with π the label frequencies,
 and a transported sample's corrected label set is the ``n_i`` classes with the most (momentum-
 averaged) plan mass — so label counts are preserved. Samples with no label never move. The
-paper itself is single-label (uotrcl.md); this extension is ours and unvalidated on the
+paper's setting is single-label (MRL's benchmarks); this extension is ours and unvalidated on the
 multi-label benchmarks.
 
 Per-modality noise (``--noise-per-modality``, MRL's setting): the image and text label

@@ -1,7 +1,6 @@
 """``mrl``: Multimodal Robust Learning (Hu, Peng, Zhu, Zhen, Lin, CVPR 2021) as a hashing method.
 
-Sources: ../shared/papers/001_a3904c5b94262269.txt (README and results of the release);
-../shared/reference/methods.md §5; official code penghu-cs/MRL @ e0f5c8f (``main_noisy.py``
+Sources: the MRL release README and official code penghu-cs/MRL @ e0f5c8f (``main_noisy.py``
 L83-100 centres and optimiser, L130-164 the losses and the training step; ``src/utils.py``
 ``MeanClusteringError``; ``utils/config.py`` defaults).
 
@@ -33,7 +32,7 @@ MRL is a real-valued method; xbench runs it as a hashing method (issue 7):
 
 There is no quantization term (MRL has none): codes are sign(tanh output). The continuous
 tanh outputs are exposed by :meth:`MRL.continuous`; MRL's own evaluation ranks the
-database by cosine similarity of these outputs (methods.md §5, "Evaluation"):
+database by cosine similarity of these outputs (penghu-cs/MRL @ e0f5c8f main_noisy.py L265-342):
 ``F.normalize(m.continuous("image", xq)) @ F.normalize(m.continuous("text", xdb)).T``.
 """
 from __future__ import annotations
@@ -106,7 +105,7 @@ class MRL(Hasher):
                           "shared (cmmq's image/text networks) or mrl (d→4096→4096→K MLPs)",
                           choices=("shared", "mrl")),
         "mlp_hidden": Hyper(4096, f"{CODE} nets/ImageNet.py mid_num", "hidden width of networks=mrl"),
-        "text_hidden": Hyper(0, "CMMQ release heuristic ⌈(T+K)/2⌉ (methods.md §7.2), as for cmmq",
+        "text_hidden": Hyper(0, "CMMQ release heuristic ⌈(T+K)/2⌉ (CMMQ release @ 2b17232), as for cmmq",
                              "hidden width of the shared text MLP; 0 = ⌈(T+K)/2⌉"),
         "weights": Hyper("imagenet", "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
                          "ResNet-18 weights for raw images: imagenet, none or a checkpoint path"),

@@ -9,8 +9,9 @@
 * :class:`ClassPrototypes` — learnable, L2-normalised class centres (MRL-style heads).
 * :class:`BackboneMLP` — an optional ResNet-18 followed by a two-hidden-layer MLP (``uot-rcl``).
 
-Sources: ../shared/reference/methods.md §7 (CMMQ networks), §5 (MRL), §1 (DCMH, linear
-outputs). ImageNet weights are downloaded by torchvision on first use; pass
+Sources: CMMQ paper §4.2 and release network.py L42-112 (CMMQ networks); penghu-cs/MRL nets/*.py (MRL);
+DCMH net_structure_img.m (DCMH, linear outputs).
+ImageNet weights are downloaded by torchvision on first use; pass
 ``weights="none"`` (or a local checkpoint path) for offline use.
 """
 from __future__ import annotations
@@ -141,7 +142,7 @@ class ImageNet(nn.Module):
 class TextNet(nn.Module):
     """Three-layer MLP ``T → h → h → K`` (+ ``out_activation``); ``h`` defaults to ⌈(T+K)/2⌉.
 
-    The hidden width follows the CMMQ release's heuristic (methods.md §7.2; the paper does
+    The hidden width follows the CMMQ release's heuristic (CMMQ release @ 2b17232; the paper does
     not state the widths, so this is a reconstruction [R]).
     """
 
@@ -176,7 +177,7 @@ class ClassPrototypes(nn.Module):
 
 
 class ReleaseTextNet(nn.Module):
-    """The CMMQ release's text network, as it actually computes (methods.md §7.2).
+    """The CMMQ release's text network, as it actually computes (CMMQ release @ 2b17232).
 
     yangerkun/Mutual-Quantization-… ``network.py`` ``TextNet`` defines fc1 (T → h),
     fc2 (h → h) and fc3 (h → K), h = ⌈(T + K)/2⌉, initialised fc1 ~ N(0, 0.01), fc2 and

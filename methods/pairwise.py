@@ -3,12 +3,12 @@
 Loss functions (pure functions of tensors, tested against hand-written formulas):
 
 * :func:`similarity` — S_ij = [l_i·l_j > 0] from multi-hot labels (DCMH ``calc_neighbor``;
-  ../shared/reference/methods.md §1).
+  DCMH official code jiangqy/DCMH-CVPR2017 @ 67d0e84).
 * :func:`pairwise_nll` — the negative log-likelihood of S under σ(Θ_ij), element-wise
   log(1 + e^Θ) − S·Θ, with Θ = ½ uᵀv (:func:`theta`), DCMH Eq. (2) / ``calc_loss``.
 * :func:`quantization_loss`, :func:`balance_loss` — ‖B − F‖²_F and ‖F·1‖² of DCMH.
 * :func:`decorrelation_loss` — ½(‖C‖²_F − ‖diag C‖²) of the covariance C of the code bits
-  (PRDH, methods.md §2 [R]); a *correct* one: the torchcmh re-implementation builds C from
+  (PRDH [R]); a *correct* one: the torchcmh re-implementation builds C from
   mean(h − μ), which is identically zero, so its term never acts.
 * :func:`similarity_matrix`, :func:`pairwise_loss`, :func:`half_sq` — SSAH's pairwise
   likelihood between a full-training-set buffer and a batch (``nll`` as the paper,
@@ -17,7 +17,7 @@ Loss functions (pure functions of tensors, tested against hand-written formulas)
 * :func:`continuous_hamming`, :func:`class_balanced_weights`,
   :func:`exponential_focal_loss`, :func:`exponential_quantization_loss` — CMHH's
   exponential-distribution focal loss on a continuous Hamming distance with class-balanced
-  pair weights and its quantization term (methods.md §4; reconstruction [R]).
+  pair weights and its quantization term (reconstruction [R]).
 
 The DCMH training procedure shared by ``dcmh`` and ``prdh`` is in
 :mod:`xbench.methods.shared_codes`.

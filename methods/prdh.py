@@ -1,8 +1,8 @@
 """``prdh``: Pairwise Relationship guided Deep Hashing (Yang et al., AAAI 2017) — reconstruction [R].
 
 PRDH has no public code (the CMMQ authors had it from its authors; CMMQ paper §4.2), and
-only its abstract was read for xbench, so the objective below is the reconstruction of
-../shared/reference/methods.md §2, in DCMH notation (row layout, F, G, B n×K):
+only its abstract was read for xbench, so the objective below is a
+reconstruction [R], in DCMH notation (row layout, F, G, B n×K):
 
     J = L(F, G; S^xy) + L(F, F; S^xx) + L(G, G; S^yy)            inter- and intra-modal
         + λ (D(F) + D(G))                                          decorrelation
@@ -12,7 +12,7 @@ only its abstract was read for xbench, so the objective below is the reconstruct
   (``xbench.methods.pairwise.pairwise_nll``); S from the (noisy) labels of the two sides.
 * D(H) = ½(‖C‖²_F − ‖diag C‖²) with C the covariance of the code bits — a working
   decorrelation term (the torchcmh re-implementation builds C from mean(h − μ) ≡ 0, so its
-  term is identically zero; it also leaves it out of the image step; methods.md §2).
+  term is identically zero; it also leaves it out of the image step, torchcmh training/PRDH.py L74).
 * B = sign(F + G) after each epoch; alternating image / text updates as in DCMH.
 
 Training follows the DCMH skeleton (:class:`~xbench.methods.pairwise.SharedCodeHasher`):
@@ -57,7 +57,7 @@ from .pairwise import (
 )
 from .shared_codes import SKELETON_HYPERPARAMETERS, SharedCodeHasher
 
-_T = "torchcmh training/PRDH.py (methods.md §2) [T]"
+_T = "torchcmh @ 9784397 training/PRDH.py [T]"
 
 HYPERPARAMETERS: dict[str, Hyper] = dict(SKELETON_HYPERPARAMETERS)
 HYPERPARAMETERS.update({

@@ -1,8 +1,8 @@
 """Hadamard proxy codes (CMMQ §3.2, CSQ hash centres) and their assignment to labelled items.
 
-Sources: the CMMQ paper ../shared/papers/003_b3f79eb70ae8a9fd.txt §3.2 Eq. (4);
-../shared/reference/methods.md §6 (CSQ hash centres) and §7.2 (the CMMQ release's
-``get_hash_targets`` / ``label2center``).
+Sources: the CMMQ paper (Yang et al., CVPR 2022) §3.2 Eq. (4);
+CSQ hash centres (swuxyj/DeepHash-pytorch @ ab14068 CSQ.py L72-113) and the CMMQ release
+(2b17232, My_method.py L115-156: ``get_hash_targets`` / ``label2center``).
 
 Construction (:func:`hadamard_proxies`), K the code length (a power of two), C the classes:
 
@@ -23,11 +23,12 @@ Assignment of a target code to an item with (noisy) multi-hot labels y:
 
 * :func:`majority_vote` — o = sign(Σ_{c∈y} h_c) per bit (paper §3.2 "majority voting");
   bits where the vote ties (0) take the bit of one fixed random ±1 vector (CSQ's rule,
-  methods.md §6). An item whose label set is empty ties on every bit and gets that vector.
+  CSQ: swuxyj/DeepHash-pytorch @ ab14068 CSQ.py L72-113). An item whose label set is empty ties on
+  every bit and gets that vector.
   For single-label items the vote is the class's own proxy, so the same rule serves both.
 * :func:`argmax_assign` — the proxy of argmax(y), i.e. of the lowest-index positive label
   (an all-zero row maps to class 0): the CMMQ release's "single-label" path, which it takes
-  for NUS-WIDE and MS-COCO (methods.md §7.2).
+  for NUS-WIDE and MS-COCO (CMMQ release @ 2b17232).
 """
 from __future__ import annotations
 

@@ -69,6 +69,7 @@ class ProxyHasher(Hasher):
     keep_rounding = "ceil"
     proxy_keep = "best"  # which random proxy draw to keep when the CSQ criteria are never met
     proxy_tries = 100
+    selects_samples = True  # report the small-loss selection (Hasher.selected_samples); bce: False
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
         super().__init__(shape, bits, **kwargs)
@@ -84,6 +85,7 @@ class ProxyHasher(Hasher):
         tie_gen = torch.Generator().manual_seed(self.seed * 1_000_003 + 17)
         self.register_buffer("tie", tie_vector(bits, tie_gen))
         self._diagnostics: dict[str, Any] = {}
+        self._kept: list[torch.Tensor] = []
 
     # ------------------------------------------------------------------ declarations
     @classmethod
@@ -179,12 +181,15 @@ class ProxyHasher(Hasher):
 
     @property
     def sample_chunk(self) -> int:  # type: ignore[override]
-        return 128 if self.shape.image_is_raw else 4096
+        """Per-sample losses in mini-batches of the training ``batch_size``, as training computes them
+        (an in-batch term such as ``cmmq-code``'s InfoNCE MQ loss depends on the batch)."""
+        return int(self.hp["batch_size"])
 
     def begin_epoch(self, data: TrainData, epoch: int, log: EpochLog) -> Any:
         rho = self.noise_rate_used(data)
         ratio = self.keep_ratio_at(epoch, rho)
         log.update({"keep_ratio": float(ratio), "noise_rate_used": rho})
+        self._kept = []
         return ratio, self._targets(data)
 
     def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any):
@@ -192,7 +197,9 @@ class ProxyHasher(Hasher):
         terms = self._terms(data, idx, targets, train=True)
         joint = terms["joint"]
         k = num_kept(len(idx), ratio, self.keep_rounding)
-        loss = joint[small_loss_indices(joint.detach(), k)].mean()
+        keep = small_loss_indices(joint.detach(), k)
+        self._kept.append(idx[keep].detach().cpu())
+        loss = joint[keep].mean()
         logged: dict[str, Any] = {"loss": loss, "kept_fraction": (k, len(idx))}
         logged.update({f"{key}_loss": (value.detach().sum(), len(idx)) for key, value in terms.items()
                        if key != "joint"})
@@ -204,6 +211,12 @@ class ProxyHasher(Hasher):
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         return self.outputs(modality, x, train=False)
+
+    def selected_samples(self) -> torch.Tensor | None:
+        """The training indices the small-loss selection kept over the last epoch's batches."""
+        if not self.selects_samples or not self._kept:
+            return None
+        return torch.cat(self._kept)
 
     def sample_loss_context(self, data: TrainData) -> Any:
         return self._targets(data)

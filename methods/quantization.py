@@ -1,8 +1,8 @@
 """CMMQ's loss pieces, per sample: proxy BCE, quantization penalty, mutual quantization.
 
-Sources: CMMQ paper ../shared/papers/003_b3f79eb70ae8a9fd.txt §3.2 Eqs. (2)–(3), §3.3
-Eqs. (6)–(7); ../shared/reference/methods.md §7.1 (reading of the printed formulas), §7.2
-(the release's terms), §7.3 (the ``symkl`` reconstruction).
+Sources: the CMMQ paper (Yang et al., CVPR 2022) §3.2 Eqs. (2)–(3), §3.3
+Eqs. (6)–(7); docs/methods/cmmq.md (reading of the printed formulas; the release's terms,
+yangerkun/Mutual-Quantization-… @ 2b17232 My_method.py L72-111; the ``symkl`` reconstruction).
 
 All functions take tanh outputs b ∈ (−1, 1)^{N×K} and return one value per sample (N,).
 
@@ -17,8 +17,13 @@ All functions take tanh outputs b ∈ (−1, 1)^{N×K} and return one value per 
   opposite of a quantization loss, so it is a slip; kept only as an ablation switch.
 * :func:`symmetric_kl` — the mutual quantization loss L_m (Eqs. 6–7), reconstruction [R]:
   each bit is a Bernoulli with p = clamp((1+b)/2, ε, 1−ε) (ε = 1e-6); the per-bit KL uses
-  both outcomes, p log(p/q) + (1−p) log((1−p)/(1−q)) (Eq. 7 prints only the "bit = 1"
-  term, which is not a divergence and can be negative); the two directions are added. Per
+  both outcomes, p log(p/q) + (1−p) log((1−p)/(1−q)). Eq. 7 prints only the "bit = 1" term
+  p log(p/q): one direction of it can be negative, but the symmetric sum Eq. 6 takes,
+  (p − q) log(p/q), cannot. What is wrong with the printed form is that it ignores the
+  "bit = 0" outcome, so it is not the KL divergence of the two Bernoulli bits (p = 0.1,
+  q = 0.2: printed symmetric sum 0.069, symmetric KL 0.081; the missing part
+  (q − p) log((1−p)/(1−q)) grows as both probabilities approach 1 from the same side, where the
+  printed term (p − q) log(p/q) fades). The two directions are added. Per
   sample it is averaged over the K bits (``reduction="mean"``, the scaling of the PC loss's
   1/K and of the release's unused ``KLLoss``; ``cmmq``'s default) or summed as printed in
   Eq. 7 (``"sum"``).

@@ -1,7 +1,8 @@
 """Small-loss sample selection: the keep-ratio schedule R(t) and the per-batch selection.
 
-Sources: CMMQ paper ../shared/papers/003_b3f79eb70ae8a9fd.txt §3.3 Eq. (5) and §4.2
-("Selection setting", following Co-teaching); ../shared/reference/methods.md §7.2 (the
+Sources: the CMMQ paper (Yang et al., CVPR 2022) §3.3 Eq. (5) and §4.2
+("Selection setting", following Co-teaching); yangerkun/Mutual-Quantization-… @ 2b17232,
+My_method.py L17, L102-111, L193-194 (the
 release's forget schedule and ``int()`` rounding).
 
 * :func:`keep_ratio` — the paper's R(t) = 1 − min(t/T_k · ρ, ρ), T_k = 10. ``t`` is the

@@ -41,7 +41,7 @@ class SSAHHeads(nn.Module):
 class LocalResponseNorm1d(nn.Module):
     """TF ``local_response_normalization(depth_radius=2, bias=2, alpha=1e-4, beta=0.75)`` on N×D.
 
-    PyTorch divides α by the window size, so its α is 5·1e-4 (methods.md §1, pitfalls).
+    PyTorch divides α by the window size, so its α is 5·1e-4 (TF's depth_radius 2 ↔ size 5).
     """
 
     def __init__(self, depth_radius: int = 2, bias: float = 2.0, alpha: float = 1e-4, beta: float = 0.75):

@@ -1,12 +1,12 @@
 """``ssah``: Self-Supervised Adversarial Hashing (Li, Deng, Li, Liu, Gao, Tao, CVPR 2018).
 
-Sources: ../shared/reference/methods.md §3 and §8; official code lelan-li/SSAH @ 8780b20
+Sources: official code lelan-li/SSAH @ 8780b20
 (``SSAH.py`` L96-130 losses, L160-260 schedule, L290-420 the per-block passes; ``tnet.py``
 networks; ``setting.py`` L53-76 constants; ``ops.py`` ``mse_criterion``). The paper text was
 not available to us; statements about it are marked [R] (recollection, unverified).
 
 Blocks (all on the CMMQ paper's fair-comparison networks, §4.2 of
-../shared/papers/003_b3f79eb70ae8a9fd.txt):
+the CMMQ paper):
 
 * **LabNet** (self-supervised semantic network, ``tnet.py`` ``lab_net``): multi-hot label →
   4096 (ReLU, LRN) → 512 (ReLU) = the semantic *feature* F^l, then a hash head → K (tanh)
@@ -31,7 +31,7 @@ sums, as the official ``mse_criterion`` (½·Σ) and the paper's Σ_{i,j}):
 with LabNet's own loss the same first four terms against its own buffers (F^l, H^l). J is
 
 * ``pairwise="nll"``: Σ (log(1 + e^Θ) − S∘Θ), the DCMH negative log-likelihood the paper
-  writes [R] — the default (the issue and methods.md §3 name it the paper's form);
+  writes [R] — the default (the paper's form as we read it);
 * ``pairwise="squared"``: ½ Σ (S∘Θ − log(1 + e^Θ))², what the official code minimises
   (``mse_criterion(Sim∘θ, log(1+e^θ))``).
 
@@ -123,10 +123,10 @@ class SSAH(Hasher):
                           "pairwise term: nll (paper) or squared (official code)", choices=PAIRWISE_FORMS),
         "similarity": Hyper(1.0, "paper S ∈ {0,1}; official setting.py L53 uses 0.999",
                             "value of S_ij for pairs sharing a label"),
-        "quant_target": Hyper("own", f"{CODE} SSAH.py L312, L380 (B_batch = sign of own output)",
+        "quant_target": Hyper("own", f"{CODE} SSAH.py L319, L395, L438 (B_batch = sign of own output)",
                               "own: sign of the batch's own output (code); shared: B = sign(H^l+F+G) per epoch [R]",
                               choices=("own", "shared")),
-        "adversarial": Hyper("paper", "issue 7 / methods.md §3 pitfall",
+        "adversarial": Hyper("paper", "SSAH paper; lelan-li/SSAH SSAH.py L399, L442 never backpropagates it",
                              "paper: adversarial term reaches the feature extractors (D frozen); code: it never "
                              "does and only nudges D (official behaviour); none: no adversarial learning",
                              choices=("paper", "code", "none")),
@@ -134,7 +134,7 @@ class SSAH(Hasher):
                                   "adversarial loss on the discriminator output", choices=ADVERSARIAL_FORMS),
         "embed_dim": Hyper(512, f"{CODE} setting.py SEMANTIC_EMBED", "width of the semantic feature layer"),
         "label_hidden": Hyper(4096, f"{CODE} tnet.py lab_net LAYER1_NODE", "LabNet hidden width"),
-        "text_hidden": Hyper(0, "CMMQ release heuristic ⌈(T+K)/2⌉ (methods.md §7.2), as for cmmq",
+        "text_hidden": Hyper(0, "CMMQ release heuristic ⌈(T+K)/2⌉ (CMMQ release @ 2b17232), as for cmmq",
                              "text MLP hidden width; 0 = ⌈(T+K)/2⌉"),
         "init_std": Hyper(0.01, f"{CODE} tnet.py (all weights and biases 0.01·N(0,1))",
                           "std of LabNet, heads and discriminator initial weights and biases; 0 = PyTorch's "

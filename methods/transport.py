@@ -1,16 +1,16 @@
 """Optimal-transport steps of ``uot-rcl``: partial-OT semantic alignment and the relation plan.
 
 UOT-RCL (Han, Luo, Liu, Nan, "A Unified Optimal Transport Framework for Cross-Modal Retrieval
-with Noisy Labels", arXiv 2403.13480 / IEEE TNNLS 2025; seed ../shared/papers/002_475409850412d80f.txt)
+with Noisy Labels", arXiv 2403.13480 / IEEE TNNLS 2025; abstract)
 is known only from its abstract: (1) a *semantic alignment* by partial OT that progressively
 corrects noisy labels with a *cross-modal consistent cost* blending the modalities, and (2) an
 OT-based *relation alignment* inferring semantic-level cross-modal matching. Everything below
-marked **[R]** is our reconstruction from ../shared/reference/uotrcl.md ("Reconstruction"),
+marked **[R]** is our reconstruction (documented in docs/methods/uot-rcl.md),
 which borrows the public recipes of CSOT (samples → classes partial OT) and L2RM (an OT plan as
 soft targets of a contrastive loss). All transport problems are solved by POT (``ot``), never
 by a hand-written Sinkhorn.
 
-Semantic alignment **[R]** (CSOT-style, uotrcl.md "Closest public recipes")
+Semantic alignment **[R]** (CSOT-style: changwxx/CSOT-for-LNL plabel_allocator.py)
     Samples i → classes k with cost ``C_ik`` (:func:`consistent_cost`: the two modalities'
     predictions blended, optionally with a neighbour vote and a prior towards the current
     label), sample capacities
@@ -264,7 +264,7 @@ def semantic_alignment(cost: np.ndarray, label_counts: np.ndarray, prior: np.nda
 
 def mass_schedule(epoch: int, warmup: int, ramp: int, start: float, end: float) -> float:
     """m_e: ``start`` at the first epoch after warm-up, rising linearly to ``end`` over ``ramp``
-    epochs, then constant (CSOT's linear budget, uotrcl.md; epoch counts are ours **[R]**).
+    epochs, then constant (CSOT's linear budget, changwxx/CSOT-for-LNL; epoch counts are ours **[R]**).
     Returns 0 during warm-up."""
     if epoch < warmup:
         return 0.0

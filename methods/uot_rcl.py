@@ -2,14 +2,15 @@
 
 Source: Han, Luo, Liu, Nan, "A Unified Optimal Transport Framework for Cross-Modal Retrieval
 with Noisy Labels" (UOT-RCL), arXiv 2403.13480 (2024), IEEE TNNLS 36(9) 2025. Only the abstract
-is public (../shared/papers/002_475409850412d80f.txt) and there is no official code, so this is
-an **UOT-RCL-style** method built from ../shared/reference/uotrcl.md. Known from the abstract
+is public and there is no official code, so this is
+an **UOT-RCL-style** method (documented in docs/methods/uot-rcl.md). Known from the abstract
 [P]: a *semantic alignment* by partial OT that progressively corrects the noisy labels with a
 *cross-modal consistent cost*, and an OT-based *relation alignment* of the two modalities.
 Every concrete choice below is a reconstruction, marked **[R]**; borrowed values name their
-source (MRL = methods.md §5; CSOT and L2RM = uotrcl.md "Closest public recipes").
+source (MRL = penghu-cs/MRL @ e0f5c8f; CSOT = changwxx/CSOT-for-LNL plabel_allocator.py; L2RM = hhc1997/L2RM
+models.py, opt.py).
 
-Model **[R]** (MRL-style, uotrcl.md "Reconstruction")
+Model **[R]** (MRL-style)
     One MLP per modality, ``d_in → hidden → hidden → K`` (ReLU between; ``hidden`` = 4096 as
     MRL), with a K-unit tanh *code head*: ``h = tanh(u)``. The L2-normalised code head output
     ``z = h/‖h‖`` is the embedding every loss sees, and shared column-normalised class
@@ -23,7 +24,7 @@ Model **[R]** (MRL-style, uotrcl.md "Reconstruction")
     ``h`` and on ``z`` rank identically).
 
 Training, epoch e (epochs counted from 0)
-    * Warm-up, e < ``warmup_epochs`` **[R]** (uotrcl.md: 5–10): MRL's objective on the noisy
+    * Warm-up, e < ``warmup_epochs`` **[R]** (5–10): MRL's objective on the noisy
       labels, ``β·L_RC + (1−β)·L_MC`` (:func:`~xbench.methods.contrastive.robust_clustering_loss`
       for each modality, :func:`~xbench.methods.contrastive.multimodal_contrastive_loss`).
     * Then, at the start of each epoch, **semantic alignment** on the whole training set
@@ -60,7 +61,7 @@ label accuracy 0.595 → 0.53–0.58); with κ = 0.3 correction is net positive 
 0.242/0.224 with MC only); keeping MRL's MC term and adding the relation term at 0.5 gave
 0.227/0.218. Ablations: ``relation_weight=0`` (MC only, correction on); ``warmup_epochs`` ≥ the
 run's epochs (no correction: MRL's objective with the tanh head); ``label_weight=0,
-mc_weight=0, relation_weight=1`` (the literal uotrcl.md reconstruction).
+mc_weight=0, relation_weight=1`` (the minimal reconstruction).
 
 Multi-label data, per-modality noise (separate image / text label buffers) and the
 label-correction statistics logged per epoch: :mod:`xbench.methods.label_correction` **[R]**.
@@ -85,7 +86,7 @@ from .networks import BackboneMLP, ClassPrototypes, ImageNet, TextNet, resolve_b
 from .schedules import Schedule
 from .transport import SOLVERS, mass_schedule, relation_loss, relation_plan
 
-_R = " [R: reconstruction, ../shared/reference/uotrcl.md]"
+_R = " [R: reconstruction, docs/methods/uot-rcl.md]"
 
 
 class UOTRCL(Hasher):
@@ -97,26 +98,26 @@ class UOTRCL(Hasher):
                    "alignment on MRL-style nets with a tanh code head")
     default_epochs = 50
     hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "networks": Hyper("mlp", "uotrcl.md (MRL-style MLPs); shared = CMMQ §4.2 fair-comparison nets, "
+        "networks": Hyper("mlp", "reconstruction (MRL-style MLPs); shared = CMMQ §4.2 fair-comparison nets, "
                           "as mrl's", "mlp (d→hidden→hidden→K per modality) or shared (FC(K) on image "
                           "features / ResNet-18, 3-layer text MLP of width ⌈(T+K)/2⌉)",
                           choices=("mlp", "shared")),
-        "hidden": Hyper(4096, "MRL [C] nets/*.py (methods.md §5)", "width of the two hidden MLP layers "
+        "hidden": Hyper(4096, "penghu-cs/MRL @ e0f5c8f nets/*.py [C]", "width of the two hidden MLP layers "
                         "(networks=mlp)"),
-        "lr": Hyper(0.0, "MRL [C]/[P] 1e-4 (methods.md §5); mrl's features-mode 1e-3 for the shared nets",
+        "lr": Hyper(0.0, "MRL 1e-4 [C]/[P]; mrl's features-mode 1e-3 for the shared nets",
                     "Adam learning rate (betas 0.5, 0.999); 0 = auto: 1e-4 (networks=mlp, or raw images), "
                     "1e-3 (networks=shared on precomputed image features, as mrl)"),
         "batch_size": Hyper(100, "MRL [C] default (paper: 50 on Wikipedia)", "mini-batch size"),
         "beta": Hyper(0.5, "MRL Eq. 8 β [P]/[C]", "weight of the class loss; 1−β weighs the alignment loss"),
         "tau": Hyper(1.0, "MRL τ₁ = τ₂ = 1 [C]", "temperature of the prototype logits and of the MC loss"),
-        "warmup_epochs": Hyper(10, "uotrcl.md (5–10)" + _R, "epochs of MRL training on the noisy labels"),
+        "warmup_epochs": Hyper(10, "5–10 epochs" + _R, "epochs of MRL training on the noisy labels"),
         "mass_start": Hyper(0.3, "CSOT [C] plabel_allocator budget",
                              "transported mass m right after warm-up"),
         "mass_end": Hyper(1.0, "CSOT [C]", "final transported mass m"),
         "ramp_epochs": Hyper(20, "xbench" + _R,
                               "epochs over which m rises linearly from mass_start to mass_end"),
         "ot_reg": Hyper(0.07, "L2RM [C] opt.py (entropic regularisation)", "ε of the semantic partial OT"),
-        "ot_solver": Hyper("entropic", "uotrcl.md" + _R, "semantic partial OT: entropic (log-domain "
+        "ot_solver": Hyper("entropic", "reconstruction" + _R, "semantic partial OT: entropic (log-domain "
                            "Sinkhorn-like, POT) or exact (POT network simplex)", choices=SOLVERS),
         "cost_temperature": Hyper(0.1, "xbench" + _R, "temperature of the predictions p = softmax(zᵀc/T) in "
                                   "the semantic cost"),
@@ -128,11 +129,11 @@ class UOTRCL(Hasher):
                               "relabelling; 0 = off, as CSOT)"),
         "class_prior": Hyper("labels", "CSOT [C] uses uniform" + _R, "class masses of the semantic OT: "
                              "labels (noisy label frequencies) or uniform", choices=("labels", "uniform")),
-        "select_threshold": Hyper(0.5, "uotrcl.md" + _R, "a sample is transported when it receives at least "
+        "select_threshold": Hyper(0.5, "ours" + _R, "a sample is transported when it receives at least "
                                   "this fraction of its capacity a_i"),
         "momentum": Hyper(0.6, "xbench" + _R, "μ of the soft-label update (0 = replace by the plan; "
                           "with 0.6 a one-hot label flips after two agreeing epochs)"),
-        "class_loss": Hyper("rc", "MRL RC loss [P]; uotrcl.md suggests cross-entropy" + _R,
+        "class_loss": Hyper("rc", "MRL RC loss [P]; CSOT/L2RM use cross-entropy" + _R,
                             "loss against the corrected labels: rc (MRL's robust clustering) or ce",
                             choices=("rc", "ce")),
         "unselected_weight": Hyper(1.0, "xbench" + _R, "class-loss weight of samples not transported this "
@@ -140,12 +141,12 @@ class UOTRCL(Hasher):
         "mc_weight": Hyper(1.0, "MRL L_c; xbench" + _R, "after warm-up, weight of MRL's multimodal "
                            "contrastive loss in the alignment term (the whole alignment term during "
                            "warm-up)"),
-        "relation_weight": Hyper(0.5, "uotrcl.md λ_rel" + _R, "weight of the OT relation-alignment loss in "
+        "relation_weight": Hyper(0.5, "λ_rel" + _R, "weight of the OT relation-alignment loss in "
                                  "the alignment term after warm-up (0 = off: an ablation)"),
-        "relation_label_weight": Hyper(1.0, "uotrcl.md λ_s" + _R, "λ_s: weight of label disagreement in the "
+        "relation_label_weight": Hyper(1.0, "λ_s" + _R, "λ_s: weight of label disagreement in the "
                                        "relation cost"),
         "relation_reg": Hyper(0.07, "L2RM [C] opt.py", "ε of the relation OT plan"),
-        "relation_mass": Hyper(1.0, "uotrcl.md (balanced or partial)" + _R, "mass of the relation plan "
+        "relation_mass": Hyper(1.0, "reconstruction (balanced or partial)" + _R, "mass of the relation plan "
                                "(1 = balanced; L2RM uses 0.1 for noisy correspondence)"),
         "relation_tau": Hyper(0.1, "L2RM [C] uses 0.05" + _R, "temperature of the relation contrastive loss"),
         "quant_weight": Hyper(0.0, "xbench" + _R, "weight of the quantisation term mean((|h|−1)²) "
@@ -193,6 +194,7 @@ class UOTRCL(Hasher):
         auto = 1e-3 if hp["networks"] == "shared" and not shape.image_is_raw else 1e-4
         self.base_lr = float(hp["lr"]) or auto
         self.correction: LabelCorrection | None = None  # created on the first fit_epoch
+        self._aligned = False  # whether the last epoch ran the semantic alignment (after warm-up)
         self.label_history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ outputs
@@ -209,6 +211,12 @@ class UOTRCL(Hasher):
     def corrected_labels(self) -> np.ndarray | None:
         """Current corrected training labels (N×C uint8, image side), or None before training."""
         return None if self.correction is None else self.correction.labels["image"].copy()
+
+    def selected_samples(self) -> np.ndarray | None:
+        """The samples transported by the last epoch's semantic alignment (None during warm-up)."""
+        if self.correction is None or not self._aligned:
+            return None
+        return self.correction.selected
 
     def corrected_text_labels(self) -> np.ndarray | None:
         """Text-side corrected labels (differ from the image side only with per-modality noise)."""
@@ -247,6 +255,7 @@ class UOTRCL(Hasher):
         """Semantic alignment after warm-up; the epoch's labels and class-loss weights."""
         hp = self.hp
         warm = epoch < hp["warmup_epochs"]
+        self._aligned = not warm
         if warm:
             stats = dict(ZERO_STATS)
         else:

@@ -1,12 +1,12 @@
 """xbench.noise — label-noise models and their registry.
 
 The built-in models (``none``, ``symmetric``, ``asymmetric``, ``swap``, ``bitflip``,
-``symmetric-sample``) are
+``symmetric-sample``, ``mrl``) are
 imported explicitly and registered from :data:`BUILTINS` (:mod:`xbench.registry`);
 third-party ones through the ``xbench.noise`` entry-point group (a :class:`NoiseModel`
 subclass). Models are addressed as ``TYPE:RATE`` (see
 :class:`NoiseSpec`); :func:`inject` applies one to a run's training labels and reports the
-realised noise. Definitions and sources: ../shared/reference/noise.md.
+realised noise. Definitions and sources: docs/noise.md.
 """
 from xbench.registry import Registry, UnknownEntryError
 
@@ -21,9 +21,10 @@ from .models import (
     pairflip_matrix,
     symmetric_matrix,
 )
+from .mrl import MRLNoise
 
 BUILTINS: tuple[type[NoiseModel], ...] = (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise,
-                                          SymmetricSampleNoise)
+                                          SymmetricSampleNoise, MRLNoise)
 registry: Registry[type[NoiseModel]] = Registry("noise model", "xbench.noise")
 registry.register_all(BUILTINS)
 
@@ -39,6 +40,7 @@ __all__ = [
     "BUILTINS",
     "AsymmetricNoise",
     "BitFlipNoise",
+    "MRLNoise",
     "NoNoise",
     "NoiseModel",
     "NoiseOutcome",

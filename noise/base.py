@@ -2,7 +2,7 @@
 
 A noise model maps clean training labels (N×C uint8 multi-hot) to noisy labels and a
 per-sample ``corrupted`` mask, given a rate ρ ∈ [0, 1) and a ``numpy.random.Generator``.
-It never modifies its input. Definitions and their sources: ../shared/reference/noise.md.
+It never modifies its input. Definitions and their sources: docs/noise.md.
 
 Label formats (:func:`as_multihot`)
     * an N×C array of 0/1 (any integer, bool or float dtype) — multi-hot; single-label data

@@ -1,13 +1,15 @@
 """Applying a noise spec to training labels, and the realised-noise statistics.
 
 :func:`inject` is what the runner calls: it draws noise for the image side and — only with
-``per_modality=True`` (MRL's setting, noise.md §2.4) — an independent draw for the text
+``per_modality=True`` (MRL's setting, penghu-cs/MRL src/noisydataset.py L138-179) — an
+independent draw for the text
 side; by default both modalities share one noisy label (the CMMQ paper's setting, and
-NRCH / MGSH / RSHNL's, noise.md §3).
+NRCH / MGSH / RSHNL's, docs/noise.md).
 
 Seeding: the generator is ``numpy.random.default_rng([seed, crc32("KIND:RATE:MODALITY")])``,
 so the same (seed, spec) always gives the same noisy labels, different seeds give different
-ones (unlike Co-teaching's and the CMMQ release's hard-coded seeds, noise.md §4), and the
+ones (unlike Co-teaching's and the CMMQ release's hard-coded seeds, bhanML/Co-teaching
+data/utils.py L174-178), and the
 image side of a per-modality run equals the shared labels of the same run without it.
 """
 from __future__ import annotations
@@ -84,7 +86,7 @@ def realised_stats(clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray,
     * ``labels_per_sample_clean`` / ``_noisy`` — mean label-set size before / after;
     * ``disjoint_fraction`` — fraction of samples whose noisy set shares no label with their
       (non-empty) clean set: the corruptions that also break "share ≥ 1 label" relevance
-      (noise.md §3.3); ``empty_noisy_rows`` — samples left with no label;
+      (LonganWANG-cs/NRCH noise/generate.py L14-32); ``empty_noisy_rows`` — samples left with no label;
     * ``transition_matrix`` — T̂[i, j] = over samples whose clean set contains class i, the
       fraction whose noisy set contains class j. For single-label data this is the usual
       row-stochastic P(ỹ = j | y = i); for multi-label data it also counts the sample's other
@@ -161,9 +163,11 @@ def inject(labels: np.ndarray, spec: NoiseSpec | str, seed: int, per_modality: b
     ``stats`` holds ``spec``, ``model``, ``rate``, ``seed``, ``per_modality``, ``label_type``
     and either ``shared`` or ``image`` + ``text`` (each :func:`realised_stats`); with
     per-modality noise also ``modality_disagreement_fraction`` (pairs whose image and text
-    noisy labels differ).
+    noisy labels differ). A model with ``per_modality_only = True`` (``mrl``) is always drawn
+    per modality.
     """
     spec, model = resolve(spec)
+    per_modality = per_modality or bool(getattr(model, "per_modality_only", False))  # e.g. mrl
     clean = as_multihot(labels, num_classes)
     model.validate(clean, spec.rate)
     image = _checked(model, clean, model.apply(clean, spec.rate, noise_rng(seed, spec, "image")))

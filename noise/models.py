@@ -3,7 +3,7 @@
 Every model works on N×C multi-hot labels, is deterministic given the generator, never
 modifies its input, and documents its draw order so that the noisy labels can be
 reproduced outside xbench. Sources and the disagreements between public implementations:
-../shared/reference/noise.md (§ numbers below refer to it).
+docs/noise.md ("How public code differs").
 
 Transition-matrix models (``symmetric``, ``asymmetric``)
     A row-stochastic C×C matrix T gives P(class i becomes class j). **Every positive label
@@ -11,7 +11,7 @@ Transition-matrix models (``symmetric``, ``asymmetric``)
     label set of sample n is the union of its positives' destinations (duplicates merge, so
     |ỹ| ≤ |y| and no row loses all its labels). On single-label data this is the classic
     definition — one draw per sample — and ``P(ỹ = j | y = i) = T[i, j]`` exactly.
-    The multi-label reading is reading (a) of noise.md §3.1 (the CMMQ paper applies a C×C
+    The multi-label reading is reading (a) in docs/noise.md (the CMMQ paper applies a C×C
     matrix to multi-hot labels without saying how; this is our choice, marked as a
     reconstruction).
     Draw order: positives in row-major order (``numpy.nonzero``), one uniform u ~ U[0, 1)
@@ -98,9 +98,9 @@ class SymmetricNoise(TransitionNoise):
                   "independently and the noisy set is the union of the draws (duplicates merge). "
                   "Single-label: one draw per sample, P(ỹ=j|y=i)=T[i,j]. ρ=0.6, C=6 gives the CMMQ paper's "
                   "Fig. 3 (40% diagonal, 12% elsewhere).")
-    used_by = ("CMMQ (CVPR 2022, §4.2 and Fig. 3; multi-label application is our reading (a) of noise.md §3.1); "
+    used_by = ("CMMQ (CVPR 2022, §4.2 and Fig. 3; multi-label application: our reading (a), docs/noise.md); "
                "Co-teaching `noisify_multiclass_symmetric` (single-label). Not MRL's 'symmetric', which may keep "
-               "the true label and has an off-by-one (noise.md §2.4).")
+               "the true label and has an off-by-one (penghu-cs/MRL src/noisydataset.py L138-179).")
 
     def matrix(self, num_classes: int, rate: float) -> np.ndarray:
         return symmetric_matrix(num_classes, rate)
@@ -116,7 +116,7 @@ class AsymmetricNoise(TransitionNoise):
                   "Needs C ≥ 2.")
     used_by = ("Co-teaching `noisify_pairflip` (single-label) and the CMMQ release's bytecode generator; "
                "the CMMQ paper's Fig. 1/3 captions say 'asymmetric'. Not MRL's 'asymmetric' (a random class "
-               "pairing, noise.md §2.4).")
+               "pairing, penghu-cs/MRL src/noisydataset.py L138-179).")
 
     def matrix(self, num_classes: int, rate: float) -> np.ndarray:
         return pairflip_matrix(num_classes, rate)
@@ -146,7 +146,7 @@ class SymmetricSampleNoise(NoiseModel):
                   "of the draws. Single-label: identical in law to symmetric:ρ. Multi-label: ≈ ρ of the samples "
                   "change (vs. 1−E[(1−ρ)^|y|] under the per-label symmetric:ρ).")
     used_by = ("reading (b)-like per-sample application of the CMMQ paper's symmetric matrix (§4.2, Fig. 3; "
-               "noise.md §3.1 lists the readings); the per-sample rate matches how swap noise (NRCH) and "
+               "docs/noise.md lists the readings); the per-sample rate matches how swap noise (NRCH) and "
                "small-loss selection (keep 1−ρ) count noise")
     min_classes = 2
 
@@ -186,7 +186,7 @@ class SwapNoise(NoiseModel):
                   "negative (uniform among its original 0s): exactly 2 bits per corrupted sample, label "
                   "count preserved, corrupted fraction = m/N exactly.")
     used_by = ("NRCH `noise/generate.py` and MGSH `noise/generate.py` (noisy multi-label cross-modal hashing), "
-               "noise.md §3.3")
+               "LonganWANG-cs/NRCH noise/generate.py L14-32")
     min_classes = 2
 
     @staticmethod
@@ -250,7 +250,7 @@ class BitFlipNoise(NoiseModel):
     definition = ("ỹ_nc = y_nc XOR b_nc, b_nc ~ Bernoulli(ρ) i.i.d.; a sample with ≥1 clean label whose noisy "
                   "row is empty gets its flips redrawn until it is not (rejection sampling, i.e. conditioned on "
                   "ỹ ≠ 0). Per-bit, so ρ is not comparable with the per-sample rates of the other models.")
-    used_by = "no public cross-modal code (noise.md §3.5); a per-bit stress test offered by xbench"
+    used_by = "no public cross-modal code; a per-bit stress test offered by xbench"
 
     def apply(self, labels: np.ndarray, rate: float, rng: np.random.Generator) -> NoiseResult:
         labels = self.prepared(labels, rate)

@@ -281,3 +281,27 @@ def test_raw_images_end_to_end(name):
     assert log["kept_fraction"] == 1.0 and math.isfinite(log["loss"])
     codes = model.encode_all("image", data.image)
     assert codes.shape == (n, 16) and set(codes.unique().tolist()) <= {-1, 1}
+
+
+def test_code_sample_losses_use_training_batches():
+    """cmmq-code's InfoNCE MQ term depends on the batch: Figure 6's per-sample losses are computed in
+    mini-batches of the training batch size (not one chunk of the whole set), every item once."""
+    from xbench.methods.quantization import proxy_bce, release_infonce
+
+    shape, data = tiny(n=100)
+    model = build("cmmq-code", shape, 32, batch_size=25, mq_weight=1.0)
+    losses = model.sample_losses(data)
+    model.eval()
+    with torch.no_grad():
+        b_i, b_t = model.outputs("image", data.image, train=False), model.outputs("text", data.text, train=False)
+        o_i, o_t = model._targets(data)
+        pc = (proxy_bce(b_i, o_i) + proxy_bce(b_t, o_t)
+              + model.hp["quant_weight"] * ((b_i.abs() - 1).pow(2) + (b_t.abs() - 1).pow(2)).mean(1))
+        whole = (pc + release_infonce(b_i, b_t)).numpy()
+    mq = losses - pc.numpy()  # the MQ part of each item, from its own batch of 25
+    assert losses.shape == (100,) and np.isfinite(losses).all()
+    assert not np.allclose(losses, whole, atol=1e-3)  # a single 100-item chunk gives other losses
+    assert mq.mean() < release_infonce(b_i, b_t).mean().item()  # fewer in-batch negatives: log 25 < log 100
+    assert (mq >= 0).all() and (mq <= math.log(25) + 2 * 32).all()
+    model2 = build("cmmq-code", shape, 32, batch_size=100, mq_weight=1.0)
+    assert np.allclose(model2.sample_losses(data), whole, atol=1e-5)

@@ -24,7 +24,7 @@ def test_real_wikipedia_copy():
     assert data.image_kind == "features" and data.image_dim == 128 and data.text_dim == 10
     assert data.text_kind == "features" and data.default_topk is None
     assert data.class_names[0] == "art" and data.class_names[-1] == "warfare"
-    # unbalanced classes, datasets.md §7: train 138 (art) … 347 (warfare), test 34 … 104
+    # unbalanced classes, docs/datasets.md: train 138 (art) … 347 (warfare), test 34 … 104
     train_counts = data.labels[data.split.train].sum(0)
     test_counts = data.labels[data.split.query].sum(0)
     assert (train_counts.min(), train_counts.max()) == (138, 347) and (train_counts[0], train_counts[9]) == (138, 347)
@@ -42,7 +42,7 @@ def test_miniature_wikipedia(tmp_path):
     np.testing.assert_allclose(data.text[12:], ref["T_te"], rtol=1e-6)
     np.testing.assert_array_equal(data.labels.argmax(1), np.concatenate([ref["cat_train"], ref["cat_test"]]) - 1)
     assert data.labels.sum() == 17
-    with pytest.raises(DatasetError, match=r"unknown option\(s\) seed; valid: none \(it takes no options\)"):
+    with pytest.raises(DatasetError, match=r"unknown option\(s\) seed; valid: protocol"):
         datasets.load("wikipedia", tmp_path, seed=1)
 
 

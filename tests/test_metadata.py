@@ -36,7 +36,7 @@ def test_report_and_plots_read_the_classes(monkeypatch):
 
 
 def test_method_order_and_names_of_the_paper_tables():
-    assert display.method_order() == ("lsh", "bce", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot-rcl",
+    assert display.method_order() == ("lsh", "cca", "pls", "bce", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot-rcl",
                                       "cmmq-code", "cmmq")
     names = [report.method_display(m) for m in ("cmmq-code", "uot-rcl", "bce")]
     assert names == ["CMMQ-code", "UOT-RCL", "BCE"]

@@ -1,4 +1,4 @@
-"""xbench.metrics against a plain, hand-written reference (../shared/reference/evaluation.md §8)."""
+"""xbench.metrics against a plain, hand-written reference (docs/metrics.md)."""
 from __future__ import annotations
 
 import json
@@ -316,7 +316,7 @@ def test_single_label_wikipedia_categories_match_reference():
 
 
 def test_inputs_are_not_modified():
-    """CSQ's evaluator rewrites its label arrays in place (evaluation.md §7); ours must not."""
+    """CSQ's evaluator rewrites its label arrays in place (docs/metrics.md); ours must not."""
     q, d, ql, dl = tied_problem(18, 8, 60, 16, "multi")
     tq = torch.from_numpy(q.astype(np.float32) * 0.5)
     copies = [a.copy() for a in (q, d, ql, dl)]

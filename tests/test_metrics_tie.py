@@ -1,6 +1,6 @@
 """Tie-averaged AP@R: closed form vs brute force over every tie order, and vs an exact DP.
 
-Definition (../shared/reference/evaluation.md §8): the expectation of AP@R over uniformly random
+Definition (docs/metrics.md): the expectation of AP@R over uniformly random
 orders inside each group of tied Hamming distances.
 """
 from __future__ import annotations

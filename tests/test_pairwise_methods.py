@@ -257,3 +257,43 @@ def test_raw_images_end_to_end_mode():
     assert np.isfinite(log["loss"])
     codes = m.encode_all("image", train.image)
     assert codes.shape == (6, 8) and set(codes.unique().tolist()) <= {-1, 1}
+
+
+@pytest.mark.parametrize("quantization", ["exponential", "square"])
+def test_cmhh_training_objective_by_hand(quantization):
+    """fit_epoch's objective = focal pair loss + λ·½(mean_i q(h^I_i) + mean_j q(h^T_j)), every term and
+    sign checked against a numpy computation (one full batch, so the logged loss is that of the
+    networks before the step)."""
+    beta, gamma, lam = 0.3, 2.0, 0.7
+    m, train = make("cmhh", beta=beta, gamma=gamma, lam=lam, quantization=quantization, batch_size=len(train_n()))
+    m.inputs.fit(train)
+    m._fitted = True
+    with torch.no_grad():
+        hi = m.continuous("image", train.image).double().numpy()
+        ht = m.continuous("text", train.text).double().numpy()
+    y = train.labels.double().numpy()
+    s = (y @ y.T > 0).astype(float)
+    k = hi.shape[1]
+
+    def cosine(a, b):
+        return (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (b / np.linalg.norm(b, axis=1, keepdims=True)).T
+
+    d = 0.5 * k * (1 - cosine(hi, ht))
+    p = np.exp(-beta * d)
+    w = np.where(s > 0, s.size / s.sum(), s.size / (s.size - s.sum()))
+    focal = (w * (s * (1 - p) ** gamma * beta * d - (1 - s) * p ** gamma * np.log(1 - p))).mean()
+
+    def q(h):
+        if quantization == "square":
+            return ((np.abs(h) - 1) ** 2).sum(1)
+        return beta * 0.5 * k * (1 - cosine(np.abs(h), np.ones((1, k)))[:, 0])
+
+    quant = lam * 0.5 * (q(hi).mean() + q(ht).mean())
+    logged = m.fit_epoch(train, 0)
+    assert logged["focal"] == pytest.approx(focal, rel=1e-4)
+    assert logged["quantization"] == pytest.approx(quant, rel=1e-4) and quant > 0
+    assert logged["loss"] == pytest.approx(focal + quant, rel=1e-4)
+
+
+def train_n() -> TrainData:
+    return tiny_problem()[1]

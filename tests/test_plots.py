@@ -62,6 +62,7 @@ EXPECTED = {
     "sensitivity": ["sensitivity_cmmq_mq-weight_synthetic_16b_symmetric0.6"],
     "epochs": ["epochs_synthetic_16b_symmetric0.6"],
     "noise-sweep": ["noise-sweep_synthetic_16b_symmetric"],
+    "selection": ["selection_synthetic_16b_symmetric0.6"],
 }
 
 
@@ -86,6 +87,10 @@ def test_every_kind_renders_png_and_pdf(results, tmp_path, kind):
         pdf = (tmp_path / f"{name}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF") and len(pdf) > 2000
     assert not list(tmp_path.glob(".tmp-*"))
+    if kind == "selection":  # only cmmq selects samples in the fixture
+        img = imread(tmp_path / f"{names[0]}.png")
+        assert _has_colour(img, plots.method_color("cmmq"))
+        assert not _has_colour(img, plots.method_color("dcmh"))
     if kind in ("pr", "topn", "recall", "epochs"):  # every method drawn in its own fixed colour
         img = imread(tmp_path / f"{names[0]}.png")
         for method in ("cmmq", "dcmh", "myplugin"):

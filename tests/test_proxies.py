@@ -1,4 +1,5 @@
-"""Hadamard proxy codes and their assignment (methods/proxies.py; CMMQ §3.2, methods.md §6)."""
+"""Hadamard proxy codes and their assignment (methods/proxies.py; CMMQ §3.2, CSQ:
+swuxyj/DeepHash-pytorch @ ab14068 CSQ.py L72-113)."""
 from __future__ import annotations
 
 import numpy as np

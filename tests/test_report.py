@@ -177,8 +177,11 @@ def test_compare_paper_sets_published_numbers_beside_ours(tmp_path):
     make_run(res_dir, "cmmq", "mirflickr25k", 32, 0.700, 0.720, noise="symmetric:0.6")
     make_run(res_dir, "mrl", "wikipedia", 64, 0.500, 0.400, noise="symmetric:0.2", topk=None)
     frame = load_runs(res_dir)
-    tables, _ = compare_tables(frame, load_reference())
-    assert len(tables) == 2
+    tables, notes = compare_tables(frame, load_reference())
+    # MRL's numbers come from its own per-modality noise, split, cosine retrieval and best-validation
+    # epoch: a shared symmetric-noise Hamming run is not set beside them (tests/test_reference.py)
+    assert len(tables) == 1
+    assert any("none matches 'symmetric:0.2'" in n and "noise model" in n for n in notes)
     rows = {
         (tuple(stub), tuple(None if c is None else round(c.mean, 3) for c in cells))
         for t in tables
@@ -189,8 +192,6 @@ def test_compare_paper_sets_published_numbers_beside_ours(tmp_path):
     assert (("I→T", "CMMQ", "MIRFlickr-25K", "32", "CMMQ T2"), (0.7, 0.737, -0.037)) in rows
     assert (("T→I", "CMMQ", "MIRFlickr-25K", "32", "CMMQ T2"), (0.72, 0.723, -0.003)) in rows
     assert (("", "CMMQ", "MIRFlickr-25K", "64", "CMMQ T2"), (None, 0.742, None)) in rows
-    assert (("I→T", "MRL", "Wikipedia", "64", "MRL T1"), (0.5, 0.514, -0.014)) in rows
-    assert (("T→I", "MRL", "Wikipedia", "64", "MRL T1"), (0.4, 0.461, -0.061)) in rows
     cli = CliRunner().invoke(main, ["report", "--results", str(res_dir), "--compare", "paper"])
     assert (
         cli.exit_code == 0
@@ -209,7 +210,7 @@ def test_reference_data_matches_the_papers():
     mrl = ref[(ref["method"] == "mrl") & (ref["dataset"] == "wikipedia")].set_index(["task", "noise"])[
         "value"
     ]
-    assert mrl[("i2t", "symmetric:0.8")] == 0.435 and mrl[("t2i", "symmetric:0.2")] == 0.461
+    assert mrl[("i2t", "mrl:0.8")] == 0.435 and mrl[("t2i", "mrl:0.2")] == 0.461
     assert len(ref[ref["tag"].str.startswith("MRL")]) == 480
 
 

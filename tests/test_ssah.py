@@ -207,3 +207,72 @@ def test_own_quantization_target_is_sign_of_batch_output():
     method.build_buffers(data)
     h = torch.tensor([[0.3, -0.2], [-0.9, 0.1]])
     assert torch.equal(method._quant_target(h, torch.arange(2)), torch.tensor([[1.0, -1.0], [-1.0, 1.0]]))
+
+
+# ------------------------------------------------------------------ the whole objective, by value
+def _np(t: torch.Tensor):
+    return t.detach().double().numpy()
+
+
+def _hand_pairwise(anchors, outputs, s, form):
+    import numpy as np
+
+    theta = 0.5 * anchors @ outputs.T
+    sp = np.log1p(np.exp(theta))
+    return (sp - s * theta).sum() if form == "nll" else 0.5 * ((s * theta - sp) ** 2).sum()
+
+
+def _hand_objective(method, labels_all, labels_b, out, own_feat, own_code, form, value, adv_logits=None):
+    """α·J(F^l, F) + γ·J(H^l, H) + β·½‖sign(H) − H‖² + η·½‖L − L̂‖² (+ δ·BCE(D(F), 1)), in numpy."""
+    import numpy as np
+
+    hp = method.hp
+    s = value * ((labels_all @ labels_b.T) > 0)
+    h = _np(out.hash)
+    total = (hp["alpha"] * _hand_pairwise(own_feat, _np(out.feature), s, form)
+             + hp["gamma"] * _hand_pairwise(own_code, h, s, form)
+             + hp["beta"] * 0.5 * ((np.sign(h) - h) ** 2).sum()
+             + hp["eta"] * 0.5 * ((labels_b - _np(out.label)) ** 2).sum())
+    if adv_logits is not None:  # BCE against "real" (1): mean log(1 + e^{−z})
+        total += hp["delta"] * np.log1p(np.exp(-adv_logits)).mean()
+    return total
+
+
+@pytest.mark.parametrize("form", ["nll", "squared"])
+def test_modality_objective_by_value(form):
+    """ImgNet/TxtNet batch objective: every term, its sign and weight, and which buffers it uses."""
+    import numpy as np
+
+    method, data = make(bits=6, alpha=0.3, gamma=0.7, beta=1.3, eta=0.9, delta=0.5, similarity=0.8, pairwise=form,
+                        adversarial="paper")
+    method.build_buffers(data)
+    g = torch.Generator().manual_seed(5)
+    method.feat_label = torch.rand(method.feat_label.shape, generator=g)  # LabNet's buffers, made distinct
+    method.code_label = torch.tanh(torch.randn(method.code_label.shape, generator=g))
+    method.code_image = torch.tanh(torch.randn(method.code_image.shape, generator=g))
+    method.code_text = torch.tanh(torch.randn(method.code_text.shape, generator=g))
+    idx = torch.arange(3, 13)
+    labels_all, labels_b = _np(data.labels), _np(data.labels[idx])
+    for modality in ("image", "text"):
+        out = method.net(modality)(getattr(data, modality)[idx])
+        loss, adv = method._modality_loss(modality, data, idx, out)
+        logits = _np(method._discriminator(modality)(out.feature))
+        want = _hand_objective(method, labels_all, labels_b, out, _np(method.feat_label), _np(method.code_label),
+                               form, 0.8, logits)
+        assert float(adv.detach()) == pytest.approx(np.log1p(np.exp(-logits)).mean(), rel=1e-5)
+        assert float(loss) == pytest.approx(want, rel=1e-5)
+
+
+@pytest.mark.parametrize("form", ["nll", "squared"])
+def test_label_objective_by_value(form):
+    """LabNet's batch objective (no adversarial term), computed before its step."""
+    method, data = make(bits=6, alpha=0.3, gamma=0.7, beta=1.3, eta=0.9, similarity=0.8, pairwise=form)
+    method.build_buffers(data)
+    idx = torch.arange(2, 9)
+    with torch.no_grad():
+        out = method.label_net(data.labels[idx])
+    feat, code = method.feat_label.clone(), method.code_label.clone()
+    feat[idx], code[idx] = out.feature, out.hash  # the step writes the batch into the buffers first
+    want = _hand_objective(method, _np(data.labels), _np(data.labels[idx]), out, _np(feat), _np(code), form, 0.8)
+    loss, _ = method._label_step(data, idx)
+    assert float(loss.detach()) == pytest.approx(want, rel=1e-5)

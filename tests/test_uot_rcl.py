@@ -189,3 +189,38 @@ def test_raw_images_go_through_resnet18():
     assert np.isfinite(log["loss"]) and log["moved"] == pytest.approx(0.3, abs=1e-9)
     codes = method.encode_all("image", data.image)
     assert codes.shape == (n, 8) and set(codes.unique().tolist()) <= {-1, 1}
+
+
+def test_training_objective_composition(monkeypatch):
+    """loss = β·L_cls + (1−β)·L_align + q·½(mean(|h^I|−1)² + mean(|h^T|−1)²), with L_align = L_MC in warm-up
+    and w_mc·L_MC + w_rel·L_rel after it; L_cls sums both modalities. The component losses (tested
+    elsewhere) are replaced by constants so that every weight and sign shows in the logged value."""
+    c_cls, c_mc, c_rel = 2.0, 3.0, 5.0
+
+    def const(value):
+        def f(z, *args, **kwargs):
+            return z.sum() * 0.0 + value
+        return f
+
+    monkeypatch.setattr(uot_rcl, "weighted_class_loss", lambda logits, labels, weight, kind: logits.sum() * 0.0 + c_cls)
+    monkeypatch.setattr(uot_rcl, "multimodal_contrastive_loss", const(c_mc))
+    monkeypatch.setattr(uot_rcl, "relation_loss", const(c_rel))
+    beta, w_mc, w_rel, q = 0.3, 0.7, 0.4, 0.9
+    shape, data, *_ = tiny_data(n=40)
+    method = make(shape, batch_size=40, beta=beta, mc_weight=w_mc, relation_weight=w_rel, quant_weight=q)
+
+    def quant():
+        with torch.no_grad():
+            hi, ht = method.continuous("image", data.image), method.continuous("text", data.text)
+        return 0.5 * (float(((hi.abs() - 1) ** 2).mean()) + float(((ht.abs() - 1) ** 2).mean()))
+
+    q0 = quant()
+    warm = method.fit_epoch(data, 0)
+    assert warm["loss_class"] == pytest.approx(2 * c_cls) and warm["loss_align"] == pytest.approx(c_mc)
+    assert warm["loss_quant"] == pytest.approx(q0, rel=1e-5)
+    assert warm["loss"] == pytest.approx(beta * 2 * c_cls + (1 - beta) * c_mc + q * q0, rel=1e-5)
+    q1 = quant()
+    after = method.fit_epoch(data, 1)
+    assert after["loss_align"] == pytest.approx(w_mc * c_mc + w_rel * c_rel)
+    assert after["loss"] == pytest.approx(beta * 2 * c_cls + (1 - beta) * (w_mc * c_mc + w_rel * c_rel) + q * q1,
+                                          rel=1e-5)

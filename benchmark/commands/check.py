@@ -33,11 +33,17 @@ from ..errors import XbenchError
     help="Allowed drop of the mean mAP of a cell (absolute) before it counts as a regression.",
 )
 @click.option("--all", "show_all", is_flag=True, help="List every cell, also those within tolerance.")
-def check(results, baseline_file, tolerance, show_all):
+@click.option(
+    "--fail-unhealthy",
+    is_flag=True,
+    help="Also fail (exit 1) when a run's codes are unhealthy (collapsed; thresholds in docs/health.md).",
+)
+def check(results, baseline_file, tolerance, show_all, fail_unhealthy=False):
     """Compare every (method, dataset, bits, noise, task) cell of the baseline with the results.
 
     Prints the regressions, improvements and missing cells. Exit status: 0 when no cell
-    dropped by more than the tolerance and none is missing; 1 otherwise; 2 for bad input
+    dropped by more than the tolerance and none is missing (and, with --fail-unhealthy, no run
+    has unhealthy codes); 1 otherwise; 2 for bad input
     (no results, unreadable baseline).
     """
     from .. import check as chk
@@ -50,8 +56,30 @@ def check(results, baseline_file, tolerance, show_all):
     outcome = chk.compare(frame, baseline, tolerance)
     for line in chk.format_report(outcome, show_all):
         click.echo(line)
-    if not outcome.passed:
+    sick = _unhealthy_lines(frame) if fail_unhealthy else []
+    for line in sick:
+        click.echo(line)
+    if not outcome.passed or sick:
         sys.exit(1)
+
+
+def _unhealthy_lines(frame) -> list[str]:
+    """One line per run whose codes are unhealthy, with what breaks the thresholds."""
+    import json
+
+    from .. import health
+
+    runs = frame[frame["status"] == "ok"].drop_duplicates("run_id")
+    lines = []
+    for _, r in runs.iterrows():
+        data = json.loads(Path(r["path"]).read_text())
+        found = health.problems(health.of_run(data, r["path"]))
+        if found:
+            lines.append(f"UNHEALTHY {r['label']} {r['dataset']} {r['bits']}b {r['setting']} seed {r['seed']}: "
+                         + "; ".join(found))
+    if lines:
+        lines.insert(0, f"{len(lines)} run(s) with unhealthy codes (--fail-unhealthy):")
+    return lines
 
 
 @click.command()

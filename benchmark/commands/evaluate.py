@@ -24,7 +24,7 @@ CODES.npz holds {', '.join(KEYS)}: codes as ±1 or 0/1 (items × bits), labels a
 rows (0/1) or 1-D class indices. Evaluate each direction (I→T, T→I) with its own file.
 
 \b
-Semantics (../shared/reference/evaluation.md §8):
+Semantics (docs/metrics.md):
   d = (K − q·b)/2; relevant iff ≥ 1 shared label (or equal class);
   ranking by ascending d, ties by ascending database index;
   mAP@R: mean over all queries of AP = mean precision at the hits inside the top R,
@@ -37,6 +37,13 @@ Semantics (../shared/reference/evaluation.md §8):
 
 JSON keys: topk, map, map_tie_averaged, topn_precision, recall_at_k, pr_radius,
 precision_radius2, semantics, plus the sizes.
+
+\b
+Real-valued embeddings (--similarity cosine|euclidean): the same keys hold real
+vectors (items × dimensions); the database is ranked by descending cosine similarity
+or ascending Euclidean distance, ties (equal up to float64 rounding; identical vectors
+always) broken by ascending database index for mAP and averaged for the tie-averaged
+mAP. PR by radius and P@H≤2 do not apply and are left out (docs/mrl.md).
 """
 
 
@@ -91,33 +98,53 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] | None = None,
-                  threads: int = 1) -> dict[str, Any]:
-    """Load, validate strictly (codes ±1 or 0/1, labels 0/1 or class indices) and evaluate."""
+                  similarity: str = "hamming", threads: int = 1) -> dict[str, Any]:
+    """Load, validate strictly (codes ±1 or 0/1, labels 0/1 or class indices) and evaluate.
+
+    ``similarity`` other than ``hamming`` reads the codes as real-valued embeddings
+    (:mod:`xbench.realvalued`). ``threads``: CPU threads of the Hamming evaluator."""
     from .. import metrics
 
     arrays = load_codes(path)
+    if similarity != "hamming":
+        from .. import realvalued
+
+        try:
+            metrics._label_kind(arrays["query_labels"], "query_labels", True)
+            metrics._label_kind(arrays["db_labels"], "db_labels", True)
+            return realvalued.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"],
+                                       arrays["db_labels"], similarity=similarity, topk=topk, curves=True,
+                                       cutoffs=cutoffs)
+        except metrics.MetricInputError as exc:
+            message = str(exc).replace("query_embeddings", "query_codes").replace("db_embeddings", "db_codes")
+            raise XbenchError(f"{path}: {message}") from None
     try:
         return metrics.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"],
                                 arrays["db_labels"], topk=topk, curves=True, cutoffs=cutoffs, strict=True,
                                 threads=threads)
     except metrics.MetricInputError as exc:
-        raise XbenchError(f"{path}: {exc}") from None
+        hint = " (real-valued embeddings? pass --similarity cosine or euclidean)" \
+            if "values must be ±1 or 0/1" in str(exc) else ""
+        raise XbenchError(f"{path}: {exc}{hint}") from None
 
 
 def format_table(result: dict[str, Any], source: str = "") -> str:
     """A plain-text rendering of :func:`metrics.evaluate`'s dict."""
     r = result["topk"]
     rtxt = "all" if r is None else str(r)
-    head = f"{result['num_queries']} queries × {result['num_database']} database items, {result['bits']} bits"
+    size = f"{result['bits']} bits" if "bits" in result else f"{result['dim']}-d embeddings, {result['similarity']}"
+    head = f"{result['num_queries']} queries × {result['num_database']} database items, {size}"
     lines = [f"{source}: {head}" if source else head,
              f"  {'mAP@' + rtxt:<26}{result['map']:.6f}",
              f"  {'tie-averaged mAP@' + rtxt:<26}{result['map_tie_averaged']:.6f}"]
     if "precision_radius2" in result:
         lines.append(f"  {'P@H≤2 (per query)':<26}{result['precision_radius2']:.6f}")
+    if "topn_precision" in result:
         tp, rk = result["topn_precision"], result["recall_at_k"]
         lines += ["", f"  {'N (=k)':>8} {'P@N':>10} {'R@k':>10}"]
         for n, p, rec in zip(tp["n"], tp["precision"], rk["recall"]):
             lines.append(f"  {n:>8} {p:>10.6f} {rec:>10.6f}")
+    if "pr_radius" in result:
         pr = result["pr_radius"]
         lines += ["", f"  {'radius':>8} {'precision':>10} {'recall':>10}   (pooled over pairs)"]
         for rad, p, rec in zip(pr["radius"], pr["precision"], pr["recall"]):
@@ -168,15 +195,18 @@ def _write_atomic(path: Path, text: str) -> None:
               help="Cut-offs of the P@N and R@k curves [default: 1,2,5,…,1000 up to the database size].")
 @click.option("--output", "-o", default=None,
               help="Also write the JSON result to this file (written atomically).")
+@click.option("--similarity", type=click.Choice(["hamming", "cosine", "euclidean"]), default="hamming",
+              show_default=True, help="hamming: ±1/0-1 hash codes; cosine or euclidean: real-valued embeddings.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads (results do not depend on them) [default: OMP_NUM_THREADS if set, else the "
                    "usable cores].")
-def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None, threads: int | None) -> None:
+def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None, similarity: str,
+             threads: int | None) -> None:
     from ..threads import env_threads, usable_cores
 
     out_path = check_output(output)
     threads = threads or env_threads() or usable_cores()
-    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs), threads)
+    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs), similarity, threads)
     result = {"file": str(codes), **result}
     text = json.dumps(result, indent=2)
     if out_path is not None:

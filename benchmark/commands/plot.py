@@ -7,7 +7,7 @@ import click
 
 from ..errors import XbenchError
 
-KIND_CHOICES = ("pr", "topn", "recall", "loss-hist", "sensitivity", "epochs", "noise-sweep", "all")
+KIND_CHOICES = ("pr", "topn", "recall", "loss-hist", "sensitivity", "epochs", "noise-sweep", "selection", "all")
 
 
 @click.command()
@@ -23,7 +23,8 @@ KIND_CHOICES = ("pr", "topn", "recall", "loss-hist", "sensitivity", "epochs", "n
     required=True,
     type=click.Choice(KIND_CHOICES),
     help="pr / topn / recall: Fig. 4-5 curves; loss-hist: Fig. 6; sensitivity: Fig. 7; epochs: "
-    "Fig. 1 and 8; noise-sweep: mAP vs noise rate; all: every kind the results support.",
+    "Fig. 1 and 8; noise-sweep: mAP vs noise rate; selection: precision/recall of clean samples among "
+    "those selected, per epoch; all: every kind the results support.",
 )
 @click.option("--dataset", default=None, help="Only these datasets (comma list) [default: one figure each].")
 @click.option("--bits", default=None, help="Only these code lengths (comma list) [default: one figure each].")

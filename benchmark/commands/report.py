@@ -86,14 +86,14 @@ def filter_runs(
     "--compare",
     type=click.Choice(["paper"]),
     default=None,
-    help="Add tables of ours beside the published numbers (results/reference/) with the difference.",
+    help="Add tables of ours beside the published numbers (shipped with xbench) with the difference.",
 )
 @click.option(
     "--reference",
     "reference_dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Folder of published-number CSV files [default: results/reference].",
+    help="Folder of published-number CSV files [default: the shipped ones plus ./results/reference/].",
 )
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
 @click.option("--methods", default=None, help="Only these methods (comma list).")
@@ -146,7 +146,8 @@ def report(
         if not compared:
             notes.append(
                 "--compare paper: no published number matches these results (matching needs the same "
-                "dataset name, noise TYPE:RATE and method; see results/reference/README.md)"
+                "dataset, method, noise model and rate, per-modality setting, split protocol, retrieval and "
+                "epoch selection; see docs/mrl.md)"
             )
         tables += compared
     failed = rep.failed_runs(frame)

@@ -104,9 +104,16 @@ def _parse_options(items) -> dict:
                    "(shared folders; see docs/running.md).")
 @click.option("--dry-run", is_flag=True, help="Print the cells that would run, then exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--retrieval", default=None, metavar="cosine,euclidean",
+              help="Also rank the real-valued outputs by these similarities (stored beside the Hamming results).")
+@click.option("--select", default=None, type=click.Choice(["last", "validation"]),
+              help="'validation': also report the best-validation epoch's test results [default: last].")
+@click.option("--select-every", type=int, default=None, help="Validation every E epochs [default: 1].")
+@click.option("--validation-fraction", type=float, default=None,
+              help="Training fraction carved out for validation when the dataset has none [default: 0.1].")
 def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, groups, results, data_root,
-        noise_per_modality, assumed_noise_rate, eval_every, loss_epochs, topk, dataset_option, split_file, jobs,
-        threads, device, backend, scheduler, force, stale_after, dry_run, quiet):
+        noise_per_modality, assumed_noise_rate, eval_every, loss_epochs, topk, dataset_option, split_file,
+        jobs, threads, device, backend, scheduler, force, stale_after, dry_run, quiet, **selection_options):
     """Train and evaluate every cell of the grid methods × datasets × bits × noise × seeds.
 
     Each run is stored as RESULTS/runs/DATASET/METHOD/RUN_ID.json (RUN_ID: a hash of the full
@@ -125,7 +132,7 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
            "epochs": epochs, "set": list(set_) or None, "noise_per_modality": noise_per_modality,
            "assumed_noise_rate": assumed_noise_rate, "eval_every": eval_every,
            "loss_epochs": loss_epochs, "topk": topk, "split_file": split_file,
-           "dataset_options": _parse_options(dataset_option) or None}
+           "dataset_options": _parse_options(dataset_option) or None, **selection_options}
     from ..threads import parse_jobs
 
     early = []
@@ -153,7 +160,7 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
             click.echo(f"{cell.run_id}  {cell.config.label()}  [{cell.device}]")
         return
     busy: list = []
-    if (jobs or len(todo)) > 1 or backend == "dask":  # the workers load their own copies; free the checked ones
+    if (jobs or len(todo)) > 1 or backend == "dask":  # workers load their own copies; free the checked ones
         from ..runner import _load_dataset
 
         _load_dataset.cache_clear()

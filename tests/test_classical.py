@@ -1,0 +1,69 @@
+"""``cca`` and ``pls``: scikit-learn projections behind the Hasher interface, end to end."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.cross_decomposition import CCA, PLSCanonical
+from xbench import methods
+from xbench.config import RunConfig
+from xbench.datasets.testing import write_wikipedia
+from xbench.methods import ModalityShape, ProblemShape, TrainData
+from xbench.runner import execute
+
+
+def _problem(n=300, dx=12, dy=6, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 3))
+    x = z @ rng.normal(size=(3, dx)) + 0.3 * rng.normal(size=(n, dx)) + 5.0
+    y = z @ rng.normal(size=(3, dy)) + 0.3 * rng.normal(size=(n, dy)) - 2.0
+    shape = ProblemShape(image=ModalityShape("features", dx), text=ModalityShape("features", dy), num_classes=3,
+                         multi_label=False, num_train=n)
+    labels = torch.nn.functional.one_hot(torch.as_tensor(rng.integers(0, 3, n)), 3).float()
+    data = TrainData(image=torch.as_tensor(x, dtype=torch.float32), text=torch.as_tensor(y, dtype=torch.float32),
+                     labels=labels, noise_rate=0.0)
+    return shape, data, x.astype(np.float32).astype(np.float64), y.astype(np.float32).astype(np.float64)
+
+
+@pytest.mark.parametrize("name, reference", [("cca", CCA), ("pls", PLSCanonical)])
+def test_projections_equal_scikit_learn_with_scaling(name, reference):
+    """Our standardise-then-fit equals scikit-learn's own scale=True fit (same scores, same signs)."""
+    shape, data, x, y = _problem()
+    m = methods.get(name)(shape, 3)
+    m.fit_epoch(data, 0)
+    ref = reference(n_components=3, scale=True).fit(x, y)
+    xs, ys = ref.transform(x, y)
+    np.testing.assert_allclose(m.continuous("image", data.image).numpy(), xs, atol=1e-4)
+    np.testing.assert_allclose(m.continuous("text", data.text).numpy(), ys, atol=1e-4)
+    codes = m.encode("image", data.image)
+    assert torch.equal(codes, torch.where(torch.as_tensor(xs) >= 0, 1, -1).to(torch.int8))
+    assert m.supervised is False and "label-free" in m.description
+
+
+def test_label_free_fit_ignores_labels():
+    shape, data, _, _ = _problem()
+    a = methods.get("cca")(shape, 2)
+    a.fit_epoch(data, 0)
+    other = TrainData(image=data.image, text=data.text, labels=data.labels.flip(0), noise_rate=0.8)
+    b = methods.get("cca")(shape, 2)
+    b.fit_epoch(other, 0)
+    assert torch.equal(a.continuous("text", data.text), b.continuous("text", data.text))
+
+
+def test_too_many_components_is_a_clear_error():
+    shape, _, _, _ = _problem(dy=6)
+    with pytest.raises(ValueError, match="at most 6 exist"):
+        methods.get("pls")(shape, 8)
+
+
+@pytest.mark.parametrize("name", ["cca", "pls"])
+def test_end_to_end_on_wikipedia_miniature(tmp_path, name):
+    write_wikipedia(tmp_path / "wikipedia", n_train=60, n_test=30)
+    res = {rho: execute(RunConfig(method=name, dataset="wikipedia", bits=3, noise=f"symmetric:{rho}", topk=None,
+                                  retrieval=("cosine",)), tmp_path) for rho in (0.2, 0.8)}
+    for r in res.values():
+        assert r.status == "ok", r.error
+        assert r.arrays["query_image"].shape == (30, 3) and r.extra["epochs"] == 1
+    # label-free: the noise rate cannot change anything
+    assert res[0.2].metrics["i2t"]["map"] == res[0.8].metrics["i2t"]["map"]
+    assert res[0.2].metrics["variants"][0]["t2i"]["map"] == res[0.8].metrics["variants"][0]["t2i"]["map"]

@@ -11,6 +11,9 @@ results folder; :func:`compare` checks results against it:
   numbers are not comparable);
 * ``ok`` — within tolerance.
 
+A damaged result file (unparsable, or a JSON of the wrong shape; see :mod:`xbench.results`)
+fails the check too: it is listed as ``damaged`` with the file and the reason.
+
 Cells present in the results but not in the baseline are counted as ``new`` and do not fail.
 The idea follows noisypy's performance targets (KlemenVovk/noisy-labels @ 3d92600,
 ``tests/test_framework``) with a tolerance instead of exact targets, because mAP depends on the order of
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,15 @@ import pandas as pd
 
 from ._version import __version__
 from .errors import XbenchError
-from .report import METRIC_COLUMNS, METRIC_NAMES, TASKS, failed_runs, ok_rows, summarise
+from .results import (
+    METRIC_COLUMNS,
+    METRIC_NAMES,
+    TASKS,
+    Damaged,
+    failed_runs,
+    ok_rows,
+    summarise,
+)
 
 BASELINE_FORMAT = "xbench-baseline"
 BASELINE_VERSION = 1
@@ -88,10 +99,11 @@ class CheckReport:
     new_cells: int
     tolerance: float
     metric: str
+    damaged: list[Damaged] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not any(o.status in FAILING for o in self.outcomes)
+        return not self.damaged and not any(o.status in FAILING for o in self.outcomes)
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -200,6 +212,11 @@ def read_baseline(path: str | Path) -> dict[str, Any]:
             raise XbenchError(f"--baseline {path}: cell {i}: 'value' must be finite")
         if not isinstance(c.get("hparams", {}), dict):
             raise XbenchError(f"--baseline {path}: cell {i}: 'hparams' must be an object")
+        seeds = c.get("seeds") or []
+        if not isinstance(seeds, list) or any(
+            isinstance(x, bool) or not isinstance(x, int) for x in seeds
+        ):
+            raise XbenchError(f"--baseline {path}: cell {i}: 'seeds' must be a list of integers")
     return doc
 
 
@@ -214,10 +231,27 @@ def _key_of(cell: dict[str, Any]) -> CellKey:
     )
 
 
-def compare(frame: pd.DataFrame, baseline: dict[str, Any], tolerance: float = 0.01) -> CheckReport:
-    """Check every baseline cell against the results (see the module docstring for the statuses)."""
-    if tolerance < 0:
-        raise XbenchError(f"--tolerance: must be ≥ 0, got {tolerance:g}")
+def check_tolerance(tolerance: Any) -> float:
+    """``tolerance`` as a finite float ≥ 0; a one-line :class:`XbenchError` otherwise (NaN compares
+    false with everything, so a NaN tolerance would pass every regression)."""
+    try:
+        value = float(tolerance)
+    except (TypeError, ValueError):
+        raise XbenchError(f"--tolerance: expected a number ≥ 0, got {tolerance!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise XbenchError(f"--tolerance: expected a finite number ≥ 0, got {value:g}")
+    return value
+
+
+def compare(
+    frame: pd.DataFrame,
+    baseline: dict[str, Any],
+    tolerance: float = 0.01,
+    damaged: list[Damaged] | None = None,
+) -> CheckReport:
+    """Check every baseline cell against the results (see the module docstring for the statuses);
+    ``damaged`` result files (from :func:`xbench.results.load`) fail the check."""
+    tolerance = check_tolerance(tolerance)
     metric = baseline["metric"]
     current = _cell_values(frame, metric)
     failures: dict[tuple, list[str]] = {}
@@ -269,7 +303,7 @@ def compare(frame: pd.DataFrame, baseline: dict[str, Any], tolerance: float = 0.
         )
         outcomes.append(Outcome(key, status, base, value, f"mean over {len(g)} seed(s)"))
     new = sum(1 for k in current if k not in keys)
-    return CheckReport(outcomes, new, tolerance, metric)
+    return CheckReport(outcomes, new, tolerance, metric, list(damaged or []))
 
 
 def format_report(report: CheckReport, show_all: bool = False) -> list[str]:
@@ -302,12 +336,14 @@ def format_report(report: CheckReport, show_all: bool = False) -> list[str]:
                 f"{o.status.upper():<12} {name:<{wm}} {o.key.dataset:<{wd}} {o.key.bits:>4} "
                 f"{o.key.noise:<{wn}} {o.key.task:<4} {o.baseline:>8.4f} {cur:>8} {diff:>8}  {detail}"
             )
+    for d in report.damaged:
+        lines.append(f"DAMAGED      {d.path}: {d.reason}")
     verdict = "PASSED" if report.passed else "FAILED"
     lines.append(
         f"{verdict}: {len(report.outcomes)} baseline cell(s): {report.count('ok')} ok, "
         f"{report.count('regression')} regression(s), {report.count('improvement')} improvement(s), "
         f"{report.count('missing')} missing, {report.count('changed')} changed R; {report.new_cells} new "
-        f"cell(s) not in the baseline (tolerance {report.tolerance:g} absolute "
-        f"{METRIC_NAMES[report.metric]})."
+        f"cell(s) not in the baseline; {len(report.damaged)} damaged result file(s) "
+        f"(tolerance {report.tolerance:g} absolute {METRIC_NAMES[report.metric]})."
     )
     return lines

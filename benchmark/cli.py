@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ._version import __version__
-from .commands import check, data, data_noise, evaluate, listing, plot, report, run
+from .commands import check, compare, data, data_noise, evaluate, listing, plot, report, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -19,6 +19,7 @@ main.add_command(evaluate.evaluate)
 data.data.add_command(data_noise.noise)
 main.add_command(data.data)
 main.add_command(report.report)
+main.add_command(compare.compare)
 main.add_command(plot.plot)
 main.add_command(check.check)
 main.add_command(check.baseline)

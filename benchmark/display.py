@@ -1,4 +1,5 @@
-"""Display metadata of methods and datasets, read from the wings' registries.
+"""Display metadata of methods and datasets, read from the wings' registries, and the row/column
+order of tables and figures.
 
 The registered classes carry their own metadata — a method class its ``display_name``,
 ``order``, ``color`` and ``marker``; a dataset entry its ``display_name`` and ``order`` — so
@@ -9,7 +10,13 @@ imported on first use (the methods wing imports torch).
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pandas is imported by the caller that passes a frame
+    import pandas as pd
+
+TASK_LABELS = {"i2t": "I→T", "t2i": "T→I"}
 
 
 def _method(name: str) -> Any:
@@ -59,4 +66,33 @@ def dataset_name(dataset: str) -> str:
     return (getattr(entry, "display_name", "") or dataset) if entry is not None else dataset
 
 
-__all__ = ["dataset_name", "dataset_order", "method_color", "method_marker", "method_name", "method_order"]
+def method_display(method: str) -> str:
+    """The display name of a method in tables and legends (``cmmq`` → ``CMMQ``)."""
+    return method_name(method)
+
+
+def dataset_display(dataset: str) -> str:
+    """The display name of a dataset in tables and titles (``mirflickr25k`` → ``MIRFlickr-25K``)."""
+    return dataset_name(dataset)
+
+
+def ordered(values: Iterable[str], preferred: tuple[str, ...]) -> list[str]:
+    """Distinct ``values``: those in ``preferred`` in its order, then the rest alphabetically."""
+    values = list(dict.fromkeys(values))
+    return [v for v in preferred if v in values] + sorted(v for v in values if v not in preferred)
+
+
+def label_order(frame: pd.DataFrame) -> list[str]:
+    """Row labels of a results frame: methods in the registry's order, each method's defaults first."""
+    pairs = frame[["method", "label", "hparams"]].drop_duplicates()
+    out: list[str] = []
+    for m in ordered(pairs["method"], method_order()):
+        sub = pairs[pairs["method"] == m]
+        out.extend(dict.fromkeys(sorted(sub["label"], key=lambda lab: (lab.count("["), lab))))
+    return out
+
+
+__all__ = [
+    "TASK_LABELS", "dataset_display", "dataset_name", "dataset_order", "label_order", "method_color",
+    "method_display", "method_marker", "method_name", "method_order", "ordered",
+]  # fmt: skip

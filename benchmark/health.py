@@ -38,7 +38,7 @@ import numpy as np
 THRESHOLDS: dict[str, float] = {"min_distinct_fraction": 0.10, "max_bit_balance": 0.75}
 SETS = {"query": "query", "database": "db"}  # set name → prefix of the stored code arrays
 MODALITIES = ("image", "text")
-TASKS = {"i2t": ("query_image", "db_text"), "t2i": ("query_text", "db_image")}
+TASK_CODES = {"i2t": ("query_image", "db_text"), "t2i": ("query_text", "db_image")}
 MARK = "†"  # the report's marker of a cell with an unhealthy run (LaTeX: \dag)
 
 
@@ -87,7 +87,7 @@ def code_health(codes: dict[str, Any]) -> dict[str, Any]:
     for name, prefix in SETS.items():
         out["sets"][name] = {m: set_health(codes[f"{prefix}_{m}"]) for m in MODALITIES
                              if f"{prefix}_{m}" in codes}
-    for task, (q, d) in TASKS.items():
+    for task, (q, d) in TASK_CODES.items():
         if q in codes and d in codes:
             share = tied_at_nearest(codes[q], codes[d])
             out["tied_at_nearest"][task] = {"mean": float(share.mean()) if len(share) else 0.0,

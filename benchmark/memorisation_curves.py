@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 
-from xbench import store
-
-TASKS = ("i2t", "t2i")
+from xbench.results import TASKS, load
 
 
 def summary(history: list[dict]) -> dict[str, str]:
@@ -37,20 +35,20 @@ def main() -> None:
     parser.add_argument("results")
     parser.add_argument("--dataset", default=None)
     args = parser.parse_args()
-    for _, run in sorted(store.iter_results(args.results), key=lambda r: (r[1]["config"]["method"],
-                                                                           r[1]["config"]["noise"])):
-        cfg = run["config"]
-        if args.dataset and cfg["dataset"] != args.dataset:
+    found = load(args.results)
+    for d in found.damaged:
+        print(f"Warning: {d}")
+    for rec in sorted(found.records, key=lambda r: (r.method, r.noise)):
+        if args.dataset and rec.dataset != args.dataset:
             continue
-        history = run.get("history") or []
-        if run.get("status") != "ok" or not any("test_i2t" in h for h in history):
+        history = rec.history
+        if not rec.ok or not any("test_i2t" in h for h in history):
             continue
         train_s = sum(h.get("seconds", 0.0) for h in history)
-        print(f"{cfg['method']} {cfg['dataset']} {cfg['bits']}b {cfg['noise']} ({len(history)} epochs; "
-              f"training {train_s:.0f} s, data {run['timings'].get('data', 0.0):.0f} s)")
+        print(f"{rec.method} {rec.dataset} {rec.bits}b {rec.noise} ({len(history)} epochs; "
+              f"training {train_s:.0f} s, data {rec.timings.get('data', 0.0):.0f} s)")
         for task, line in summary(history).items():
             print(f"  {task}: {line}")
-
 
 if __name__ == "__main__":
     main()

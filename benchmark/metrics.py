@@ -79,6 +79,8 @@ __all__ = [
     "evaluate",
     "hamming_distances",
     "mean_average_precision",
+    "PER_QUERY_FIELDS",
+    "per_query_values",
     "pr_by_radius",
     "precision_at_n",
     "precision_within_radius",
@@ -685,6 +687,35 @@ class RankingSummary:
         return float(np.where(got > 0, part[:, 1] / np.maximum(got, 1), 0.0).mean())
 
 
+#: Per-query arrays returned by :func:`per_query_values` (and by ``evaluate(..., per_query=True)``).
+PER_QUERY_FIELDS: tuple[str, ...] = ("ap", "ap_tie", "precision_radius2", "num_relevant", "hits_at", "cutoffs")
+
+
+def per_query_values(summary: RankingSummary, radius: int = 2) -> dict[str, np.ndarray]:
+    """The per-query values behind every query-averaged metric, so statistics need no retraining.
+
+    ``ap`` (exact AP@R, float64, one per query; its mean is ``map``), ``ap_tie`` (tie-averaged
+    AP@R; mean = ``map_tie_averaged``), ``precision_radius2`` (per-query precision within Hamming
+    radius ``radius``, empty retrieval = 0; mean = ``precision_radius2``), ``num_relevant``
+    (relevant database items per query), ``hits_at`` (queries × cut-offs: hits in the top N of the
+    stable ranking; P@N = hits_at/N and R@k = hits_at/num_relevant per query) and ``cutoffs``.
+    Entries whose summary part was not computed are left out. The PR-by-radius curve is pooled over
+    all pairs, not a mean over queries, and has no per-query value.
+    """
+    out: dict[str, np.ndarray] = {}
+    if summary.ap is not None:
+        out["ap"] = np.asarray(summary.ap, dtype=np.float64)
+    if summary.ap_tie is not None:
+        out["ap_tie"] = np.asarray(summary.ap_tie, dtype=np.float64)
+    part = summary.hist[:, : max(0, radius) + 1, :].sum(axis=1)
+    got = part.sum(axis=1)
+    out["precision_radius2"] = np.where(got > 0, part[:, 1] / np.maximum(got, 1), 0.0)
+    out["num_relevant"] = np.asarray(summary.num_relevant, dtype=np.int64)
+    out["hits_at"] = np.asarray(summary.hits_at, dtype=np.int64).reshape(summary.num_queries, -1)
+    out["cutoffs"] = np.asarray(summary.cutoffs, dtype=np.int64)
+    return out
+
+
 def summarize(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array, *,
               topk: int | str | None = None, cutoffs: Sequence[int] | None = (), exact_ap: bool = True,
               tie_averaged: bool = True, backend: str = "auto", strict: bool = False,
@@ -804,15 +835,17 @@ def relevance(query_labels: Array, db_labels: Array) -> np.ndarray:
 
 def evaluate(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
              topk: int | str | None = None, curves: bool = True, cutoffs: Sequence[int] | None = None,
-             backend: str = "auto", strict: bool = False, threads: int = 1) -> dict[str, Any]:
-    """All metrics of one retrieval direction as a JSON-serialisable dict (one pass).
+             backend: str = "auto", strict: bool = False, threads: int = 1,
+             per_query: bool = False) -> dict[str, Any]:
+    """All metrics of one retrieval direction as a dict (one pass); JSON-serialisable unless ``per_query``.
 
     Keys: ``topk`` (as given; None = whole database), ``map`` (mAP@R), ``map_tie_averaged``,
     ``semantics``, ``num_queries``, ``num_database``, ``bits``; with ``curves`` also
     ``topn_precision`` {n, precision}, ``recall_at_k`` {k, recall}, ``pr_radius``
     {radius, precision, recall} and ``precision_radius2``. ``curves=False`` is the cheap
     per-epoch path (mAP@R and the tie-averaged mAP@R only). ``cutoffs``, ``backend``, ``strict``,
-    ``threads``: as in :func:`summarize`.
+    ``threads``: as in :func:`summarize`. ``per_query=True`` adds ``per_query``: the dict of
+    NumPy arrays of :func:`per_query_values` (the caller stores it beside the JSON, e.g. in an .npz).
     """
     s = summarize(query_codes, db_codes, query_labels, db_labels, topk=topk,
                   cutoffs=cutoffs if curves else (), backend=backend, strict=strict, threads=threads)
@@ -827,6 +860,8 @@ def evaluate(query_codes: Array, db_codes: Array, query_labels: Array, db_labels
         out["pr_radius"] = s.pr_by_radius()
         out["precision_radius2"] = s.precision_within_radius(2)
     out.update(semantics=SEMANTICS, num_queries=s.num_queries, num_database=s.num_database, bits=s.bits)
+    if per_query:
+        out["per_query"] = per_query_values(s)
     if not math.isfinite(out["map"]):  # pragma: no cover - defensive; inputs are validated
         raise MetricInputError("result: non-finite mAP")
     return out

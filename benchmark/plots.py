@@ -1,4 +1,4 @@
-"""Figures from a results folder, in the style of the CMMQ paper (Yang et al., CVPR 2022).
+"""Figures from a results folder, in the style of the CMMQ paper (Figures 1 and 4–8).
 
 =============  =========================================================================
 kind           figure
@@ -16,7 +16,9 @@ kind           figure
 =============  =========================================================================
 
 Curves are averaged over seeds. One figure per (dataset, bits, noise setting[, task]) unless
-the caller filters the frame first. Every figure is written as PNG and PDF (atomically), with
+the caller filters the frame first. Everything comes from the results frame of
+:func:`xbench.results.load_runs`: curves, histories and arrays from its ``record`` column.
+Every figure is written as PNG and PDF (atomically), with
 matplotlib's object API on the Agg canvas (no pyplot state) and seaborn's ``whitegrid`` /
 ``paper`` style. Method colours come from seaborn's colour-blind-safe ``colorblind`` palette
 and are fixed per method name (:func:`method_color`): registered methods carry their colour and
@@ -31,26 +33,25 @@ import contextlib
 import hashlib
 import json
 import math
-import os
-import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import display, store
+from . import display
+from .atomic import atomic_path
+from .display import TASK_LABELS, dataset_display, label_order, method_display
 from .errors import XbenchError
-from .report import (
+from .results import (
     METRIC_COLUMNS,
     METRIC_NAMES,
-    TASK_LABELS,
     TASKS,
-    dataset_display,
-    label_order,
-    method_display,
+    DamagedResult,
+    ResultWarning,
+    RunRecord,
     ok_rows,
 )
 
@@ -172,32 +173,14 @@ def save(
     fig, out_dir: Path, name: str, formats: Sequence[str] = ("png", "pdf"), dpi: int = 150
 ) -> list[Path]:
     """Write ``name.<fmt>`` for each format atomically (temp file + rename); returns the paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
         path = out_dir / f"{name}.{fmt}"
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f".{fmt}", dir=out_dir)
-        os.close(fd)
-        try:
-            os.chmod(tmp, 0o666 & ~_UMASK)
+        with atomic_path(path) as tmp:
             meta = {"CreationDate": None} if fmt == "pdf" else {}
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
         paths.append(path)
     return paths
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
 
 
 def _figure_legend(fig, axes) -> None:
@@ -214,22 +197,6 @@ def _figure_legend(fig, axes) -> None:
             ncols=min(4, len(seen)),
             fontsize="small",
         )
-
-
-@lru_cache(maxsize=4096)
-def _read_json(path: str, mtime: float) -> dict[str, Any]:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def run_json(path: str) -> dict[str, Any]:
-    try:
-        mtime = os.path.getmtime(path)
-    except OSError:
-        return {}
-    return _read_json(path, mtime)
 
 
 def _runs(frame: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
@@ -297,15 +264,15 @@ def plot_curves(
         lines = []
         for label in _ordered_labels(g):
             curves = []
-            for path in g.loc[g["label"] == label, "path"]:
-                m = ((run_json(path).get("metrics") or {}).get(task) or {}).get(key) or {}
+            for rec in g.loc[g["label"] == label, "record"]:
+                m = rec.tasks[task].curve(key) if task in rec.tasks else {}
                 if m.get(xf) is None or m.get(yf) is None:
                     continue
                 x = np.asarray(m[xf], dtype=float)
                 y = np.asarray(m[yf], dtype=float)
                 if kind == "pr" and len(x) == len(y):
-                    # a radius within which no pair lies has precision 0 by convention (docs/metrics.md)
-                    # and recall 0: not a point of the curve
+                    # a radius within which no pair lies has precision 0 by convention
+                    # (xbench.metrics.pr_by_radius) and recall 0: not a point of the curve
                     keep = ~((x == 0) & (y == 0))
                     x, y = x[keep], y[keep]
                 if len(x) and len(x) == len(y):
@@ -359,6 +326,15 @@ def plot_curves(
 # ------------------------------------------------------------------------------------------ loss histogram
 
 
+def _arrays(rec: RunRecord) -> dict[str, np.ndarray]:
+    """The run's arrays; a damaged ``.npz`` is skipped with a one-line warning naming it."""
+    try:
+        return rec.arrays()
+    except DamagedResult as exc:
+        warnings.warn(f"skipped damaged result {exc}", ResultWarning, stacklevel=2)
+        return {}
+
+
 def _loss_epochs(arrays: dict[str, np.ndarray]) -> list[int]:
     prefix = "sample_losses_epoch"
     return sorted(
@@ -385,8 +361,8 @@ def plot_loss_hist(
     for (label, dataset, bits, setting), g in runs.groupby(
         ["label", "dataset", "bits", "setting"], sort=True
     ):
-        for path in g["path"]:
-            arrays = store.load_arrays(path)
+        for rec in g["record"]:
+            arrays = _arrays(rec)
             epochs = _loss_epochs(arrays)
             if not epochs:
                 continue
@@ -401,7 +377,7 @@ def plot_loss_hist(
             finite = np.isfinite(losses)
             losses, corrupted = losses[finite], corrupted[finite]
             edges = np.histogram_bin_edges(losses, bins=bins)
-            seed = int(g.loc[g["path"] == path, "seed"].iloc[0])
+            seed = rec.seed
             with style():
                 fig, (ax,) = new_figure()
                 ax.hist(
@@ -555,16 +531,6 @@ def _r_of(rows: pd.DataFrame) -> str:
 # ---------------------------------------------------------------------------------------------- epochs
 
 
-def _history_series(path: str, field: str) -> dict[int, float]:
-    out = {}
-    for entry in run_json(path).get("history") or []:
-        v = _as_float(entry.get(field))
-        e = entry.get("epoch")
-        if v is not None and e is not None:
-            out[int(e)] = v
-    return out
-
-
 def plot_epochs(
     frame: pd.DataFrame,
     out_dir: str | Path,
@@ -581,10 +547,10 @@ def plot_epochs(
     for (dataset, bits, setting), g in runs.groupby(["dataset", "bits", "setting"], sort=True):
         panels: dict[str, list] = {name: [] for name, _ in EPOCH_PANELS}
         for label in _ordered_labels(g):
-            paths = list(g.loc[g["label"] == label, "path"])
+            recs = list(g.loc[g["label"] == label, "record"])
             for name, _ in EPOCH_PANELS:
                 for task in tasks:
-                    series = [s for s in (_history_series(p, f"{name}_{task}") for p in paths) if s]
+                    series = [s for s in (r.history_series(f"{name}_{task}") for r in recs) if s]
                     if not series:
                         continue
                     epochs = sorted(set().union(*series))

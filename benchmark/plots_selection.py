@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from .plots import (
-    _history_series,
     _no_data,
     _ordered_labels,
     _runs,
@@ -25,7 +24,6 @@ from .plots import (
     _title,
     _variant_styles,
     new_figure,
-    run_json,
     save,
     setting_slug,
     style,
@@ -35,8 +33,8 @@ PANELS = (("precision", "precision: share of the kept samples"), ("recall", "rec
 KINDS = (("clean", "-", "uncorrupted"), ("overlap", "--", "noisy ∩ clean ≠ ∅"))
 
 
-def _series(paths: list[str], field: str) -> tuple[np.ndarray, np.ndarray] | None:
-    series = [s for s in (_history_series(p, field) for p in paths) if s]
+def _series(recs: list, field: str) -> tuple[np.ndarray, np.ndarray] | None:
+    series = [s for s in (r.history_series(field) for r in recs) if s]
     if not series:
         return None
     epochs = sorted(set().union(*series))
@@ -58,13 +56,13 @@ def plot_selection(
         lines = []  # (panel, label, kind, x, y)
         base = []
         for label in _ordered_labels(g):
-            paths = list(g.loc[g["label"] == label, "path"])
+            paths = list(g.loc[g["label"] == label, "record"])  # the runs' records (xbench.results)
             for panel, _ in PANELS:
                 for kind, _, _ in KINDS:
                     got = _series(paths, f"selected_{kind}_{panel}")
                     if got is not None:
                         lines.append((panel, label, kind, *got))
-            rates = [(run_json(p).get("extra") or {}).get("selection_base", {}).get("clean") for p in paths]
+            rates = [(r.extra.get("selection_base") or {}).get("clean") for r in paths]
             rates = [r for r in rates if r is not None]
             if rates:
                 base.append(float(np.mean(rates)))

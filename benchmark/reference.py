@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import XbenchError
-from .report import normalise_noise
+from .results import normalise_noise
 
 #: Columns of a reference CSV.
 COLUMNS = (

@@ -1,14 +1,18 @@
 """Result tables: the CMMQ paper's Table 2, MRL-style noise-rate sweeps, published numbers beside ours.
 
-Everything here is a pure function of the results DataFrame of :func:`xbench.store.load_results`
-(one row per run × task), annotated once by :func:`annotate` with what a table needs from each
-run's JSON (noise protocol, resolved hyperparameters, file time).
+Table building only: every function here is a pure function of the results DataFrame of
+:func:`xbench.results.load_runs` (one row per run × task) and returns :class:`Table` objects,
+which :mod:`xbench.report_render` renders as Markdown, LaTeX, HTML or CSV.
 
-* :func:`table2` — CMMQ paper, Table 2 (CMMQ paper: "mAP results of five methods on
-  three cross-modal datasets, with best results shown in boldface"): rows Task (I→T, T→I) ×
-  Method, columns Dataset × bits, one table per noise setting.
-* :func:`sweep_tables` — MRL paper, Tables 1–2 (Hu et al., CVPR 2021): rows Method, columns
-  Dataset × Task × noise rate ρ (one table per noise type and code length).
+* :func:`table2` — CMMQ paper (Yang et al., CVPR 2022, "Mutual Quantization for Cross-Modal Search
+  with Noisy Labels"), Table 2: "mAP results of five methods on three cross-modal datasets, with best
+  results shown in boldface": rows Task (I→T, T→I) × Method, columns Dataset × bits, one table per
+  noise setting. This is ``xbench report``'s default.
+* :func:`table2_by_noise` — the same layout with the noise settings side by side (columns
+  Noise × Dataset × bits) and the method ranking under each setting, so that a reader sees
+  whether the ranking depends on the noise model (e.g. ``symmetric`` against ``symmetric-sample``).
+* :func:`sweep_tables` — MRL paper, Tables 1–2: rows Method, columns Dataset × Task × noise
+  rate ρ (one table per noise type and code length).
 * :func:`compare_tables` — ours beside the published numbers kept in ``results/reference/``
   (see :mod:`xbench.reference`) with the difference ours − paper.
 
@@ -16,30 +20,47 @@ Conventions (documented in every caption): a cell is the mean over seeds; with s
 also the sample standard deviation (ddof = 1) and, where the number of seeds differs between
 cells, that number; best (highest rounded mean) per column within each task block in bold when
 the column has at least two values; a missing cell is "—"; failed runs are listed separately.
-The metric definition is the one of docs/metrics.md, printed in each table caption so that
-numbers stay comparable (ties and normalisers differ between peers, e.g. swuxyj/DeepHash-pytorch#33).
+Each caption states the metric's exact definition.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import display, health, store
+from . import health
+from .display import TASK_LABELS, dataset_display, dataset_order, label_order, ordered
 from .errors import XbenchError
+from .results import (
+    METRIC_COLUMNS,
+    METRIC_NAMES,
+    TASKS,
+    Stat,
+    noise_rate,
+    ok_rows,
+    summarise,
+)
 
-TASKS = ("i2t", "t2i")
-TASK_LABELS = {"i2t": "I→T", "t2i": "T→I"}
-METRIC_COLUMNS = {"map": "map", "map_tie": "map_tie_averaged"}
-METRIC_NAMES = {"map": "mAP@R", "map_tie": "tie-averaged mAP@R"}
+__all__ = [
+    "METRIC_COLUMNS",
+    "METRIC_DEFINITIONS",
+    "METRIC_NAMES",
+    "MISSING",
+    "Cell",
+    "Row",
+    "Table",
+    "cell_stats",
+    "compare_tables",
+    "describe_noise",
+    "sweep_tables",
+    "table2",
+    "table2_by_noise",
+]  # fmt: skip
+
 METRIC_DEFINITIONS = {
     "map": (
         "mAP@R: the database is ranked by Hamming distance d = (K − q·b)/2 to the query code, ties broken "
@@ -56,196 +77,6 @@ METRIC_DEFINITIONS = {
 MISSING = "—"
 
 
-# ----------------------------------------------------------------------------------------------
-# Loading
-# ----------------------------------------------------------------------------------------------
-
-
-def load_runs(results: str | Path) -> pd.DataFrame:
-    """The annotated results DataFrame of a results folder; :class:`XbenchError` if there is none."""
-    root = Path(results)
-    if not root.exists():
-        raise XbenchError(f"--results {root}: no such folder")
-    if not root.is_dir():
-        raise XbenchError(f"--results {root}: not a folder (expected a results folder with runs/)")
-    frame = store.load_results(root)
-    if frame.empty:
-        raise XbenchError(
-            f"--results {root}: no run results found (expected {root}/runs/DATASET/METHOD/"
-            "RUN_ID.json; run 'xbench run --results ...' first)"
-        )
-    return annotate(frame)
-
-
-def _run_info(path: str) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text())
-        mtime = os.path.getmtime(path)
-    except (OSError, ValueError):
-        data, mtime = {}, 0.0
-    cfg = data.get("config") or {}
-    return {
-        "noise_per_modality": bool(cfg.get("noise_per_modality", False)),
-        "assumed_noise_rate": cfg.get("assumed_noise_rate"),
-        "split_file": cfg.get("split_file"),
-        "dataset_options": cfg.get("dataset_options") or {},
-        "realised_per_modality": bool((data.get("noise") or {}).get("per_modality", cfg.get("noise_per_modality"))),
-        "resolved": data.get("hyperparameters") or {},
-        "mtime": mtime,
-        "unhealthy": bool(data) and health.is_unhealthy(data, path),
-    }
-
-
-def normalise_noise(noise: Any) -> str:
-    """``symmetric:0.60`` → ``symmetric:0.6``; ``none``/``clean``/empty → ``none``."""
-    text = str(noise if noise is not None else "none").strip()
-    kind, sep, rate = text.partition(":")
-    if not sep or kind in ("none", "clean", ""):
-        return "none" if kind in ("none", "clean", "") else text
-    try:
-        return f"{kind}:{float(rate):g}"
-    except ValueError:
-        return text
-
-
-def _protocol(info: dict[str, Any]) -> str:
-    parts = []
-    if info["noise_per_modality"] or info.get("realised_per_modality"):  # mrl:ρ is always per modality
-        parts.append("per-modality")
-    if info["assumed_noise_rate"] is not None:
-        parts.append(f"assumed ρ={float(info['assumed_noise_rate']):g}")
-    if info["split_file"]:
-        parts.append(f"split={Path(str(info['split_file'])).name}")
-    if info["dataset_options"]:
-        parts.append("options " + ",".join(f"{k}={v}" for k, v in sorted(info["dataset_options"].items())))
-    return "; ".join(parts)
-
-
-def method_display(method: str) -> str:
-    return display.method_name(method)
-
-
-def dataset_display(dataset: str) -> str:
-    return display.dataset_name(dataset)
-
-
-def method_label(method: str, hparams: dict[str, Any], epochs: Any = None) -> str:
-    """Row label: display name, user overrides in brackets, epochs when they distinguish runs."""
-    label = method_display(method)
-    if hparams:
-        label += " [" + ", ".join(f"{k}={v}" for k, v in sorted(hparams.items())) + "]"
-    if epochs is not None:
-        label += f" ({int(epochs)} ep)"
-    return label
-
-
-def r_label(topk: Any) -> str | None:
-    """R of mAP@R as text: a number, or ``all`` (topk null = the whole database)."""
-    if topk is None or (isinstance(topk, float) and math.isnan(topk)):
-        return "all"
-    try:
-        return str(int(topk))
-    except (TypeError, ValueError):
-        return str(topk)
-
-
-def annotate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add ``noise`` (normalised), ``protocol``, ``setting``, ``hp`` (override dict), ``resolved``
-    (resolved hyperparameters), ``label`` (row label), ``r`` (R of mAP@R) and ``mtime``."""
-    frame = frame.copy()
-    infos = {p: _run_info(p) for p in frame["path"].unique()}
-    frame["noise"] = [normalise_noise(n) for n in frame["noise"]]
-    frame["noise_type"] = [n.partition(":")[0] for n in frame["noise"]]
-    frame["noise_rate"] = [float(n.partition(":")[2] or 0.0) for n in frame["noise"]]
-    frame["protocol"] = [_protocol(infos[p]) for p in frame["path"]]
-    if "retrieval" in frame and "selection" in frame:  # real-valued / best-validation rows (xbench.selection)
-        from .selection import variant_protocol
-
-        frame["protocol"] = ["; ".join(x for x in (pr, variant_protocol(r, s)) if x)
-                             for pr, r, s in zip(frame["protocol"], frame["retrieval"], frame["selection"])]
-    frame["per_modality"] = [infos[p]["realised_per_modality"] for p in frame["path"]]
-    frame["split_protocol"] = [str(infos[p]["dataset_options"].get("protocol", ""))
-                               or ("custom split" if infos[p]["split_file"] else "") for p in frame["path"]]
-    frame["setting"] = [n + (f"; {pr}" if pr else "") for n, pr in zip(frame["noise"], frame["protocol"])]
-    frame["hp"] = [json.loads(h) if isinstance(h, str) and h else {} for h in frame["hparams"]]
-    frame["hparams"] = [json.dumps(h, sort_keys=True) for h in frame["hp"]]
-    frame["resolved"] = [infos[p]["resolved"] for p in frame["path"]]
-    frame["mtime"] = [infos[p]["mtime"] for p in frame["path"]]
-    frame["unhealthy"] = [infos[p]["unhealthy"] for p in frame["path"]]
-    # epochs join the label only where one (method, overrides) ran with several epoch counts
-    epochs_seen: dict[tuple[str, str], set] = {}
-    for m, h, e in zip(frame["method"], frame["hparams"], frame["epochs"]):
-        if e is not None and not (isinstance(e, float) and math.isnan(e)):
-            epochs_seen.setdefault((m, h), set()).add(int(e))
-    frame["label"] = [
-        method_label(
-            m,
-            hp,
-            e
-            if len(epochs_seen.get((m, h), ())) > 1
-            and e is not None
-            and not (isinstance(e, float) and math.isnan(e))
-            else None,
-        )
-        for m, hp, h, e in zip(frame["method"], frame["hp"], frame["hparams"], frame["epochs"])
-    ]
-    frame["r"] = [
-        r_label(t) if tk is not None and not (isinstance(tk, float) and math.isnan(tk)) else None
-        for t, tk in zip(frame["topk"], frame["task"])
-    ]
-    return frame
-
-
-# ----------------------------------------------------------------------------------------------
-# Aggregation over seeds
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stat:
-    """Mean over seeds; ``std`` is the sample standard deviation (None for one seed)."""
-
-    mean: float
-    std: float | None
-    n: int
-    seeds: tuple[int, ...] = ()
-    unhealthy: int = 0  # seeds whose codes are unhealthy (xbench.health)
-
-
-def summarise(values: Iterable[float], seeds: Iterable[int] = ()) -> Stat:
-    vals = [float(v) for v in values]
-    n = len(vals)
-    if n == 0:
-        raise ValueError("summarise: no values")
-    mean = sum(vals) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else None
-    return Stat(mean, std, n, tuple(int(s) for s in seeds))
-
-
-CELL_KEYS = ["setting", "noise", "protocol", "method", "hparams", "label", "dataset", "bits", "task", "r"]
-
-
-def ok_rows(frame: pd.DataFrame, metric: str = "map") -> tuple[pd.DataFrame, list[str]]:
-    """The successful run × task rows with a finite value of ``metric``, one per seed and cell
-    (the most recent file wins when a seed was stored twice); and notes about what was dropped."""
-    column = METRIC_COLUMNS[metric]
-    notes: list[str] = []
-    ok = frame[(frame["status"] == "ok") & frame["task"].notna()].copy()
-    ok["value"] = pd.to_numeric(ok[column], errors="coerce") if column in ok else float("nan")
-    no_value = ok[ok["value"].isna()]
-    if len(no_value):
-        notes.append(f"{no_value['run_id'].nunique()} run(s) have no '{column}' value and are left out")
-    ok = ok[ok["value"].notna()].sort_values("mtime", kind="stable")
-    dup_keys = CELL_KEYS + ["seed"]
-    dups = ok.duplicated(dup_keys, keep="last")
-    if dups.any():
-        notes.append(
-            f"{int(dups.sum())} row(s) repeat a seed of the same cell (e.g. another xbench version); "
-            "the most recent file is used"
-        )
-    return ok[~dups], notes
-
-
 def cell_stats(frame: pd.DataFrame, metric: str = "map") -> tuple[dict[tuple, Stat], list[str]]:
     """``{(setting, label, dataset, r, bits, task): Stat}`` over the seeds of each cell."""
     ok, notes = ok_rows(frame, metric)
@@ -259,26 +90,6 @@ def cell_stats(frame: pd.DataFrame, metric: str = "map") -> tuple[dict[tuple, St
     if any(s.unhealthy for s in out.values()):
         notes = [*notes, health.footnote()]
     return out, notes
-
-
-def failed_runs(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """One dict per failed run (method, dataset, bits, noise, seed, error, path)."""
-    bad = frame[frame["status"] != "ok"].drop_duplicates("run_id")
-    rows = []
-    for _, r in bad.sort_values(["dataset", "method", "bits", "noise", "seed"], kind="stable").iterrows():
-        rows.append(
-            {
-                "label": r["label"],
-                "method": r["method"],
-                "dataset": r["dataset"],
-                "bits": r["bits"],
-                "noise": r["setting"],
-                "seed": r["seed"],
-                "error": str(r["error"] or "unknown error"),
-                "path": r["path"],
-            }
-        )
-    return rows
 
 
 # ----------------------------------------------------------------------------------------------
@@ -322,27 +133,11 @@ class Table:
     records: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _order(values: Iterable[str], preferred: tuple[str, ...]) -> list[str]:
-    values = list(dict.fromkeys(values))
-    return [v for v in preferred if v in values] + sorted(v for v in values if v not in preferred)
-
-
-def label_order(frame: pd.DataFrame) -> list[str]:
-    """Row labels: methods in the paper's order (unknown methods alphabetically), defaults first."""
-    pairs = frame[["method", "label", "hparams"]].drop_duplicates()
-    methods = _order(pairs["method"], display.method_order())
-    out: list[str] = []
-    for m in methods:
-        sub = pairs[pairs["method"] == m]
-        out.extend(dict.fromkeys(sorted(sub["label"], key=lambda lab: (lab.count("["), lab))))
-    return out
-
-
 def _setting_order(settings: Iterable[str]) -> list[str]:
     def key(s: str):
         noise, _, protocol = s.partition("; ")
         kind, _, rate = noise.partition(":")
-        return (kind != "none", kind, float(rate or 0), protocol)
+        return (kind != "none", kind, noise_rate(noise), rate, protocol)
 
     return sorted(dict.fromkeys(settings), key=key)
 
@@ -417,8 +212,8 @@ def _column_groups(sub: pd.DataFrame, ok_sub: pd.DataFrame) -> list[tuple[str, s
     """(dataset, R, bits) column groups of one table: R from successful runs; failed-only bits go to
     the dataset's first R group."""
     groups = []
-    for d in _order(sub["dataset"], display.dataset_order()):
-        rs = _order([r for r in ok_sub.loc[ok_sub["dataset"] == d, "r"] if r is not None], ())
+    for d in ordered(sub["dataset"], dataset_order()):
+        rs = ordered([r for r in ok_sub.loc[ok_sub["dataset"] == d, "r"] if r is not None], ())
         all_bits = sorted({int(b) for b in sub.loc[sub["dataset"] == d, "bits"]})
         if not rs:
             groups.append((d, None, all_bits))
@@ -555,6 +350,112 @@ def table2(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -> list[Ta
     return tables
 
 
+def _ranking(grid: list[list[Cell | None]], labels: list[str], keep: list[int]) -> list[tuple[str, float]]:
+    """Rows with a value in every column of ``keep``, by their mean over those columns (best first)."""
+    means = []
+    for lab, cells in zip(labels, grid):
+        vals = [cells[j] for j in keep]
+        if keep and all(c is not None for c in vals):
+            means.append((lab, sum(c.mean for c in vals) / len(vals)))
+    return sorted(means, key=lambda x: -x[1])
+
+
+def table2_by_noise(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -> list[Table]:
+    """Table 2 with the noise settings side by side: rows Task × Method, columns Noise × Dataset × bits.
+
+    One table holds every noise setting of ``frame`` (filter it first, e.g. ``--noise
+    symmetric:0.6,symmetric-sample:0.6``). Best per column in bold. The notes give, per task, the
+    ranking of the methods under each setting by their mean over the (dataset, bits) cells that
+    every setting has for every ranked method, and say whether the rankings agree.
+    """
+    stats, notes = cell_stats(frame, metric)
+    ok, _ = ok_rows(frame, metric)
+    settings = _setting_order(frame["setting"])
+    if len(settings) < 2:
+        raise XbenchError(
+            "--layout table2-noise: the results hold one noise setting "
+            f"({', '.join(settings)}); side by side needs two or more (see --noise)"
+        )
+    labels = label_order(frame)
+    meta = frame.drop_duplicates("label").set_index("label")
+    per_setting = {s: _column_groups(frame[frame["setting"] == s], ok[ok["setting"] == s]) for s in settings}
+    columns = [(s, d, r, b) for s in settings for d, r, bits in per_setting[s] for b in bits]
+    blocks: list[list[Row]] = []
+    records = []
+    all_cells: list[Cell | None] = []
+    rank_notes = []
+    for task in TASKS:
+        grid = [[_cell(stats.get((s, lab, d, r, b, task))) for s, d, r, b in columns] for lab in labels]
+        _mark_best(grid, digits)
+        rows = []
+        for i, (lab, cells) in enumerate(zip(labels, grid)):
+            rows.append(([TASK_LABELS[task] if i == 0 else "", lab], cells))
+            for (s, d, r, b), c in zip(columns, cells):
+                method, hparams = meta.loc[lab, "method"], meta.loc[lab, "hparams"]
+                stat, best = stats.get((s, lab, d, r, b, task)), c is not None and c.bold
+                rec = _record("table2-noise", s, task, lab, method, hparams, d, b, r, metric, stat, best)
+                records.append(rec)
+        blocks.append(rows)
+        all_cells.extend(c for row in grid for c in row)
+        # rank on the (dataset, R, bits) cells present under every setting for every method ranked
+        shared = set.intersection(*({(d, r, b) for s2, d, r, b in columns if s2 == s} for s in settings))
+        ranked_labels = [
+            lab
+            for li, lab in enumerate(labels)
+            if all(
+                grid[li][j] is not None for j, (s, d, r, b) in enumerate(columns) if (d, r, b) in shared
+            )
+        ]
+        rankings = {}
+        for s in settings:
+            keep = [j for j, (s2, d, r, b) in enumerate(columns) if s2 == s and (d, r, b) in shared]
+            sub = [grid[labels.index(lab)] for lab in ranked_labels]
+            rankings[s] = _ranking(sub, ranked_labels, keep)
+        if len(ranked_labels) >= 2 and shared:
+            orders = {s: tuple(lab for lab, _ in r) for s, r in rankings.items()}
+            same = len(set(orders.values())) == 1
+            text = "; ".join(
+                f"{s}: " + " > ".join(f"{lab} ({m:.{digits}f})" for lab, m in rankings[s]) for s in settings
+            )
+            rank_notes.append(
+                f"Ranking {TASK_LABELS[task]} (mean over the {len(shared)} dataset × bits column(s) that "
+                f"every setting has): {text}. "
+                + ("The ranking is the same under every setting." if same else "The ranking DIFFERS.")
+            )
+        else:
+            rank_notes.append(
+                f"Ranking {TASK_LABELS[task]}: not given (fewer than two methods have a value in every "
+                "shared column)"
+            )
+    seed_text, show_n = _seed_text(all_cells)
+    groups = [g for s in settings for g in per_setting[s]]
+    n_missing = sum(c is None for c in all_cells)
+    caption = (
+        f"{METRIC_NAMES[metric]} ({_r_text(r for _, r, _ in groups)}) of {len(labels)} method(s) under "
+        f"{len(settings)} noise settings side by side: "
+        + "; ".join(f"{s}: {describe_noise(s)}" for s in settings)
+        + ". I→T: image queries against the text codes of the database, T→I the reverse; evaluation uses "
+        f"the clean labels. Cells: {seed_text}. Best value per column and task in bold; {MISSING} = no "
+        f"result{f' ({n_missing} cell(s))' if n_missing else ''}. {METRIC_DEFINITIONS[metric]}."
+    )
+    top = [(s, sum(len(bits) for _, _, bits in per_setting[s])) for s in settings]
+    mid = [h for s in settings for h in _group_header(per_setting[s])]
+    return [
+        Table(
+            key="table2-noise-" + _slug("-".join(settings)),
+            title=f"{METRIC_NAMES[metric]} under {len(settings)} noise settings",
+            caption=caption,
+            stub=["Task", "Method"],
+            header=[top, mid],
+            leaves=[f"{b} bits" for *_, b in columns],
+            blocks=blocks,
+            show_n=show_n,
+            notes=list(notes) + rank_notes,
+            records=records,
+        )
+    ]
+
+
 # ----------------------------------------------------------------------------------------------
 # Noise-rate sweep (MRL paper layout)
 # ----------------------------------------------------------------------------------------------
@@ -680,11 +581,8 @@ def compare_tables(
 
     ``reference`` comes from :func:`xbench.reference.load_reference`. A published value without
     a code length (MRL's real-valued features) is set beside each of our code lengths. Our rows
-    match a published method by the base method name (with or without overrides), and only
-    published rows of the same noise model, per-modality noise, split protocol, retrieval and epoch
-    selection (:func:`xbench.reference.matching`); the notes of the rows used are printed under
-    the table. Returns the tables (one per noise setting with matches) and notes for settings
-    without a match.
+    match a published method by the base method name (with or without overrides). Returns the
+    tables (one per noise setting with matches) and notes for settings without a match.
     """
     from .reference import matching
 
@@ -715,7 +613,7 @@ def compare_tables(
             for lab in labels:
                 method = meta.loc[lab, "method"]
                 mine = sub[(sub["label"] == lab) & (sub["task"] == task)]
-                for d in _order(mine["dataset"], display.dataset_order()):
+                for d in ordered(mine["dataset"], dataset_order()):
                     pub = ref_here[
                         (ref_here["method"] == method)
                         & (ref_here["dataset"] == d)

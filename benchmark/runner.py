@@ -86,7 +86,8 @@ def load_dataset(config: RunConfig, data_root: str | Path):
     return data, split
 
 
-def resolve_topk(config: RunConfig, data) -> int | None:
+def run_topk(config: RunConfig, data) -> int | None:
+    """R of mAP@R for a run: the dataset's default, None (whole database) or the configured number."""
     if config.topk == "dataset":
         return data.default_topk
     if config.topk in (None, "all", "none"):
@@ -187,18 +188,36 @@ def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> P
                     None if val_index is None else side(val_index), val_source)
 
 
-def evaluate_codes(method, query: dict, database: dict, topk: int | None, curves: bool = True
-                   ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Encode both sides and evaluate I→T (image queries, text database) and T→I."""
+def evaluate_codes(method, query: dict, database: dict, topk: int | None, curves: bool = True,
+                   per_query: bool = False) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Encode both sides and evaluate I→T (image queries, text database) and T→I.
+
+    ``per_query``: each task's dict also holds ``per_query`` arrays (:func:`metrics.per_query_values`).
+    """
     codes = {f"query_{m}": method.encode_all(m, query[m]) for m in ("image", "text")}
     codes.update({f"db_{m}": method.encode_all(m, database[m]) for m in ("image", "text")})
     out = {
         "i2t": metrics.evaluate(codes["query_image"], codes["db_text"], query["labels"], database["labels"],
-                                topk=topk, curves=curves),
+                                topk=topk, curves=curves, per_query=per_query),
         "t2i": metrics.evaluate(codes["query_text"], codes["db_image"], query["labels"], database["labels"],
-                                topk=topk, curves=curves),
+                                topk=topk, curves=curves, per_query=per_query),
     }
     return out, codes
+
+
+PER_QUERY_PREFIX = "per_query_"
+
+
+def per_query_arrays(task_metrics: dict[str, dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Move each task's ``per_query`` arrays out of the (JSON) metrics into .npz entries
+    ``per_query_<task>_<field>`` (e.g. ``per_query_i2t_ap``)."""
+    out = {}
+    for task, values in task_metrics.items():
+        if not isinstance(values, dict):  # e.g. the list of real-valued / best-validation "variants"
+            continue
+        for name, arr in (values.pop("per_query", None) or {}).items():
+            out[f"{PER_QUERY_PREFIX}{task}_{name}"] = np.asarray(arr)
+    return out
 
 
 def _train_map(method, train, labels: torch.Tensor, topk: int | None) -> dict[str, float]:
@@ -253,7 +272,7 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         result.hyperparameters = dict(method.hp)
         epochs = resolve_epochs(config, cls, prep.data)
         prep.train.epochs = epochs  # the typed epoch budget, for methods whose schedules span the run
-        topk = resolve_topk(config, prep.data)
+        topk = run_topk(config, prep.data)
         arrays: dict[str, Any] = {"noisy_train_labels": prep.noise.image.noisy_labels,
                                   "corrupted": prep.noise.image.corrupted, "train_index": prep.split.train,
                                   "query_index": prep.split.query, "database_index": prep.split.database}
@@ -311,13 +330,14 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
             bar.close()
         timings["train"] = time.perf_counter() - t_train
         t_eval = time.perf_counter()
-        result.metrics, codes = evaluate_codes(method, prep.query, prep.database, topk)
+        result.metrics, codes = evaluate_codes(method, prep.query, prep.database, topk, per_query=True)
         variants = selection.real_valued_variants(method, config.retrieval, prep.query, prep.database, topk, epochs)
         variants += selector.variants() if selector is not None else []
         if variants:
             result.metrics["variants"] = variants
         timings["evaluate"] = time.perf_counter() - t_eval
         arrays.update({k: v.cpu().numpy() for k, v in codes.items()})
+        arrays.update(per_query_arrays(result.metrics))
         result.health = health.code_health(arrays)
         result.arrays = arrays
         result.extra = {**result.extra, "epochs": epochs, "topk": topk,

@@ -21,7 +21,7 @@ epoch with the best **validation** mAP — MRL's protocol (Hu et al., CVPR 2021;
 Stored result shape (``RunResult.metrics``): ``i2t``/``t2i`` stay the Hamming, last-epoch numbers;
 ``variants`` is a list of ``{"retrieval", "selection", "epoch", "i2t", "t2i"}`` (plus
 ``validation_map`` for selected ones): the real-valued last-epoch results and the selected-epoch
-results. :func:`variant_rows` flattens them for the results table.
+results. :func:`xbench.results.variant_rows` flattens them for the results table.
 """
 from __future__ import annotations
 
@@ -141,26 +141,3 @@ class ValidationSelector:
 
     def variants(self) -> list[dict[str, Any]]:
         return [self.best[r] for r in self.retrievals if r in self.best]
-
-
-def variant_rows(metrics_json: dict[str, Any]) -> list[dict[str, Any]]:
-    """``(retrieval, selection, selected_epoch, task, metrics)`` rows of a stored run's variants."""
-    rows = []
-    for v in metrics_json.get("variants") or []:
-        if not isinstance(v, dict):
-            continue
-        for task in ("i2t", "t2i"):
-            m = v.get(task)
-            if isinstance(m, dict):
-                rows.append({"retrieval": str(v.get("retrieval", "hamming")),
-                             "selection": str(v.get("selection", "last")),
-                             "selected_epoch": v.get("epoch"), "task": task, "metrics": m})
-    return rows
-
-
-def variant_protocol(retrieval: str, selection: str) -> str:
-    """The part of a report setting that names a variant ("" for Hamming, last epoch)."""
-    parts = [] if retrieval in ("", "hamming") else [f"{retrieval} retrieval"]
-    if selection == "validation":
-        parts.append("best-validation epoch")
-    return "; ".join(parts)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from xbench import health, methods, selection_quality, store
+from xbench import health, methods, results, selection_quality
 from xbench.config import RunConfig
 from xbench.methods.lsh import LSH
 from xbench.runner import execute
@@ -170,8 +170,8 @@ def test_report_marks_and_check_fails_unhealthy(cli, tmp_path, fake_methods):
     res = cli("run", "--methods", "lsh,test-collapsed", "--bits", "16", "--results", tmp_path, "-q",
               *tiny_options())
     assert res.exit_code == 0, res.output
-    stored = {data["config"]["method"]: data for _, data in store.iter_results(tmp_path)}
-    assert stored["test-collapsed"]["health"]["problems"] and not stored["lsh"]["health"]["problems"]
+    stored = {rec.method: rec for rec in results.scan(tmp_path).records}
+    assert stored["test-collapsed"].health["problems"] and not stored["lsh"].health["problems"]
     report = cli("report", "--results", tmp_path)
     assert report.exit_code == 0, report.output
     rows = [line for line in report.output.splitlines() if line.startswith("|")]
@@ -191,10 +191,12 @@ def test_report_marks_and_check_fails_unhealthy(cli, tmp_path, fake_methods):
 
 def test_health_computed_for_runs_stored_without_it(cli, tmp_path, fake_methods):
     cli("run", "--methods", "test-collapsed", "--bits", "16", "--results", tmp_path, "-q", *tiny_options())
-    ((path, data),) = list(store.iter_results(tmp_path))
+    (path,) = list(results.result_files(tmp_path))
+    data = json.loads(path.read_text())
     stored = data.pop("health")
     path.write_text(json.dumps(data))
     assert health.of_run(data, path) == stored
+    assert results.code_health(results.read_run(path)) == stored  # the results layer computes the same
 
 
 def test_selection_plot(cli, tmp_path, fake_methods):

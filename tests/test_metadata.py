@@ -7,7 +7,7 @@ import sys
 import matplotlib.colors
 import pytest
 from matplotlib.markers import MarkerStyle
-from xbench import datasets, display, methods, noise, plots, report
+from xbench import datasets, display, methods, noise, plots, results
 
 
 def test_every_registered_method_carries_its_metadata():
@@ -29,7 +29,8 @@ def test_report_and_plots_read_the_classes(monkeypatch):
     monkeypatch.setattr(cls, "display_name", "Deep-CMH")
     monkeypatch.setattr(cls, "color", "#123456")
     monkeypatch.setattr(cls, "marker", "p")
-    assert report.method_display("dcmh") == "Deep-CMH"
+    assert display.method_display("dcmh") == "Deep-CMH"
+    assert results.method_label("dcmh", {"lr": 0.1}) == "Deep-CMH [lr=0.1]"  # table rows and legends
     assert plots.method_color("dcmh") == "#123456" and plots.method_marker("dcmh") == "p"
     monkeypatch.setattr(cls, "order", 0)
     assert display.method_order()[0] == "dcmh"
@@ -38,25 +39,25 @@ def test_report_and_plots_read_the_classes(monkeypatch):
 def test_method_order_and_names_of_the_paper_tables():
     assert display.method_order() == ("lsh", "cca", "pls", "bce", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot-rcl",
                                       "cmmq-code", "cmmq")
-    names = [report.method_display(m) for m in ("cmmq-code", "uot-rcl", "bce")]
+    names = [display.method_display(m) for m in ("cmmq-code", "uot-rcl", "bce")]
     assert names == ["CMMQ-code", "UOT-RCL", "BCE"]
 
 
 def test_unregistered_aliases_are_not_in_the_display_tables():
     for alias in ("uot_rcl", "cmmq_code"):
         assert alias not in methods.registry
-        assert report.method_display(alias) == alias
+        assert display.method_display(alias) == alias
         assert alias not in display.method_order()
         # a name nobody registered gets a colour derived from its name, like any plugin
         assert plots.method_color(alias) in plots.PALETTE
 
 
 def test_dataset_entries_carry_display_metadata():
-    assert report.dataset_display("nuswide") == "NUS-WIDE"
-    assert report.dataset_display("mirflickr25k") == "MIRFlickr-25K"
-    assert report.dataset_display("synthetic") == "synthetic"
+    assert display.dataset_display("nuswide") == "NUS-WIDE"
+    assert display.dataset_display("mirflickr25k") == "MIRFlickr-25K"
+    assert display.dataset_display("synthetic") == "synthetic"
     assert display.dataset_order()[:4] == ("mirflickr25k", "nuswide", "mscoco", "wikipedia")
-    assert report.dataset_display("files:/tmp/x.npz") == "files:/tmp/x.npz"
+    assert display.dataset_display("files:/tmp/x.npz") == "files:/tmp/x.npz"
 
 
 def test_one_registration_style_for_the_three_wings():

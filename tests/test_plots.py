@@ -11,7 +11,7 @@ from matplotlib.image import imread
 from xbench import plots
 from xbench.cli import main
 from xbench.errors import XbenchError
-from xbench.report import load_runs
+from xbench.results import load_runs
 
 try:
     from test_report_fixtures import make_run

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from xbench.cli import main
 from xbench.config import RunConfig, RunResult
 from xbench.reference import load_reference, matching, packaged_reference_dir
-from xbench.report import compare_tables, load_runs
+from xbench.report import compare_tables
+from xbench.results import load_runs
 from xbench.store import save_result
 
 ROOT = Path(__file__).resolve().parents[1]

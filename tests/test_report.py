@@ -11,16 +11,9 @@ import pytest
 from click.testing import CliRunner
 from xbench.cli import main
 from xbench.reference import load_reference
-from xbench.report import (
-    annotate,
-    compare_tables,
-    load_runs,
-    summarise,
-    sweep_tables,
-    table2,
-)
+from xbench.report import compare_tables, sweep_tables, table2
 from xbench.report_render import latex_escape, render
-from xbench.store import load_results
+from xbench.results import load_runs, summarise
 
 try:
     from test_report_fixtures import make_run, table_results
@@ -78,7 +71,7 @@ def test_markdown_shows_seed_counts_when_they_differ_and_R_all(tmp_path):
     make_run(res_dir, "cmmq", "wikipedia", 16, 0.40, 0.30, seed=0, topk=None)
     make_run(res_dir, "cmmq", "wikipedia", 16, 0.44, 0.34, seed=1, topk=None)
     make_run(res_dir, "dcmh", "wikipedia", 16, 0.41, 0.35, seed=0, topk=None)
-    tables = table2(annotate(load_results(res_dir)))
+    tables = table2(load_runs(res_dir))
     text = render("markdown", tables, [], [])
     assert "| I→T | DCMH | 0.410 (1) |" in text
     assert "| T→I | DCMH | **0.350** (1) |" in text
@@ -130,7 +123,7 @@ def test_html_and_out_file_format_from_suffix(results, tmp_path):
     assert res.exit_code == 0, res.output
     text = out.read_text()
     assert text.startswith("<!DOCTYPE html>") and '<th colspan="2">synthetic</th>' in text
-    assert "<td><b>0.700</b> ± 0.014</td>" in text and "RuntimeError: boom" in text
+    assert '<td data-value="0.7">' in text and "<b>0.700</b> ± 0.014</td>" in text and "RuntimeError: boom" in text
 
 
 def test_duplicate_seed_uses_latest_file(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from xbench import executor, grid, store
+from xbench import executor, grid, results, store
 from xbench.config import RunConfig, RunResult
 from xbench.preflight import canonical_noise
 
@@ -48,7 +48,7 @@ def test_failed_force_rerun_leaves_no_codes_of_the_old_run(tmp_path):
     failed = RunResult(run_id="abc", config=config, status="failed", error="RuntimeError: boom")
     store.save_result(tmp_path, failed)
     assert json.loads(path.read_text())["status"] == "failed"
-    assert not path.with_suffix(".npz").exists() and store.load_arrays(path) == {}
+    assert not path.with_suffix(".npz").exists() and results.read_run(path).arrays() == {}
 
 
 def test_force_rerun_through_the_cli(cli, tmp_path):

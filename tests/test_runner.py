@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from xbench import executor, grid, methods, store
+from xbench import executor, grid, methods, results
 from xbench.config import RunConfig
 from xbench.methods.lsh import LSH
 
@@ -71,7 +71,8 @@ def test_methods():
 
 
 def _runs(folder: Path) -> list[dict]:
-    return [data for _, data in store.iter_results(folder)]
+    """The raw stored documents (the tests look at the file format itself)."""
+    return [json.loads(p.read_text()) for p in results.result_files(folder)]
 
 
 # ---------------------------------------------------------------------------------- grid expansion
@@ -203,9 +204,8 @@ def test_interrupted_write_leaves_no_result_that_counts(cli, tmp_path, monkeypat
 # ---------------------------------------------------------------------------------- determinism
 def _codes(folder: Path) -> dict[str, dict[str, np.ndarray]]:
     out = {}
-    for path, data in store.iter_results(folder):
-        out[data["run_id"]] = {**store.load_arrays(path), "map": np.array([data["metrics"]["i2t"]["map"],
-                                                                           data["metrics"]["t2i"]["map"]])}
+    for rec in results.scan(folder).records:
+        out[rec.run_id] = {**rec.arrays(), "map": np.array([rec.tasks["i2t"].map, rec.tasks["t2i"].map])}
     return out
 
 
@@ -259,5 +259,5 @@ def test_eval_every_and_loss_epochs_recorded(cli, tmp_path, test_methods):
 
 def test_store_dataframe(cli, tmp_path):
     cli("run", "--methods", "lsh", "--bits", "8,16", "--results", tmp_path, "-q", *tiny_options())
-    frame = store.load_results(tmp_path)
+    frame = results.load_runs(tmp_path)
     assert len(frame) == 4 and set(frame.task) == {"i2t", "t2i"} and frame["map"].between(0, 1).all()

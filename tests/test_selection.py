@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from xbench import metrics, realvalued, selection, store
+from xbench import metrics, realvalued, results, selection, store
 from xbench.config import RunConfig
 from xbench.datasets import load
 from xbench.datasets.errors import DatasetError
@@ -159,7 +159,7 @@ def test_runner_stores_cosine_and_selected_epoch_beside_hamming(tmp_path, method
     assert res.metrics["variants"][0]["i2t"]["similarity"] == "cosine"
     assert all("val_hamming_i2t" in h and "val_cosine_t2i" in h for h in res.history)
     store.save_result(tmp_path / "r", res)
-    frame = store.load_results(tmp_path / "r")
+    frame = results.load_runs(tmp_path / "r")
     assert sorted(set(zip(frame["retrieval"], frame["selection"]))) == [
         ("cosine", "last"), ("cosine", "validation"), ("hamming", "last"), ("hamming", "validation")]
     ham = frame[(frame["retrieval"] == "hamming") & (frame["selection"] == "last") & (frame["task"] == "i2t")]

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from xbench import claims, store
+from xbench import claims
+from xbench import results as results_layer
 
 from .conftest import tiny_options
 
@@ -44,8 +45,8 @@ def test_two_processes_on_one_grid_train_each_cell_once(tmp_path):
     # six cells, each trained once
     assert sorted(cells) == sorted({("8", str(s)) for s in range(6)}), trainings
     assert len({pid for pid, _, _ in trainings}) == 2, trainings  # both processes trained (they overlapped)
-    stored = [d for _, d in store.iter_results(results)]
-    assert len(stored) == 6 and all(d["status"] == "ok" for d in stored)
+    stored = results_layer.scan(results).records
+    assert len(stored) == 6 and all(r.status == "ok" for r in stored)
     assert not list(results.rglob("*" + claims.CLAIM_SUFFIX)) and not list(results.rglob(".tmp-*"))
     assert any("left to other processes" in out for out in outputs)
 
@@ -110,7 +111,7 @@ def test_run_skips_a_cell_claimed_by_a_live_process_and_takes_a_dead_ones(cli, t
     res = cli(*args)
     assert res.exit_code == 0, res.output
     assert "1 run(s) ok" in res.output and "1 left to other processes" in res.output
-    assert {d["config"]["bits"] for _, d in store.iter_results(tmp_path)} == {16}
+    assert {r.bits for r in results_layer.scan(tmp_path).records} == {16}
 
 
 def _planned(results: Path, args: list):

@@ -27,10 +27,11 @@ from ..errors import XbenchError
 )
 @click.option(
     "--tolerance",
-    type=float,
-    default=0.01,
+    default="0.01",
+    metavar="FLOAT",
     show_default=True,
-    help="Allowed drop of the mean mAP of a cell (absolute) before it counts as a regression.",
+    help="Allowed drop of the mean mAP of a cell (absolute, a finite number ≥ 0) before it counts "
+    "as a regression.",
 )
 @click.option("--all", "show_all", is_flag=True, help="List every cell, also those within tolerance.")
 @click.option(
@@ -41,19 +42,21 @@ from ..errors import XbenchError
 def check(results, baseline_file, tolerance, show_all, fail_unhealthy=False):
     """Compare every (method, dataset, bits, noise, task) cell of the baseline with the results.
 
-    Prints the regressions, improvements and missing cells. Exit status: 0 when no cell
-    dropped by more than the tolerance and none is missing (and, with --fail-unhealthy, no run
-    has unhealthy codes); 1 otherwise; 2 for bad input
-    (no results, unreadable baseline).
+    Prints the regressions, improvements, missing cells and damaged result files. Exit status:
+    0 when no cell dropped by more than the tolerance, none is missing, no result file is damaged
+    (and, with --fail-unhealthy, no run has unhealthy codes); 1 otherwise; 2 for bad input (no
+    results, unreadable baseline, bad tolerance).
     """
     from .. import check as chk
-    from ..report import load_runs
+    from ..results import load
 
-    if tolerance < 0:
-        raise XbenchError(f"--tolerance: must be ≥ 0, got {tolerance:g}")
+    tol = chk.check_tolerance(tolerance)
     baseline = chk.read_baseline(baseline_file)
-    frame = load_runs(results)
-    outcome = chk.compare(frame, baseline, tolerance)
+    found = load(results)
+    if not found.records and not found.damaged:
+        raise XbenchError(f"--results {results}: no run results found (expected {results}/runs/...)")
+    frame = found.frame()
+    outcome = chk.compare(frame, baseline, tol, damaged=found.damaged)
     for line in chk.format_report(outcome, show_all):
         click.echo(line)
     sick = _unhealthy_lines(frame) if fail_unhealthy else []
@@ -65,15 +68,14 @@ def check(results, baseline_file, tolerance, show_all, fail_unhealthy=False):
 
 def _unhealthy_lines(frame) -> list[str]:
     """One line per run whose codes are unhealthy, with what breaks the thresholds."""
-    import json
-
     from .. import health
+    from ..results import code_health
 
     runs = frame[frame["status"] == "ok"].drop_duplicates("run_id")
     lines = []
     for _, r in runs.iterrows():
-        data = json.loads(Path(r["path"]).read_text())
-        found = health.problems(health.of_run(data, r["path"]))
+        rec = r["record"]
+        found = health.problems(code_health(rec))
         if found:
             lines.append(f"UNHEALTHY {r['label']} {r['dataset']} {r['bits']}b {r['setting']} seed {r['seed']}: "
                          + "; ".join(found))
@@ -99,12 +101,15 @@ def _unhealthy_lines(frame) -> list[str]:
     help="map: mAP@R (ties by database index); map_tie: tie-averaged mAP@R.",
 )
 def baseline(results, out, metric):
-    """Write a baseline: the mean metric over seeds of every (method, dataset, bits, noise, task) cell."""
-    from .. import check as chk
-    from ..report import failed_runs, load_runs
-    from ..store import atomic_write_text
+    """Write a baseline: the mean metric over seeds of every (method, dataset, bits, noise, task) cell.
 
-    frame = load_runs(results)
+    A damaged result file is skipped with a warning naming it."""
+    from .. import check as chk
+    from ..atomic import atomic_write_text
+    from ..results import failed_runs
+    from .report import load_frame
+
+    frame = load_frame(results)
     doc = chk.make_baseline(frame, metric)
     atomic_write_text(Path(out), chk.dumps_baseline(doc))
     failed = failed_runs(frame)

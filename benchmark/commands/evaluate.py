@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..atomic import atomic_write_text
 from ..errors import XbenchError
 
 if TYPE_CHECKING:
@@ -173,18 +173,6 @@ def check_output(output: str | None) -> Path | None:
     return path
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @click.command(help=HELP)
 @click.argument("codes", metavar="CODES.npz", type=click.Path(dir_okay=False))
 @click.option("--topk", default="5000", show_default=True, metavar="R|all",
@@ -211,7 +199,7 @@ def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str |
     text = json.dumps(result, indent=2)
     if out_path is not None:
         try:
-            _write_atomic(out_path, text + "\n")
+            atomic_write_text(out_path, text + "\n")
         except OSError as exc:
             raise XbenchError(f"--output {output}: cannot write ({exc.strerror or exc})") from None
     click.echo(text if fmt == "json" else format_table(result, str(codes)))

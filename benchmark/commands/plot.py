@@ -89,17 +89,16 @@ def plot(
     """Render figures from a results folder, one per dataset / bits / noise setting (and task).
 
     Methods keep one colour (colour-blind-safe palette) in every figure. Files are named
-    KIND_DATASET_BITSb_NOISE[_TASK].{png,pdf}.
+    KIND_DATASET_BITSb_NOISE[_TASK].{png,pdf}. A damaged result file is skipped with a warning.
     """
     from .. import plots
-    from ..report import load_runs
-    from .report import filter_runs
+    from .report import echo_result_warnings, filter_runs, load_frame
 
     fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
     bad = [f for f in fmts if f not in ("png", "pdf", "svg")]
     if not fmts or bad:
         raise XbenchError(f"--formats: expected a comma list of png, pdf, svg; got '{formats}'")
-    frame = filter_runs(load_runs(results), methods, dataset, bits, noise, only_defaults)
+    frame = filter_runs(load_frame(results), methods, dataset, bits, noise, only_defaults)
     if frame.empty:
         raise XbenchError("the filters leave no runs to plot")
     tasks = (task,) if task else plots.TASKS
@@ -107,9 +106,11 @@ def plot(
     written = []
     for k in kinds:
         try:
-            paths = plots.plot(
-                frame, k, out_dir, tasks=tasks, param=param, epoch=epoch, metric=metric, formats=fmts, dpi=dpi
-            )
+            with echo_result_warnings():
+                paths = plots.plot(
+                    frame, k, out_dir, tasks=tasks, param=param, epoch=epoch, metric=metric, formats=fmts,
+                    dpi=dpi,
+                )  # fmt: skip
         except XbenchError as exc:
             if kind != "all":
                 raise

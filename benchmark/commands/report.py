@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from ..errors import XbenchError
+
+
+def load_frame(results: str):
+    """The results DataFrame of ``results`` (:func:`xbench.results.load_runs`), each damaged file
+    skipped with a one-line warning on stderr naming it."""
+    from ..results import load_runs
+
+    return load_runs(results, on_damaged=lambda d: click.echo(f"Warning: {d}", err=True))
+
+
+@contextlib.contextmanager
+def echo_result_warnings() -> Iterator[None]:
+    """Show each :class:`xbench.results.ResultWarning` raised inside the block (a damaged file
+    skipped) as one ``Warning: ...`` line on stderr; other warnings pass on unchanged."""
+    from ..results import ResultWarning
+
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResultWarning)
+            yield
+    finally:
+        for w in caught:
+            if issubclass(w.category, ResultWarning):
+                click.echo(f"Warning: {w.message}", err=True)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _split(value: str | None) -> list[str]:
@@ -23,7 +53,7 @@ def filter_runs(
 ):
     """Keep the rows matching comma-list filters (and, with ``only_defaults``, the runs without
     hyperparameter overrides); an unknown value is a one-line XbenchError."""
-    from ..report import normalise_noise
+    from ..results import normalise_noise
 
     def pick(frame, column, wanted, option, convert=str):
         if not wanted:
@@ -76,11 +106,14 @@ def filter_runs(
 )
 @click.option(
     "--layout",
-    type=click.Choice(["table2", "sweep"]),
+    type=click.Choice(["table2", "table2-noise", "sweep"]),
     default="table2",
     show_default=True,
-    help="table2: Task × Method rows, Dataset × bits columns, one table per noise setting (CMMQ "
-    "Table 2). sweep: Method rows, Dataset × Task × noise-rate columns (MRL Tables 1-2).",
+    help="table2: the CMMQ paper's Table 2 — Task (I→T, T→I) × Method rows, Dataset × bits columns, "
+    "one table per noise setting. table2-noise: the same with the noise settings side by side "
+    "(Noise × Dataset × bits columns) and each setting's method ranking, e.g. with --noise "
+    "symmetric:0.6,symmetric-sample:0.6. sweep: Method rows, Dataset × Task × noise-rate columns "
+    "(MRL Tables 1-2).",
 )
 @click.option(
     "--compare",
@@ -105,6 +138,31 @@ def filter_runs(
 @click.option(
     "--fragment", is_flag=True, help="LaTeX: only the table environments (for \\input), no preamble."
 )
+@click.option(
+    "--ci",
+    "ci_style",
+    type=click.Choice(["pm", "interval"]),
+    default=None,
+    help="Show a bootstrap confidence interval per cell instead of the std: pm = ± half-width, "
+    "interval = [low, high] (needs the per-query values stored with each run).",
+)
+@click.option(
+    "--significance",
+    is_flag=True,
+    help="Mark (‡) the values not significantly different from the bold best of their column "
+    "(paired test over queries, Holm's correction per table).",
+)
+@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+              help="Confidence level of --ci.")
+@click.option("--alpha", type=click.FloatRange(0.0001, 0.5), default=0.05, show_default=True,
+              help="Significance level of --significance (after Holm's correction).")
+@click.option("--test", "test_name", type=click.Choice(["signflip", "wilcoxon"]), default="signflip",
+              show_default=True, help="Paired test of --significance.")
+@click.option("--resamples", type=click.IntRange(99, 10**6), default=9999, show_default=True,
+              help="Bootstrap resamples / random sign flips.")
+@click.option("--stats-seed", type=int, default=0, show_default=True, help="Seed of the resampling.")
+@click.option("--figures/--no-figures", default=True, show_default=True,
+              help="HTML: embed the figures the results support.")
 def report(
     results,
     fmt,
@@ -120,24 +178,39 @@ def report(
     only_defaults,
     digits,
     fragment,
+    ci_style,
+    significance,
+    level,
+    alpha,
+    test_name,
+    resamples,
+    stats_seed,
+    figures,
 ):
-    """Tables of mean ± std over seeds, best per column in bold, failed runs listed.
+    """The CMMQ paper's Table 2 (the default) and other tables: mean ± std over seeds, best in bold.
+
+    Without options: the CMMQ paper's Table 2 layout (methods × datasets × bits, one block for
+    I→T and one for T→I, one table per noise setting) of every run in ./results, as Markdown.
+    With --ci, bootstrap confidence intervals per cell; with --significance, ‡ marks values not
+    significantly different from the best (docs/statistics.md). --format html writes one
+    self-contained page (sortable tables, embedded figures, run settings, failed/unhealthy runs).
 
     Each caption states the noise setting, R of mAP@R (R = all when the whole database is
     ranked), the number of seeds and the exact metric definition. Missing cells are shown
-    as "—". Works on partial results.
+    as "—"; failed runs are listed below the tables. Works on partial results; a damaged result
+    file is skipped with a warning naming it.
     """
     from .. import report as rep
+    from ..atomic import atomic_write_text
     from ..report_render import format_from_suffix, render
-    from ..store import atomic_write_text
+    from ..results import failed_runs
 
     fmt = fmt or format_from_suffix(out) or "markdown"
-    frame = filter_runs(rep.load_runs(results), methods, datasets, bits, noise, only_defaults)
+    frame = filter_runs(load_frame(results), methods, datasets, bits, noise, only_defaults)
     if frame.empty:
         raise XbenchError("the filters leave no runs to report")
-    tables = (
-        rep.table2(frame, metric, digits) if layout == "table2" else rep.sweep_tables(frame, metric, digits)
-    )
+    builders = {"table2": rep.table2, "table2-noise": rep.table2_by_noise, "sweep": rep.sweep_tables}
+    tables = builders[layout](frame, metric, digits)
     notes: list[str] = []
     if compare == "paper":
         from ..reference import load_reference
@@ -150,9 +223,24 @@ def report(
                 "epoch selection; see docs/mrl.md)"
             )
         tables += compared
-    failed = rep.failed_runs(frame)
+    if ci_style or significance:
+        from ..report_stats import annotate_tables
+
+        notes += annotate_tables(tables, frame, metric, ci=ci_style is not None, significance=significance,
+                                 level=level, alpha=alpha, test=test_name, n_resamples=resamples,
+                                 seed=stats_seed)
+    failed = failed_runs(frame)
+    page = {}
+    if fmt == "html":
+        from .. import report_page
+
+        page = {"settings": report_page.run_settings(frame), "unhealthy": report_page.unhealthy_runs(frame)}
+        if figures:
+            page["figures"], fig_notes = report_page.figures(frame, metric)
+            notes += fig_notes
     text = render(
-        fmt, tables, failed, notes, digits, standalone=not fragment, title=f"xbench report: {Path(results)}"
+        fmt, tables, failed, notes, digits, standalone=not fragment, title=f"xbench report: {Path(results)}",
+        ci_style=ci_style, **page,
     )
     if out:
         atomic_write_text(Path(out), text)

@@ -10,8 +10,9 @@
   a SLURM job array) train each cell once.
 * **Interruption**: SIGINT/SIGTERM release the claims and stop the worker processes; workers
   also stop by themselves when the parent process disappears (even after SIGKILL).
-* **Parallelism**: ``jobs > 1`` runs cells in joblib worker processes (loky), each capped to
-  ``cores // jobs`` torch threads; ``devices`` spreads cells round-robin over GPUs.
+* **Parallelism**: ``jobs > 1`` runs cells in joblib worker processes (loky, reused from cell to
+  cell); the thread policy (:mod:`xbench.threads`: ``jobs=None`` is ``--jobs auto``, features-mode
+  cells get one torch thread) sets each cell's threads; ``devices`` spreads cells round-robin over GPUs.
 * **Dask**: ``backend="dask"`` sends cells to an existing cluster through joblib's Dask
   backend; results travel back to this process, which stores them (no shared filesystem is
   needed for results; the data root must be readable on the workers).
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import claims, store
+from . import threads as thread_policy
 from .config import RunConfig, RunResult
 from .grid import GridError
 
@@ -198,16 +200,21 @@ def _watch_parent(parent_pid: int, period: float = 1.0) -> None:
     threading.Thread(target=loop, name="xbench-parent-watchdog", daemon=True).start()
 
 
-def _worker(cell: Cell, data_root: str, threads: int, progress: bool = False, parent_pid: int = 0
-            ) -> RunResult:
-    """Runs in a worker process (or in-process for jobs=1)."""
-    import torch
-
-    from .runner import execute
+def _worker(cell: Cell, data_root: str, threads: int | thread_policy.ThreadPlan, progress: bool = False,
+            parent_pid: int = 0) -> RunResult:
+    """Runs in a worker process (or in-process for jobs=1). ``threads``: torch threads (0: leave them),
+    or a plan giving them by the cell's image kind (its dataset is loaded once, cached for the run)."""
+    from .runner import execute, load_dataset
 
     _watch_parent(parent_pid)
+    if isinstance(threads, thread_policy.ThreadPlan):
+        try:
+            kind = load_dataset(cell.config, data_root)[0].image_kind
+        except Exception:  # noqa: BLE001 - the run itself reports the problem as a failed result
+            kind = "features"
+        threads = threads.threads_for(kind)
     if threads:
-        torch.set_num_threads(threads)
+        thread_policy.apply_threads(threads)
     return execute(cell.config, data_root=data_root, device=cell.device, run_id=cell.run_id, progress=progress)
 
 
@@ -229,8 +236,7 @@ def write_split(results: str | Path, result: RunResult) -> Path | None:
 
 
 def threads_per_job(jobs: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // max(1, jobs))
+    return max(1, thread_policy.usable_cores() // max(1, jobs))
 
 
 def claim_path(results: str | Path, cell: Cell) -> Path:
@@ -261,20 +267,29 @@ def _stop_local_workers() -> None:
         running.shutdown(wait=False, kill_workers=True)
 
 
-def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, jobs: int = 1, backend: str = "local",
-              scheduler: str | None = None, quiet: bool = False,
+def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, jobs: int | None = 1,
+              backend: str = "local", scheduler: str | None = None, quiet: bool = False,
               on_result: Callable[[RunResult], None] | None = None, force: bool = False,
-              stale_after: float = claims.DEFAULT_STALE_AFTER, busy: list[Cell] | None = None
-              ) -> list[RunResult]:
+              stale_after: float = claims.DEFAULT_STALE_AFTER, busy: list[Cell] | None = None,
+              threads: int | None = None, log: Callable[[str], None] | None = None) -> list[RunResult]:
     """Execute ``cells`` and store each result as it arrives.
 
     Each cell is claimed (:mod:`xbench.claims`) just before it is handed to a worker and
     skipped if another process holds it or stored its result since this run started, so any
     number of processes can share one results folder; skipped cells are appended to ``busy``.
     Leftover temp files of interrupted writes are removed first. On an interrupt the claims
-    are released and the worker processes are stopped.
+    are released and the worker processes are stopped. ``jobs=None``: ``--jobs auto``; ``threads``:
+    torch threads per cell (None: the policy of :mod:`xbench.threads`).
     """
     from joblib import Parallel, delayed
+
+    gpus = len({c.device for c in cells if c.device.startswith("cuda")})
+    policy = thread_policy.plan(len(cells), jobs, threads, gpus=gpus,
+                                parallel_ok=jobs is not None or thread_policy.fresh_process_knows(
+                                    [c.config for c in cells]))
+    jobs = policy.jobs
+    if log:
+        log(f"threads: {policy.reason}")
 
     show = not quiet and sys.stderr.isatty()
     bar = None
@@ -331,13 +346,11 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
                     for result in gen:
                         accept(result)
             elif jobs <= 1 or len(cells) <= 1:
-                threads = threads_per_job(1)
                 for cell in claimed(cells):
-                    accept(_worker(cell, str(data_root), threads, progress=show))
+                    accept(_worker(cell, str(data_root), policy, progress=show))
             else:
-                threads = threads_per_job(jobs)
                 gen = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
-                    delayed(_worker)(cell, str(data_root), threads, parent_pid=me) for cell in claimed(cells))
+                    delayed(_worker)(cell, str(data_root), policy, parent_pid=me) for cell in claimed(cells))
                 try:
                     for result in gen:
                         accept(result)

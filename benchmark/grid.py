@@ -103,6 +103,10 @@ def parse_set_options(items: list[str] | dict[str, Any]) -> dict[str, dict[str, 
     return out
 
 
+#: Noise of a grid that names none: the setting of the CMMQ paper's Table 2 (symmetric noise, rate 0.6).
+DEFAULT_NOISE = "symmetric:0.6"
+
+
 @dataclass
 class GridSpec:
     """One run group's axes before expansion."""
@@ -111,7 +115,7 @@ class GridSpec:
     methods: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
     bits: list[int] = field(default_factory=lambda: [32, 64, 128])
-    noise: list[str] = field(default_factory=lambda: ["none"])
+    noise: list[str] = field(default_factory=lambda: [DEFAULT_NOISE])
     seeds: list[int] = field(default_factory=lambda: [0])
     epochs: int | None = None
     set: dict[str, dict[str, list[Any]]] = field(default_factory=dict)

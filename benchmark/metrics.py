@@ -58,13 +58,16 @@ space (no factorials), and agree with brute force over all tie orders to ~1e-12.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported only by the torch backend (and is loaded when a tensor is passed)
+    import torch
 
 __all__ = [
     "DEFAULT_CUTOFFS",
@@ -121,8 +124,14 @@ class MetricInputError(ValueError):
 Array = Any  # numpy array, torch tensor, or anything ``numpy.asarray`` accepts
 
 
+def _is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor, without importing torch (a tensor implies torch is loaded)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
 def _as_array(x: Array) -> np.ndarray | torch.Tensor:
-    if isinstance(x, torch.Tensor):
+    if _is_tensor(x):
         return x.detach()
     return np.asarray(x)
 
@@ -132,20 +141,20 @@ def _item(x: Any) -> Any:
 
 
 def _is_float(x: np.ndarray | torch.Tensor) -> bool:
-    if isinstance(x, torch.Tensor):
+    if _is_tensor(x):
         return x.is_floating_point()
     return np.issubdtype(x.dtype, np.floating)
 
 
 def _is_bool(x: np.ndarray | torch.Tensor) -> bool:
-    return x.dtype == torch.bool if isinstance(x, torch.Tensor) else x.dtype == np.bool_
+    return x.dtype == sys.modules["torch"].bool if _is_tensor(x) else x.dtype == np.bool_
 
 
 def _check_numeric(x: np.ndarray | torch.Tensor, name: str) -> None:
-    if isinstance(x, torch.Tensor):
+    if _is_tensor(x):
         if x.is_complex():
             raise MetricInputError(f"{name}: expected real numbers, got dtype {x.dtype}")
-        if x.is_floating_point() and bool(torch.isnan(x).any()):
+        if x.is_floating_point() and bool(x.isnan().any()):
             raise MetricInputError(f"{name}: contains NaN")
         return
     if x.dtype == bool:
@@ -191,10 +200,10 @@ def _label_kind(labels: Array, name: str, strict: bool) -> tuple[str, np.ndarray
     _check_numeric(x, name)
     if x.ndim == 1:
         if _is_bool(x):
-            x = x.long() if isinstance(x, torch.Tensor) else x.astype(np.int64)
-        if _is_float(x) and not bool((x.isfinite() if isinstance(x, torch.Tensor) else np.isfinite(x)).all()):
+            x = x.long() if _is_tensor(x) else x.astype(np.int64)
+        if _is_float(x) and not bool((x.isfinite() if _is_tensor(x) else np.isfinite(x)).all()):
             raise MetricInputError(f"{name}: class indices must be finite non-negative integers")
-        if _is_float(x) and not bool((x == x.round() if isinstance(x, torch.Tensor) else x == np.round(x)).all()):
+        if _is_float(x) and not bool((x == x.round() if _is_tensor(x) else x == np.round(x)).all()):
             raise MetricInputError(f"{name}: class indices must be non-negative integers")
         if bool((x > MAX_CLASS_INDEX).any()):  # beyond it float indices stop being exact; back-ends disagree
             raise MetricInputError(f"{name}: class indices must be at most {MAX_CLASS_INDEX}, "
@@ -202,7 +211,7 @@ def _label_kind(labels: Array, name: str, strict: bool) -> tuple[str, np.ndarray
         if bool((x < 0).any()):
             raise MetricInputError(f"{name}: class indices must be non-negative integers, "
                                    f"found {_item(x.min())!r}")
-        return "class", (x.long() if isinstance(x, torch.Tensor) else x.astype(np.int64))
+        return "class", (x.long() if _is_tensor(x) else x.astype(np.int64))
     if x.shape[1] == 0:
         raise MetricInputError(f"{name}: multi-hot rows have no label columns")
     if strict and not bool(((x == 0) | (x == 1)).all()):
@@ -232,9 +241,11 @@ def _prepare(query_codes: Array, db_codes: Array, query_labels: Array, db_labels
     if backend not in ("auto", "numpy", "torch"):
         raise MetricInputError(f"backend: expected 'auto', 'numpy' or 'torch', got {backend!r}")
     raw = [_as_array(a) for a in (query_codes, db_codes, query_labels, db_labels)]
-    devices = {a.device for a in raw if isinstance(a, torch.Tensor) and a.device.type != "cpu"}
+    devices = {a.device for a in raw if _is_tensor(a) and a.device.type != "cpu"}
     if len(devices) > 1:
         raise MetricInputError(f"inputs live on different devices: {sorted(map(str, devices))}")
+    if (devices and backend != "numpy") or backend == "torch":
+        import torch
     if devices and backend != "numpy":
         device: torch.device | None = devices.pop()
     elif backend == "torch":
@@ -242,9 +253,9 @@ def _prepare(query_codes: Array, db_codes: Array, query_labels: Array, db_labels
     else:
         device = None
     if device is None:  # numpy backend: move everything to host numpy (zero-copy for CPU tensors)
-        raw = [a.cpu().numpy() if isinstance(a, torch.Tensor) else a for a in raw]
+        raw = [a.cpu().numpy() if _is_tensor(a) else a for a in raw]
     else:
-        raw = [a.to(device) if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a), device=device)
+        raw = [a.to(device) if _is_tensor(a) else torch.as_tensor(np.asarray(a), device=device)
                for a in raw]
     qb = code_bits(raw[0], "query_codes", strict)
     db = code_bits(raw[1], "db_codes", strict)
@@ -327,15 +338,24 @@ def _popcount_table(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bincount_rows(keys: np.ndarray, nbins: int, out: np.ndarray) -> None:
-    """out[i] = histogram of keys[i] over 0…nbins−1 (torch's bincount reads uint8 without a cast)."""
-    if keys.dtype == np.uint8:
-        tk = torch.from_numpy(keys)
-        for i in range(keys.shape[0]):
-            out[i] = torch.bincount(tk[i], minlength=nbins).numpy()
-    else:
-        for i in range(keys.shape[0]):
-            out[i] = np.bincount(keys[i], minlength=nbins)
+def _bincount_rows(keys: np.ndarray, nbins: int, out: np.ndarray, offsets: np.ndarray) -> None:
+    """out[i] = histogram of keys[i] over 0…nbins−1, in NumPy.
+
+    uint8 keys (≤ 127 bits) are counted two at a time: a row of even length viewed as uint16 holds
+    k[2j] + 256·k[2j+1], so one ``np.bincount`` over half as many values gives the joint counts of
+    adjacent pairs, whose two marginals summed are the histogram. Other keys: one ``np.bincount``
+    over the row-offset keys ``i·nbins + keys[i, j]`` (``offsets``: an intp buffer of the tile's shape).
+    """
+    t, n = keys.shape
+    if keys.dtype == np.uint8 and n % 2 == 0 and keys.flags.c_contiguous:
+        pairs = keys.view(np.uint16)
+        for i in range(t):
+            joint = np.bincount(pairs[i], minlength=256 * nbins)[: 256 * nbins].reshape(nbins, 256)
+            np.add(joint.sum(axis=0)[:nbins], joint.sum(axis=1), out=out[i])
+        return
+    off = offsets[:t]
+    np.add(keys, (np.arange(t, dtype=np.intp) * nbins)[:, None], out=off, casting="unsafe")
+    out[:] = np.bincount(off.reshape(-1), minlength=t * nbins).reshape(t, nbins)
 
 
 @dataclass
@@ -422,6 +442,7 @@ def _scan_numpy(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
         lbuf = np.empty(shape, qlw.dtype)
         lacc = np.empty(shape, qlw.dtype) if multilabel else None
         flat_hist = np.empty((rows_per_tile, nbins), dtype=np.int64)
+        offsets = np.empty(shape, np.intp)
         pending: list[np.ndarray] = []  # prefixes of rows p0… not yet reduced to AP / hits@N
         p0 = b0
         for r0 in range(b0, b1, rows_per_tile):
@@ -447,7 +468,7 @@ def _scan_numpy(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
             np.left_shift(k, 1, out=k)                 # key = 2·d + rel
             np.add(k, rl.view(np.uint8), out=k, casting="unsafe")
             fh = flat_hist[:t]
-            _bincount_rows(k, nbins, fh)
+            _bincount_rows(k, nbins, fh, offsets)
             hist = fh.reshape(t, bits + 1, 2)
             acc.hist[r0:r1] = hist
             if depth:
@@ -458,7 +479,7 @@ def _scan_numpy(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
 
     if threads <= 1 or nq <= rows_per_tile:
         block(0, nq)
-    else:  # NumPy ufuncs, compaction, sorting and torch.bincount release the GIL
+    else:  # NumPy ufuncs, compaction, sorting and bincount release the GIL
         step = rows_per_tile * max(1, -(-nq // (rows_per_tile * threads * 4)))
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for f in [pool.submit(block, b0, min(nq, b0 + step)) for b0 in range(0, nq, step)]:
@@ -474,6 +495,8 @@ def _scan_torch(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
                 chunk_pairs: int) -> _Accumulator:
     """The scan with torch ops on the inputs' device: distances by an exact ±1 matmul, histograms by
     ``torch.bincount`` (deterministic without weights), the prefix by a stable ``torch.sort``."""
+    import torch
+
     dev = inp.device
     bits = inp.bits
     nq, nd = inp.q_bits.shape[0], inp.d_bits.shape[0]
@@ -789,8 +812,8 @@ def hamming_distances(query_codes: Array, db_codes: Array) -> np.ndarray:
     """The full (queries × database) matrix of d = (K − q·b)/2 as int32 (for small inputs)."""
     q = code_bits(query_codes, "query_codes")
     d = code_bits(db_codes, "db_codes")
-    q = q.cpu().numpy() if isinstance(q, torch.Tensor) else q
-    d = d.cpu().numpy() if isinstance(d, torch.Tensor) else d
+    q = q.cpu().numpy() if _is_tensor(q) else q
+    d = d.cpu().numpy() if _is_tensor(d) else d
     if q.shape[1] != d.shape[1]:
         raise MetricInputError(f"db_codes: {d.shape[1]} bits per code but query_codes has {q.shape[1]}")
     qf, df = q.astype(np.int32) * 2 - 1, d.astype(np.int32) * 2 - 1
@@ -801,8 +824,8 @@ def relevance(query_labels: Array, db_labels: Array) -> np.ndarray:
     """The (queries × database) boolean relevance matrix: ≥ 1 shared label, or equal class."""
     qk, ql = _label_kind(query_labels, "query_labels", False)
     dk, dl = _label_kind(db_labels, "db_labels", False)
-    ql = ql.cpu().numpy() if isinstance(ql, torch.Tensor) else ql
-    dl = dl.cpu().numpy() if isinstance(dl, torch.Tensor) else dl
+    ql = ql.cpu().numpy() if _is_tensor(ql) else ql
+    dl = dl.cpu().numpy() if _is_tensor(dl) else dl
     if qk != dk:
         raise MetricInputError("db_labels: label kind (multi-hot / class indices) differs from query_labels")
     if qk == "class":

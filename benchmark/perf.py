@@ -5,9 +5,15 @@ Times mAP@R of :mod:`xbench.metrics` against a plain reference on a NUS-WIDE-siz
 give the same per-query AP (max |Δ| ≤ 1e-9), and prints wall/CPU time, the speed-up and memory.
 
 Every measurement runs in its own subprocess (``--worker``) so that its memory is its own:
-*peak RSS* is the process high-water mark (VmHWM, includes Python, NumPy and — for the fast
-evaluator — PyTorch's ~0.5 GB import); *+RSS* is the growth of that mark during the timed
-computation alone (the mark is reset via /proc/self/clear_refs after the data are made).
+*peak RSS* is the process high-water mark (VmHWM, includes Python and NumPy); *+RSS* is the
+growth of that mark during the timed computation alone (the mark is reset via
+/proc/self/clear_refs after the data are made).
+
+*Whole process* (issue 13 item 5): the inputs are saved once as an ``.npz`` file and
+``python -m xbench evaluate FILE --topk R -o OUT.json`` is timed from spawn to exit — interpreter
+start-up, imports, loading, validation, every metric and the JSON — with its own CPU time and peak
+RSS (``os.wait4``); its mAP@R must equal the reference's mean AP to 1e-12. The ratio printed is the
+reference's compute time over this whole-process time (goal: ≥ 27× at the default size).
 
 Synthetic data (deterministic in ``--seed``): each item carries each of the L labels with
 probability 0.15 (an item left without a label gets one uniformly at random); a random
@@ -109,11 +115,11 @@ def worker(kind: str, p: Problem, out: str, block: int, device: str, threads: in
     """Run one measurement in this process; returns its figures (AP array saved to ``out``)."""
     qc, dc, ql, dl = make_data(p)
     if kind != "reference":
-        import torch
         from xbench import metrics
 
-        torch.set_num_threads(1)
         if device != "cpu":
+            import torch
+
             qc, dc, ql, dl = (torch.from_numpy(a).to(device) for a in (qc, dc, ql, dl))
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
@@ -155,6 +161,31 @@ def _spawn(kind: str, args: argparse.Namespace, out: Path) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def whole_process(args: argparse.Namespace, tmp: Path) -> dict:
+    """Time ``python -m xbench evaluate`` on saved inputs as a whole process (spawn to exit)."""
+    p = Problem(args.queries, args.database, args.bits, args.labels, args.topk, args.seed)
+    qc, dc, ql, dl = make_data(p)
+    codes = tmp / "codes.npz"
+    np.savez(codes, query_codes=qc, db_codes=dc, query_labels=ql, db_labels=dl)
+    del qc, dc, ql, dl
+    out = tmp / "evaluate.json"
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(args.threads)
+    cmd = [sys.executable, "-m", "xbench", "evaluate", str(codes), "--topk", str(args.topk), "-o", str(out)]
+    with open(tmp / "evaluate.stderr", "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"xbench evaluate failed:\n{(tmp / 'evaluate.stderr').read_text().strip()}")
+    result = json.loads(out.read_text())
+    return {"kind": "cli", "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "map": result["map"],
+            "peak_rss_mb": usage.ru_maxrss / 1024, "rss_before_mb": None, "delta_rss_mb": None}
+
+
 def _fmt(v: float | None, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
@@ -169,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each fast measurement (best is shown)")
     ap.add_argument("--skip-reference", action="store_true", help="time only the fast evaluator")
+    ap.add_argument("--skip-cli", action="store_true", help="do not time `xbench evaluate` as a whole process")
     ap.add_argument("--reference-block", type=int, default=256,
                     help="queries per distance block of the reference; 0 = full matrix as peers (~6.7 GB)")
     ap.add_argument("--threads", type=int, default=1,
@@ -187,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="xbench-perf-") as tmp:
         aps: dict[str, np.ndarray] = {}
+        if args.device == "cpu" and not args.skip_cli:
+            rows.append(min((whole_process(args, Path(tmp)) for _ in range(max(1, args.repeat))),
+                            key=lambda r: r["wall_s"]))
         kinds = ([] if args.skip_reference else ["reference"]) + ["map", "full"]
         for kind in kinds:
             runs = [_spawn(kind, args, Path(tmp) / f"{kind}.npy")
@@ -195,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             aps[kind] = np.load(Path(tmp) / f"{kind}.npy")
     load1 = os.getloadavg()[0]
     labels = {"reference": "reference (stable argsort per query)", "map": "fast: mAP@R",
+              "cli": "whole process: python -m xbench evaluate FILE",
               "full": "fast: mAP@R + tie-avg + P@N + R@k + PR(r) + P@H≤2"}
     print(f"xbench.perf: {p.queries} queries × {p.database} database items, {p.bits} bits, {p.labels} labels, "
           f"R = {p.topk}, seed {p.seed}, device {args.device}, {args.threads} thread(s)")
@@ -222,6 +258,15 @@ def main(argv: list[str] | None = None) -> int:
             summary[f"{kind}_speedup_wall"], summary[f"{kind}_speedup_cpu"] = ratio_w, ratio_c
             print(f"{labels[kind]:52} speed-up ×{ratio_w:.1f} (wall), ×{ratio_c:.1f} (cpu); "
                   f"max |ΔAP| vs reference {diff:.1e} {'OK' if diff <= 1e-9 else 'MISMATCH'}")
+        cli = next((r for r in rows if r["kind"] == "cli"), None)
+        if cli is not None:
+            diff = abs(cli["map"] - float(aps["reference"].mean()))
+            ratio_w, ratio_c = ref["wall_s"] / cli["wall_s"], ref["cpu_s"] / cli["cpu_s"]
+            ok &= diff <= 1e-12
+            summary["cli_map_abs_diff"] = diff
+            summary["cli_speedup_wall"], summary["cli_speedup_cpu"] = ratio_w, ratio_c
+            print(f"{labels['cli']:52} speed-up ×{ratio_w:.1f} (wall), ×{ratio_c:.1f} (cpu) over the reference's "
+                  f"compute; |ΔmAP| {diff:.1e} {'OK' if diff <= 1e-12 else 'MISMATCH'} (goal ≥ ×27)")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 0 if ok else 1

@@ -359,6 +359,7 @@ def test_no_module_but_the_results_layer_reads_result_files():
         "check.py": "read_baseline: the baseline file, not a run result",
         "commands/evaluate.py": "the user's codes .npz",
         "perf.py": "its own benchmark's temporary files",
+        "perf_gpu.py": "its own benchmark's temporary files",
         "claims.py": "claim files and stale temp files of interrupted writes, not run results",
         "preflight.py": "whether the folders under runs/ are writable (reads no file)",
         "health.py": "health.of_run: the codes of a raw run document (xbench.results passes the codes itself)",

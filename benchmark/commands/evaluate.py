@@ -6,14 +6,15 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 
-from .. import metrics
 from ..atomic import atomic_write_text
 from ..errors import XbenchError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 KEYS = ("query_codes", "db_codes", "query_labels", "db_labels")
 
@@ -75,6 +76,8 @@ _READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, K
 
 def load_codes(path: str | Path) -> dict[str, np.ndarray]:
     """The four arrays of an evaluation file; a missing or unreadable file/key is an XbenchError."""
+    import numpy as np  # here, not at import time: `xbench --help` stays light
+
     path = Path(path)
     if not path.is_file():
         raise XbenchError(f"{path}: no such file")
@@ -95,11 +98,13 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] | None = None,
-                  similarity: str = "hamming") -> dict[str, Any]:
+                  similarity: str = "hamming", threads: int = 1) -> dict[str, Any]:
     """Load, validate strictly (codes ±1 or 0/1, labels 0/1 or class indices) and evaluate.
 
     ``similarity`` other than ``hamming`` reads the codes as real-valued embeddings
-    (:mod:`xbench.realvalued`)."""
+    (:mod:`xbench.realvalued`). ``threads``: CPU threads of the Hamming evaluator."""
+    from .. import metrics
+
     arrays = load_codes(path)
     if similarity != "hamming":
         from .. import realvalued
@@ -115,7 +120,8 @@ def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] 
             raise XbenchError(f"{path}: {message}") from None
     try:
         return metrics.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"],
-                                arrays["db_labels"], topk=topk, curves=True, cutoffs=cutoffs, strict=True)
+                                arrays["db_labels"], topk=topk, curves=True, cutoffs=cutoffs, strict=True,
+                                threads=threads)
     except metrics.MetricInputError as exc:
         hint = " (real-valued embeddings? pass --similarity cosine or euclidean)" \
             if "values must be ±1 or 0/1" in str(exc) else ""
@@ -179,9 +185,16 @@ def check_output(output: str | None) -> Path | None:
               help="Also write the JSON result to this file (written atomically).")
 @click.option("--similarity", type=click.Choice(["hamming", "cosine", "euclidean"]), default="hamming",
               show_default=True, help="hamming: ±1/0-1 hash codes; cosine or euclidean: real-valued embeddings.")
-def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None, similarity: str) -> None:
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads (results do not depend on them) [default: OMP_NUM_THREADS if set, else the "
+                   "usable cores].")
+def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None, similarity: str,
+             threads: int | None) -> None:
+    from ..threads import env_threads, usable_cores
+
     out_path = check_output(output)
-    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs), similarity)
+    threads = threads or env_threads() or usable_cores()
+    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs), similarity, threads)
     result = {"file": str(codes), **result}
     text = json.dumps(result, indent=2)
     if out_path is not None:

@@ -60,8 +60,9 @@ def _parse_options(items) -> dict:
               help="Comma list of datasets (default: the paper's datasets found under the data root, else "
                    "'synthetic'). 'files:PATH' loads your own file.")
 @click.option("--bits", default=None, help="Comma list of code lengths [default: 32,64,128].")
-@click.option("--noise", default=None, help="Comma list of TYPE:RATE, e.g. symmetric:0.6,asymmetric:0.4 "
-                                            "[default: none].")
+@click.option("--noise", default=None, help="Comma list of TYPE:RATE, e.g. symmetric:0.6,asymmetric:0.4; "
+                                            "'none' for clean labels [default: symmetric:0.6, the CMMQ "
+                                            "paper's Table 2].")
 @click.option("--seeds", default=None, help="Comma list of seeds [default: 0].")
 @click.option("--epochs", type=int, default=None, help="Epochs per run [default: each method's own].")
 @click.option("--set", "set_", multiple=True, metavar="METHOD.PARAM=V1[,V2]",
@@ -87,7 +88,12 @@ def _parse_options(items) -> dict:
               help="Option passed to the dataset loader (e.g. num_items=2000 for synthetic). Repeatable.")
 @click.option("--split-file", default=None, type=click.Path(dir_okay=False),
               help="A split file (query/train/database indices) overriding the dataset's split.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Cells run in parallel (processes).")
+@click.option("--jobs", "-j", default="auto", show_default=True,
+              help="Cells run in parallel (processes). auto: on the CPU, as many as the usable cores allow "
+                   "at --threads per cell; one per GPU.")
+@click.option("--threads", type=int, default=None,
+              help="Torch threads per cell [default: OMP_NUM_THREADS if set, else 1 for features-mode cells "
+                   "and cores/jobs for raw-image cells].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, or cuda:0,cuda:1,...")
 @click.option("--backend", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="'dask' sends cells to a Dask cluster (see --scheduler).")
@@ -106,8 +112,8 @@ def _parse_options(items) -> dict:
 @click.option("--validation-fraction", type=float, default=None,
               help="Training fraction carved out for validation when the dataset has none [default: 0.1].")
 def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, groups, results, data_root,
-        noise_per_modality, assumed_noise_rate, eval_every, loss_epochs, topk, dataset_option, split_file, jobs, device, backend,
-        scheduler, force, stale_after, dry_run, quiet, **selection_options):
+        noise_per_modality, assumed_noise_rate, eval_every, loss_epochs, topk, dataset_option, split_file,
+        jobs, threads, device, backend, scheduler, force, stale_after, dry_run, quiet, **selection_options):
     """Train and evaluate every cell of the grid methods × datasets × bits × noise × seeds.
 
     Each run is stored as RESULTS/runs/DATASET/METHOD/RUN_ID.json (RUN_ID: a hash of the full
@@ -115,6 +121,10 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
     stopped. Configuration errors are reported for all cells before anything trains (exit 2);
     a run that fails is recorded and the grid goes on (exit 1 at the end). Several processes
     may share one results folder: each cell is claimed before it trains, so each trains once.
+
+    Without --noise the labels get symmetric noise at rate 0.6, the setting of the CMMQ paper's
+    Table 2 (--noise none for clean labels). On the CPU, cells run in parallel up to the usable
+    cores with one torch thread per features-mode cell (--jobs auto; see docs/performance.md).
     """
     from .. import executor
 
@@ -123,9 +133,16 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
            "assumed_noise_rate": assumed_noise_rate, "eval_every": eval_every,
            "loss_epochs": loss_epochs, "topk": topk, "split_file": split_file,
            "dataset_options": _parse_options(dataset_option) or None, **selection_options}
+    from ..threads import parse_jobs
+
     early = []
-    if jobs < 1:
-        early.append(f"--jobs: must be at least 1, got {jobs}")
+    try:
+        jobs = parse_jobs(jobs)
+    except ValueError as exc:
+        early.append(str(exc))
+        jobs = 1
+    if threads is not None and threads < 1:
+        early.append(f"--threads: expected a positive integer, got {threads}")
     if backend == "dask" and not scheduler:
         early.append("--backend dask needs --scheduler tcp://HOST:PORT")
     if not (math.isfinite(stale_after) and stale_after > 0):
@@ -143,7 +160,7 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
             click.echo(f"{cell.run_id}  {cell.config.label()}  [{cell.device}]")
         return
     busy: list = []
-    if jobs > 1 or backend == "dask":  # the workers load their own copies; free the checked ones
+    if (jobs or len(todo)) > 1 or backend == "dask":  # workers load their own copies; free the checked ones
         from ..runner import _load_dataset
 
         _load_dataset.cache_clear()
@@ -151,7 +168,7 @@ def run(methods_, datasets_, bits, noise, seeds, epochs, set_, config_file, grou
         with _sigterm_as_interrupt():
             ran = executor.run_cells(todo, results, data_root, jobs=jobs, backend=backend,
                                      scheduler=scheduler, quiet=quiet, force=force, stale_after=stale_after,
-                                     busy=busy)
+                                     busy=busy, threads=threads, log=lambda m: click.echo(m, err=True))
     except KeyboardInterrupt as exc:
         click.echo("Interrupted: finished runs are stored; run the same command again to resume.", err=True)
         sys.exit(143 if isinstance(exc, _Terminated) else 130)

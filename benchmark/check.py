@@ -213,9 +213,7 @@ def read_baseline(path: str | Path) -> dict[str, Any]:
         if not isinstance(c.get("hparams", {}), dict):
             raise XbenchError(f"--baseline {path}: cell {i}: 'hparams' must be an object")
         seeds = c.get("seeds") or []
-        if not isinstance(seeds, list) or any(
-            isinstance(x, bool) or not isinstance(x, int) for x in seeds
-        ):
+        if not isinstance(seeds, list) or any(isinstance(x, bool) or not isinstance(x, int) for x in seeds):
             raise XbenchError(f"--baseline {path}: cell {i}: 'seeds' must be a list of integers")
     return doc
 
@@ -328,7 +326,7 @@ def format_report(report: CheckReport, show_all: bool = False) -> list[str]:
             f"{'status':<12} {'method':<{wm}} {'dataset':<{wd}} {'bits':>4} {'noise':<{wn}} {'task':<4} "
             f"{'baseline':>8} {'current':>8} {'Δ':>8}  detail"
         )
-        for o, name in zip(rows, names):
+        for o, name in zip(rows, names, strict=False):
             cur = f"{o.current:.4f}" if o.current is not None else "—"
             diff = f"{o.diff:+.4f}" if o.diff is not None else "—"
             detail = o.detail if o.status != "ok" and o.status != "improvement" else ""

@@ -22,6 +22,7 @@ claim it judged stale (same token) and only then deletes it and claims the cell 
 was not (another process took it over in between), it is put back. See docs/running.md for
 the behaviour on shared file systems.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -123,9 +124,16 @@ class ClaimBook:
 
     # ------------------------------------------------------------------ claiming
     def _content(self, token: str) -> bytes:
-        return json.dumps({"host": hostname(), "pid": os.getpid(), "token": token,
-                           "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           "started_unix": time.time()}, indent=1).encode()
+        return json.dumps(
+            {
+                "host": hostname(),
+                "pid": os.getpid(),
+                "token": token,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "started_unix": time.time(),
+            },
+            indent=1,
+        ).encode()
 
     def _create(self, path: Path) -> str | None:
         """Create the claim atomically; its token, or None if the name exists."""
@@ -230,8 +238,9 @@ class ClaimBook:
         self.release_all()
 
 
-def clean_temp_files(results: str | Path, before: float,
-                     stale_after: float = DEFAULT_STALE_AFTER) -> list[Path]:
+def clean_temp_files(
+    results: str | Path, before: float, stale_after: float = DEFAULT_STALE_AFTER
+) -> list[Path]:
     """Remove leftover temp files (``.tmp-*``) of interrupted writes under ``results``; returns them.
 
     A temp file is removed when it is older than ``before`` (the run's start, on the file

@@ -1,4 +1,5 @@
 """The ``xbench`` command line (click). Each command lives in ``xbench.commands.<name>``."""
+
 from __future__ import annotations
 
 import click

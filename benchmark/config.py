@@ -5,6 +5,7 @@ hyperparameters, dataset and its options, split checksum, bits, noise, seed, epo
 xbench version), so a result file's name says exactly what produced it
 (one result file per run, as erikbern/ann-benchmarks @ f402b2c does).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,8 +71,10 @@ class RunConfig:
 
     def label(self) -> str:
         hp = ",".join(f"{k}={v}" for k, v in self.hparams)
-        return (f"{self.method}{'[' + hp + ']' if hp else ''} {self.dataset} {self.bits}b {self.noise} "
-                f"seed{self.seed}")
+        return (
+            f"{self.method}{'[' + hp + ']' if hp else ''} {self.dataset} {self.bits}b {self.noise} "
+            f"seed{self.seed}"
+        )
 
 
 @dataclass

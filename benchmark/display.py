@@ -8,6 +8,7 @@ that is not installed, a ``files:PATH`` dataset) is shown as it is and sorted af
 registered ones; plots derive its colour and marker from the name. The registries are
 imported on first use (the methods wing imports torch).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

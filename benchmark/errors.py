@@ -1,4 +1,5 @@
 """The one error type the CLI shows: a one-line message and exit status 2."""
+
 from __future__ import annotations
 
 import click

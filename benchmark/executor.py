@@ -20,6 +20,7 @@
 Results are stored by the client process as each cell finishes, atomically, so killing the
 process at any moment loses at most the cells in flight.
 """
+
 from __future__ import annotations
 
 import os
@@ -70,8 +71,9 @@ def file_fingerprint(path: Path, cache: dict[tuple[str, int, int], str] | None =
     return digest.hexdigest()
 
 
-def resolve_identity(config: RunConfig, data_root: str | Path = "data",
-                     cache: dict[tuple[str, int, int], str] | None = None) -> dict[str, Any]:
+def resolve_identity(
+    config: RunConfig, data_root: str | Path = "data", cache: dict[tuple[str, int, int], str] | None = None
+) -> dict[str, Any]:
     """Values folded into the run id beyond the config: resolved hyperparameters, file content hashes.
 
     A split file and a ``files:PATH`` dataset enter by the SHA-256 of their content, so
@@ -90,7 +92,7 @@ def resolve_identity(config: RunConfig, data_root: str | Path = "data",
     if config.dataset.startswith("files:"):
         from xbench.datasets.files import resolve_path
 
-        source = resolve_path(config.dataset[len("files:"):], data_root)
+        source = resolve_path(config.dataset[len("files:") :], data_root)
         resolved["files_sha256"] = file_fingerprint(source, cache)
     return resolved
 
@@ -152,8 +154,13 @@ def parse_devices(spec: str) -> list[str]:
     return devices
 
 
-def plan(configs: list[RunConfig], results: str | Path, devices: list[str], force: bool = False,
-         data_root: str | Path = "data") -> tuple[list[Cell], list[Cell]]:
+def plan(
+    configs: list[RunConfig],
+    results: str | Path,
+    devices: list[str],
+    force: bool = False,
+    data_root: str | Path = "data",
+) -> tuple[list[Cell], list[Cell]]:
     """(cells to run, cells already done), ids computed and duplicates removed."""
     todo, done, ids = [], [], set()
     cache: dict[tuple[str, int, int], str] = {}
@@ -200,8 +207,13 @@ def _watch_parent(parent_pid: int, period: float = 1.0) -> None:
     threading.Thread(target=loop, name="xbench-parent-watchdog", daemon=True).start()
 
 
-def _worker(cell: Cell, data_root: str, threads: int | thread_policy.ThreadPlan, progress: bool = False,
-            parent_pid: int = 0) -> RunResult:
+def _worker(
+    cell: Cell,
+    data_root: str,
+    threads: int | thread_policy.ThreadPlan,
+    progress: bool = False,
+    parent_pid: int = 0,
+) -> RunResult:
     """Runs in a worker process (or in-process for jobs=1). ``threads``: torch threads (0: leave them),
     or a plan giving them by the cell's image kind (its dataset is loaded once, cached for the run)."""
     from .runner import execute, load_dataset
@@ -215,19 +227,25 @@ def _worker(cell: Cell, data_root: str, threads: int | thread_policy.ThreadPlan,
         threads = threads.threads_for(kind)
     if threads:
         thread_policy.apply_threads(threads)
-    return execute(cell.config, data_root=data_root, device=cell.device, run_id=cell.run_id, progress=progress)
+    return execute(
+        cell.config, data_root=data_root, device=cell.device, run_id=cell.run_id, progress=progress
+    )
 
 
 def write_split(results: str | Path, result: RunResult) -> Path | None:
     """Write the run's split next to the results (``splits/<dataset>-<checksum>.npz``), once."""
     import numpy as np
+
     from xbench.datasets import Split, splits
 
     arrays, info = result.arrays, result.split
     if not all(f"{p}_index" in arrays for p in ("query", "train", "database")):
         return None
-    split = Split(*(np.asarray(arrays[f"{p}_index"], dtype=np.int64) for p in ("query", "train", "database")),
-                  source=info.get("source", ""), protocol=info.get("protocol") or "disjoint")
+    split = Split(
+        *(np.asarray(arrays[f"{p}_index"], dtype=np.int64) for p in ("query", "train", "database")),
+        source=info.get("source", ""),
+        protocol=info.get("protocol") or "disjoint",
+    )
     path = Path(results) / "splits" / splits.split_filename(result.config["dataset"], split)
     if not path.exists():
         splits.write_split(split, path, num_items=info.get("num_items"))
@@ -241,7 +259,8 @@ def threads_per_job(jobs: int) -> int:
 
 def claim_path(results: str | Path, cell: Cell) -> Path:
     return store.result_path(results, cell.config.dataset, cell.config.method, cell.run_id).with_suffix(
-        claims.CLAIM_SUFFIX)
+        claims.CLAIM_SUFFIX
+    )
 
 
 def handled_elsewhere(results: str | Path, cell: Cell, since: float, force: bool) -> bool:
@@ -267,11 +286,21 @@ def _stop_local_workers() -> None:
         running.shutdown(wait=False, kill_workers=True)
 
 
-def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, jobs: int | None = 1,
-              backend: str = "local", scheduler: str | None = None, quiet: bool = False,
-              on_result: Callable[[RunResult], None] | None = None, force: bool = False,
-              stale_after: float = claims.DEFAULT_STALE_AFTER, busy: list[Cell] | None = None,
-              threads: int | None = None, log: Callable[[str], None] | None = None) -> list[RunResult]:
+def run_cells(
+    cells: list[Cell],
+    results: str | Path,
+    data_root: str | Path,
+    jobs: int | None = 1,
+    backend: str = "local",
+    scheduler: str | None = None,
+    quiet: bool = False,
+    on_result: Callable[[RunResult], None] | None = None,
+    force: bool = False,
+    stale_after: float = claims.DEFAULT_STALE_AFTER,
+    busy: list[Cell] | None = None,
+    threads: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[RunResult]:
     """Execute ``cells`` and store each result as it arrives.
 
     Each cell is claimed (:mod:`xbench.claims`) just before it is handed to a worker and
@@ -284,9 +313,13 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
     from joblib import Parallel, delayed
 
     gpus = len({c.device for c in cells if c.device.startswith("cuda")})
-    policy = thread_policy.plan(len(cells), jobs, threads, gpus=gpus,
-                                parallel_ok=jobs is not None or thread_policy.fresh_process_knows(
-                                    [c.config for c in cells]))
+    policy = thread_policy.plan(
+        len(cells),
+        jobs,
+        threads,
+        gpus=gpus,
+        parallel_ok=jobs is not None or thread_policy.fresh_process_knows([c.config for c in cells]),
+    )
     jobs = policy.jobs
     if log:
         log(f"threads: {policy.reason}")
@@ -324,8 +357,11 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
         if result.status == "ok":
             write_split(results, result)
         store.save_result(results, result)
-        book.release(store.result_path(results, result.config["dataset"], result.config["method"],
-                                       result.run_id).with_suffix(claims.CLAIM_SUFFIX))
+        book.release(
+            store.result_path(
+                results, result.config["dataset"], result.config["method"], result.run_id
+            ).with_suffix(claims.CLAIM_SUFFIX)
+        )
         out.append(result)
         if on_result:
             on_result(result)
@@ -342,7 +378,8 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
                     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
                     threads = 0  # workers keep their own thread settings
                     gen = Parallel(n_jobs=n_workers, return_as="generator_unordered")(
-                        delayed(_worker)(cell, str(data_root), threads) for cell in claimed(cells))
+                        delayed(_worker)(cell, str(data_root), threads) for cell in claimed(cells)
+                    )
                     for result in gen:
                         accept(result)
             elif jobs <= 1 or len(cells) <= 1:
@@ -350,7 +387,8 @@ def run_cells(cells: list[Cell], results: str | Path, data_root: str | Path, job
                     accept(_worker(cell, str(data_root), policy, progress=show))
             else:
                 gen = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
-                    delayed(_worker)(cell, str(data_root), policy, parent_pid=me) for cell in claimed(cells))
+                    delayed(_worker)(cell, str(data_root), policy, parent_pid=me) for cell in claimed(cells)
+                )
                 try:
                     for result in gen:
                         accept(result)

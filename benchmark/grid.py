@@ -8,6 +8,7 @@ the top-level keys and overrides them. Command-line options override every group
 grid is the cartesian product methods × datasets × bits × noise × seeds × the method's
 ``--set`` value lists.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,9 +25,26 @@ except ModuleNotFoundError:  # Python 3.10
 
 from .config import RunConfig
 
-GRID_KEYS = ("methods", "datasets", "bits", "noise", "seeds", "epochs", "set", "eval_every", "loss_epochs",
-             "noise_per_modality", "topk", "dataset_options", "assumed_noise_rate", "split_file",
-             "retrieval", "select", "select_every", "validation_fraction")
+GRID_KEYS = (
+    "methods",
+    "datasets",
+    "bits",
+    "noise",
+    "seeds",
+    "epochs",
+    "set",
+    "eval_every",
+    "loss_epochs",
+    "noise_per_modality",
+    "topk",
+    "dataset_options",
+    "assumed_noise_rate",
+    "split_file",
+    "retrieval",
+    "select",
+    "select_every",
+    "validation_fraction",
+)
 
 
 class GridError(ValueError):
@@ -78,8 +96,10 @@ def parse_set_options(items: list[str] | dict[str, Any]) -> dict[str, dict[str, 
     if isinstance(items, dict):
         pairs = list(items.items())
     elif not isinstance(items, (list, tuple)):
-        raise GridError(f"'set' must be a table of \"METHOD.PARAM\" = [VALUES] or a list of "
-                        f"\"METHOD.PARAM=V1,V2\" strings, got {items!r}")
+        raise GridError(
+            f"'set' must be a table of \"METHOD.PARAM\" = [VALUES] or a list of "
+            f'"METHOD.PARAM=V1,V2" strings, got {items!r}'
+        )
     else:
         for item in items:
             if not isinstance(item, str):
@@ -158,14 +178,18 @@ class GridSpec:
                     raise GridError(f"{where}: dataset option '{bad[0]}' must be a number, string or boolean")
                 value = {**self.dataset_options, **value}
             elif key == "retrieval":
-                value = [str(v).strip().lower() for v in _as_list(value) if str(v).strip().lower() != "hamming"]
+                value = [
+                    str(v).strip().lower() for v in _as_list(value) if str(v).strip().lower() != "hamming"
+                ]
             elif key == "select":
                 value = str(value).strip().lower()
             elif key == "validation_fraction":
                 try:
                     value = float(value)
                 except (TypeError, ValueError):
-                    raise GridError(f"{where}: 'validation_fraction' must be a number, got {value!r}") from None
+                    raise GridError(
+                        f"{where}: 'validation_fraction' must be a number, got {value!r}"
+                    ) from None
             elif key in ("epochs", "eval_every", "select_every"):
                 value = _strict_int(value, key, where)
             elif key == "noise_per_modality":
@@ -179,8 +203,9 @@ class GridSpec:
                 except (TypeError, ValueError):
                     value = None
                 if value is None or not math.isfinite(value):
-                    raise GridError(f"{where}: 'assumed_noise_rate' must be a number in [0, 1), "
-                                    f"got {values[key]!r}")
+                    raise GridError(
+                        f"{where}: 'assumed_noise_rate' must be a number in [0, 1), got {values[key]!r}"
+                    )
             elif key == "topk":
                 if isinstance(value, str) and value.strip().lower() in ("dataset", "all", "none"):
                     value = value.strip().lower()
@@ -188,8 +213,9 @@ class GridSpec:
                     try:
                         value = _strict_int(value, key, where)
                     except GridError:
-                        raise GridError(f"{where}: 'topk' must be a positive integer, 'all' or 'dataset', "
-                                        f"got {value!r}") from None
+                        raise GridError(
+                            f"{where}: 'topk' must be a positive integer, 'all' or 'dataset', got {value!r}"
+                        ) from None
             setattr(self, key, value)
 
 
@@ -200,16 +226,18 @@ def read_experiment(path: str | Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise GridError(f"--config {path}: not UTF-8 text (byte {exc.start}); TOML files must be UTF-8"
-                        ) from None
+        raise GridError(
+            f"--config {path}: not UTF-8 text (byte {exc.start}); TOML files must be UTF-8"
+        ) from None
     except OSError as exc:
         raise GridError(f"--config {path}: cannot read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise GridError(f"--config {path}: invalid TOML ({exc})") from None
 
 
-def build_specs(config_file: str | Path | None, cli: dict[str, Any], groups: list[str] | None = None
-                ) -> list[GridSpec]:
+def build_specs(
+    config_file: str | Path | None, cli: dict[str, Any], groups: list[str] | None = None
+) -> list[GridSpec]:
     """Run groups from an optional TOML file with the command-line values on top."""
     doc = read_experiment(config_file) if config_file else {}
     where = str(config_file) if config_file else "options"
@@ -220,7 +248,9 @@ def build_specs(config_file: str | Path | None, cli: dict[str, Any], groups: lis
     if groups:
         missing = [g for g in groups if g not in group_docs]
         if missing:
-            raise GridError(f"--group {', '.join(missing)}: not in {where}; valid: {', '.join(group_docs) or '(none)'}")
+            raise GridError(
+                f"--group {', '.join(missing)}: not in {where}; valid: {', '.join(group_docs) or '(none)'}"
+            )
         names = list(groups)
     specs = []
     for name in names:
@@ -233,8 +263,9 @@ def build_specs(config_file: str | Path | None, cli: dict[str, Any], groups: lis
         try:
             spec.update(cli, "options")
         except GridError as exc:  # name the command-line option: "--bits: must be ..."
-            raise GridError(re.sub(r"^options: '(\w+)'", lambda m: "--" + m.group(1).replace("_", "-") + ":",
-                                   str(exc))) from None
+            raise GridError(
+                re.sub(r"^options: '(\w+)'", lambda m: "--" + m.group(1).replace("_", "-") + ":", str(exc))
+            ) from None
         specs.append(spec)
     return specs
 
@@ -247,19 +278,33 @@ def expand(spec: GridSpec) -> list[RunConfig]:
     if problems:
         raise GridError(f"{spec.name or 'options'}: " + "; ".join(problems))
     cells = []
-    for method, dataset, bits, noise, seed in itertools.product(spec.methods, spec.datasets, spec.bits, spec.noise,
-                                                                spec.seeds):
+    for method, dataset, bits, noise, seed in itertools.product(
+        spec.methods, spec.datasets, spec.bits, spec.noise, spec.seeds
+    ):
         params = spec.set.get(method, {})
         keys = sorted(params)
         for values in itertools.product(*(params[k] for k in keys)):
-            cells.append(RunConfig(
-                method=method, dataset=dataset, bits=int(bits), noise=str(noise), seed=int(seed),
-                epochs=spec.epochs, hparams=tuple(zip(keys, values)),
-                dataset_options=tuple(sorted(spec.dataset_options.items())),
-                noise_per_modality=bool(spec.noise_per_modality), assumed_noise_rate=spec.assumed_noise_rate,
-                eval_every=int(spec.eval_every), loss_epochs=tuple(sorted(set(spec.loss_epochs))),
-                topk=spec.topk, split_file=spec.split_file, group=spec.name,
-                retrieval=tuple(dict.fromkeys(spec.retrieval)), select=spec.select,
-                select_every=int(spec.select_every), validation_fraction=float(spec.validation_fraction),
-            ))
+            cells.append(
+                RunConfig(
+                    method=method,
+                    dataset=dataset,
+                    bits=int(bits),
+                    noise=str(noise),
+                    seed=int(seed),
+                    epochs=spec.epochs,
+                    hparams=tuple(zip(keys, values, strict=False)),
+                    dataset_options=tuple(sorted(spec.dataset_options.items())),
+                    noise_per_modality=bool(spec.noise_per_modality),
+                    assumed_noise_rate=spec.assumed_noise_rate,
+                    eval_every=int(spec.eval_every),
+                    loss_epochs=tuple(sorted(set(spec.loss_epochs))),
+                    topk=spec.topk,
+                    split_file=spec.split_file,
+                    group=spec.name,
+                    retrieval=tuple(dict.fromkeys(spec.retrieval)),
+                    select=spec.select,
+                    select_every=int(spec.select_every),
+                    validation_fraction=float(spec.validation_fraction),
+                )
+            )
     return cells

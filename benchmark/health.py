@@ -28,6 +28,7 @@ The runner stores ``code_health(codes)`` in every successful run (``health`` in 
 JSON); :func:`of_run` reads it back, or computes it from the run's stored codes for runs made
 before the field existed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,14 +57,25 @@ def set_health(codes: Any) -> dict[str, float]:
     b = _as_array(codes)
     n, k = b.shape
     if n == 0:
-        return {"n": 0, "bits": int(k), "distinct": 0, "distinct_fraction": 0.0, "bit_balance": 0.0,
-                "constant_bits": 0}
+        return {
+            "n": 0,
+            "bits": int(k),
+            "distinct": 0,
+            "distinct_fraction": 0.0,
+            "bit_balance": 0.0,
+            "constant_bits": 0,
+        }
     signs = np.where(b >= 0, 1, -1).astype(np.int8)
     distinct = len(np.unique(np.packbits(signs > 0, axis=1), axis=0))
     mean_bit = signs.astype(np.float64).mean(0)
-    return {"n": int(n), "bits": int(k), "distinct": distinct, "distinct_fraction": distinct / n,
-            "bit_balance": float(np.abs(mean_bit).mean()),
-            "constant_bits": int((np.abs(mean_bit) == 1.0).sum())}
+    return {
+        "n": int(n),
+        "bits": int(k),
+        "distinct": distinct,
+        "distinct_fraction": distinct / n,
+        "bit_balance": float(np.abs(mean_bit).mean()),
+        "constant_bits": int((np.abs(mean_bit) == 1.0).sum()),
+    }
 
 
 def tied_at_nearest(query: Any, database: Any, chunk: int = 1024) -> np.ndarray:
@@ -76,8 +88,8 @@ def tied_at_nearest(query: Any, database: Any, chunk: int = 1024) -> np.ndarray:
         return np.zeros(len(q))
     out = np.empty(len(q))
     for start in range(0, len(q), chunk):
-        ip = q[start:start + chunk] @ d.T  # Hamming distance = (K − ip)/2, so nearest = largest ip
-        out[start:start + chunk] = (ip == ip.max(1, keepdims=True)).sum(1) / len(d)
+        ip = q[start : start + chunk] @ d.T  # Hamming distance = (K − ip)/2, so nearest = largest ip
+        out[start : start + chunk] = (ip == ip.max(1, keepdims=True)).sum(1) / len(d)
     return out
 
 
@@ -85,14 +97,17 @@ def code_health(codes: dict[str, Any]) -> dict[str, Any]:
     """Health of a run's codes ``{"query_image", "query_text", "db_image", "db_text"}`` (N×K ±1)."""
     out: dict[str, Any] = {"sets": {}, "tied_at_nearest": {}}
     for name, prefix in SETS.items():
-        out["sets"][name] = {m: set_health(codes[f"{prefix}_{m}"]) for m in MODALITIES
-                             if f"{prefix}_{m}" in codes}
+        out["sets"][name] = {
+            m: set_health(codes[f"{prefix}_{m}"]) for m in MODALITIES if f"{prefix}_{m}" in codes
+        }
     for task, (q, d) in TASK_CODES.items():
         if q in codes and d in codes:
             share = tied_at_nearest(codes[q], codes[d])
-            out["tied_at_nearest"][task] = {"mean": float(share.mean()) if len(share) else 0.0,
-                                            "median": float(np.median(share)) if len(share) else 0.0,
-                                            "max": float(share.max()) if len(share) else 0.0}
+            out["tied_at_nearest"][task] = {
+                "mean": float(share.mean()) if len(share) else 0.0,
+                "median": float(np.median(share)) if len(share) else 0.0,
+                "max": float(share.max()) if len(share) else 0.0,
+            }
     out["problems"] = problems(out)
     return out
 
@@ -109,13 +124,16 @@ def problems(health: dict[str, Any] | None, thresholds: dict[str, float] | None 
             if n == 0:
                 continue
             if set_name == "database":
-                cap = n if k >= 62 else min(n, 2 ** k)
+                cap = n if k >= 62 else min(n, 2**k)
                 if h["distinct"] < th["min_distinct_fraction"] * cap:
-                    found.append(f"{modality} database: {h['distinct']} distinct codes "
-                                 f"(< {th['min_distinct_fraction']:.0%} of {cap})")
+                    found.append(
+                        f"{modality} database: {h['distinct']} distinct codes "
+                        f"(< {th['min_distinct_fraction']:.0%} of {cap})"
+                    )
             if h["bit_balance"] > th["max_bit_balance"]:
-                found.append(f"{modality} {set_name}: bit balance {h['bit_balance']:.2f} "
-                             f"(> {th['max_bit_balance']:g})")
+                found.append(
+                    f"{modality} {set_name}: bit balance {h['bit_balance']:.2f} (> {th['max_bit_balance']:g})"
+                )
     return found
 
 
@@ -144,11 +162,22 @@ def is_unhealthy(data: dict[str, Any], json_path: str | Path | None = None) -> b
 def footnote(thresholds: dict[str, float] | None = None) -> str:
     """The report's footnote explaining :data:`MARK`."""
     th = {**THRESHOLDS, **(thresholds or {})}
-    return (f"{MARK} = unhealthy codes in at least one seed of the cell: a modality's database holds fewer "
-            f"distinct codes than {th['min_distinct_fraction']:.0%} of min(database size, 2^bits), or a "
-            f"set's bit balance (mean over bits of |mean bit|) is above {th['max_bit_balance']:g} "
-            "(docs/health.md)")
+    return (
+        f"{MARK} = unhealthy codes in at least one seed of the cell: a modality's database holds fewer "
+        f"distinct codes than {th['min_distinct_fraction']:.0%} of min(database size, 2^bits), or a "
+        f"set's bit balance (mean over bits of |mean bit|) is above {th['max_bit_balance']:g} "
+        "(docs/health.md)"
+    )
 
 
-__all__ = ["MARK", "THRESHOLDS", "code_health", "footnote", "is_unhealthy", "of_run", "problems", "set_health",
-           "tied_at_nearest"]
+__all__ = [
+    "MARK",
+    "THRESHOLDS",
+    "code_health",
+    "footnote",
+    "is_unhealthy",
+    "of_run",
+    "problems",
+    "set_health",
+    "tied_at_nearest",
+]

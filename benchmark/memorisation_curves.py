@@ -8,6 +8,7 @@ generation time. Usage::
 
     python -m xbench.memorisation_curves RESULTS [--dataset synthetic-images]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,10 @@ def summary(history: list[dict]) -> dict[str, str]:
         peak_epoch, peak = max(test, key=lambda t: t[1])
         last = test[-1][1]
         rising = all(b >= a for a, b in itertools.pairwise(noisy))
-        out[task] = (f"test peak {peak:.3f} @ep{peak_epoch}, last {last:.3f}, fall {peak - last:.3f}; "
-                     f"train-noisy {noisy[0]:.3f}→{noisy[-1]:.3f} ({'rising throughout' if rising else 'not monotone'})")
+        out[task] = (
+            f"test peak {peak:.3f} @ep{peak_epoch}, last {last:.3f}, fall {peak - last:.3f}; "
+            f"train-noisy {noisy[0]:.3f}→{noisy[-1]:.3f} ({'rising throughout' if rising else 'not monotone'})"
+        )
     return out
 
 
@@ -45,10 +48,13 @@ def main() -> None:
         if not rec.ok or not any("test_i2t" in h for h in history):
             continue
         train_s = sum(h.get("seconds", 0.0) for h in history)
-        print(f"{rec.method} {rec.dataset} {rec.bits}b {rec.noise} ({len(history)} epochs; "
-              f"training {train_s:.0f} s, data {rec.timings.get('data', 0.0):.0f} s)")
+        print(
+            f"{rec.method} {rec.dataset} {rec.bits}b {rec.noise} ({len(history)} epochs; "
+            f"training {train_s:.0f} s, data {rec.timings.get('data', 0.0):.0f} s)"
+        )
         for task, line in summary(history).items():
             print(f"  {task}: {line}")
+
 
 if __name__ == "__main__":
     main()

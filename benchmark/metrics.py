@@ -55,6 +55,7 @@ Exactness: the exact AP uses the same float64 formula as a plain argsort referen
 from a long-double cumulative sum and hypergeometric weights from a ratio recurrence in log
 space (no factorials), and agree with brute force over all tie orders to ~1e-12.
 """
+
 from __future__ import annotations
 
 import math
@@ -97,15 +98,17 @@ __all__ = [
 DEFAULT_CUTOFFS: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 #: One-line statement of the semantics, stored with every result.
-SEMANTICS = ("codes ±1 (output ≥ 0 → +1; 0/1 arrays read as bits); d = (K − q·b)/2; relevant iff ≥ 1 shared "
-             "label (or equal class); rank by d, ties by ascending database index; AP@R = mean precision at "
-             "the hits inside the top R, 0 if none; tie-averaged AP = exact expectation over random orders "
-             "within ties; P@N = hits in top N / N; R@k = hits in top k / all relevant (0 if none); PR by "
-             "radius pooled over all pairs (DCMH); P@H≤2 per query, empty = 0; all queries averaged")
+SEMANTICS = (
+    "codes ±1 (output ≥ 0 → +1; 0/1 arrays read as bits); d = (K − q·b)/2; relevant iff ≥ 1 shared "
+    "label (or equal class); rank by d, ties by ascending database index; AP@R = mean precision at "
+    "the hits inside the top R, 0 if none; tie-averaged AP = exact expectation over random orders "
+    "within ties; P@N = hits in top N / N; R@k = hits in top k / all relevant (0 if none); PR by "
+    "radius pooled over all pairs (DCMH); P@H≤2 per query, empty = 0; all queries averaged"
+)
 
-_TILE_PAIRS = 1 << 19          # query–item pairs per numpy tile (keeps the working set in cache)
-_CUDA_CHUNK_PAIRS = 1 << 25    # pairs per device chunk (~27 bytes each on the device)
-_PREFIX_BATCH = 1 << 18        # ranked-prefix entries reduced to AP/hits@N at once
+_TILE_PAIRS = 1 << 19  # query–item pairs per numpy tile (keeps the working set in cache)
+_CUDA_CHUNK_PAIRS = 1 << 25  # pairs per device chunk (~27 bytes each on the device)
+_PREFIX_BATCH = 1 << 18  # ranked-prefix entries reduced to AP/hits@N at once
 _HAS_BITWISE_COUNT = hasattr(np, "bitwise_count")
 _POP8 = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
 
@@ -193,8 +196,9 @@ def code_bits(codes: Array, name: str = "codes", strict: bool = False) -> np.nda
 def _label_kind(labels: Array, name: str, strict: bool) -> tuple[str, np.ndarray | torch.Tensor]:
     x = _as_array(labels)
     if x.ndim not in (1, 2):
-        raise MetricInputError(f"{name}: expected multi-hot rows (2-D) or class indices (1-D), "
-                               f"got shape {tuple(x.shape)}")
+        raise MetricInputError(
+            f"{name}: expected multi-hot rows (2-D) or class indices (1-D), got shape {tuple(x.shape)}"
+        )
     if x.shape[0] == 0:
         raise MetricInputError(f"{name}: empty array")
     _check_numeric(x, name)
@@ -206,11 +210,13 @@ def _label_kind(labels: Array, name: str, strict: bool) -> tuple[str, np.ndarray
         if _is_float(x) and not bool((x == x.round() if _is_tensor(x) else x == np.round(x)).all()):
             raise MetricInputError(f"{name}: class indices must be non-negative integers")
         if bool((x > MAX_CLASS_INDEX).any()):  # beyond it float indices stop being exact; back-ends disagree
-            raise MetricInputError(f"{name}: class indices must be at most {MAX_CLASS_INDEX}, "
-                                   f"found {_item(x.max())!r}")
+            raise MetricInputError(
+                f"{name}: class indices must be at most {MAX_CLASS_INDEX}, found {_item(x.max())!r}"
+            )
         if bool((x < 0).any()):
-            raise MetricInputError(f"{name}: class indices must be non-negative integers, "
-                                   f"found {_item(x.min())!r}")
+            raise MetricInputError(
+                f"{name}: class indices must be non-negative integers, found {_item(x.min())!r}"
+            )
         return "class", (x.long() if _is_tensor(x) else x.astype(np.int64))
     if x.shape[1] == 0:
         raise MetricInputError(f"{name}: multi-hot rows have no label columns")
@@ -236,8 +242,14 @@ class _Inputs:
         return int(self.q_bits.shape[1])
 
 
-def _prepare(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-             strict: bool = False, backend: str = "auto") -> _Inputs:
+def _prepare(
+    query_codes: Array,
+    db_codes: Array,
+    query_labels: Array,
+    db_labels: Array,
+    strict: bool = False,
+    backend: str = "auto",
+) -> _Inputs:
     if backend not in ("auto", "numpy", "torch"):
         raise MetricInputError(f"backend: expected 'auto', 'numpy' or 'torch', got {backend!r}")
     raw = [_as_array(a) for a in (query_codes, db_codes, query_labels, db_labels)]
@@ -255,8 +267,7 @@ def _prepare(query_codes: Array, db_codes: Array, query_labels: Array, db_labels
     if device is None:  # numpy backend: move everything to host numpy (zero-copy for CPU tensors)
         raw = [a.cpu().numpy() if _is_tensor(a) else a for a in raw]
     else:
-        raw = [a.to(device) if _is_tensor(a) else torch.as_tensor(np.asarray(a), device=device)
-               for a in raw]
+        raw = [a.to(device) if _is_tensor(a) else torch.as_tensor(np.asarray(a), device=device) for a in raw]
     qb = code_bits(raw[0], "query_codes", strict)
     db = code_bits(raw[1], "db_codes", strict)
     if qb.shape[1] != db.shape[1]:
@@ -268,8 +279,10 @@ def _prepare(query_codes: Array, db_codes: Array, query_labels: Array, db_labels
     if dl.shape[0] != db.shape[0]:
         raise MetricInputError(f"db_labels: {dl.shape[0]} rows but db_codes has {db.shape[0]}")
     if qk != dk:
-        raise MetricInputError(f"db_labels: {'class indices' if dk == 'class' else 'multi-hot rows'} but "
-                               f"query_labels holds {'class indices' if qk == 'class' else 'multi-hot rows'}")
+        raise MetricInputError(
+            f"db_labels: {'class indices' if dk == 'class' else 'multi-hot rows'} but "
+            f"query_labels holds {'class indices' if qk == 'class' else 'multi-hot rows'}"
+        )
     if qk == "multi" and ql.shape[1] != dl.shape[1]:
         raise MetricInputError(f"db_labels: {dl.shape[1]} label columns but query_labels has {ql.shape[1]}")
     return _Inputs(qb, db, qk, ql, dl, device)
@@ -311,12 +324,14 @@ def _cutoffs(values: Sequence[int] | None, num_database: int, name: str, clip: b
 # numpy backend: packed words, popcount, counting pass, prefix extraction
 # ----------------------------------------------------------------------------------------------
 
+
 def _pack(bits: np.ndarray) -> np.ndarray:
     """(n, B) bool → (W, n) unsigned words (uint8/16/32/64 by width), zero padded; word-major."""
     packed = np.packbits(bits, axis=1, bitorder="little")
     nbytes = packed.shape[1]
-    dt = np.dtype(np.uint8 if nbytes <= 1 else np.uint16 if nbytes <= 2 else np.uint32 if nbytes <= 4
-                  else np.uint64)
+    dt = np.dtype(
+        np.uint8 if nbytes <= 1 else np.uint16 if nbytes <= 2 else np.uint32 if nbytes <= 4 else np.uint64
+    )
     words = -(-nbytes // dt.itemsize)
     pad = words * dt.itemsize - nbytes
     if pad:
@@ -362,13 +377,14 @@ def _bincount_rows(keys: np.ndarray, nbins: int, out: np.ndarray, offsets: np.nd
 class _Accumulator:
     """Per-query results of the scan, filled tile by tile."""
 
-    hist: np.ndarray        # (Q, K+1, 2) int64: [..., 0] irrelevant, [..., 1] relevant items at distance d
-    ap: np.ndarray | None   # (Q,) exact AP@R
-    hits_at: np.ndarray     # (Q, len(cutoffs)) hits within the top c
+    hist: np.ndarray  # (Q, K+1, 2) int64: [..., 0] irrelevant, [..., 1] relevant items at distance d
+    ap: np.ndarray | None  # (Q,) exact AP@R
+    hits_at: np.ndarray  # (Q, len(cutoffs)) hits within the top c
 
 
-def _finish_prefix(rel_top: np.ndarray, rows: slice, acc: _Accumulator, topk: int, cutoffs: Sequence[int],
-                   want_ap: bool) -> None:
+def _finish_prefix(
+    rel_top: np.ndarray, rows: slice, acc: _Accumulator, topk: int, cutoffs: Sequence[int], want_ap: bool
+) -> None:
     """AP@R and hits@cut-offs from exact ranked relevance prefixes ``rel_top`` (t × depth, bool).
 
     With hits_i = Σ_{j ≤ i} rel_j: AP@R = Σ_{i ≤ R} rel_i·hits_i/i / hits_R (0 when hits_R = 0).
@@ -398,24 +414,31 @@ def _extract_prefix(key: np.ndarray, hist: np.ndarray, depth: int, bits: int, ma
     rows = np.arange(t)
     n = hist.sum(axis=2)
     cum = np.cumsum(n, axis=1)
-    dstar = (cum < depth).sum(axis=1)                      # ≤ bits because depth ≤ database size
-    size = cum[rows, dstar]                                 # items with d ≤ d* (≥ depth)
+    dstar = (cum < depth).sum(axis=1)  # ≤ bits because depth ≤ database size
+    size = cum[rows, dstar]  # items with d ≤ d* (≥ depth)
     kdt = key.dtype
     m = mask[:t]
     np.less_equal(key, (2 * dstar + 1).astype(kdt)[:, None], out=m)
-    vals = key.reshape(-1)[m.reshape(-1)]                   # 1-D compaction: database order within rows
+    vals = key.reshape(-1)[m.reshape(-1)]  # 1-D compaction: database order within rows
     span = t * (bits + 1)
     sdt = np.uint16 if span <= 1 << 16 else np.uint32 if span <= 1 << 32 else np.uint64
     skey = np.repeat((rows * (bits + 1)).astype(sdt), size)
     skey += (vals >> 1).astype(sdt)
-    vals = vals[np.argsort(skey, kind="stable")]           # radix sort on (row, d); stable keeps index order
+    vals = vals[np.argsort(skey, kind="stable")]  # radix sort on (row, d); stable keeps index order
     start = np.cumsum(size) - size
     out = vals[start[:, None] + np.arange(depth)[None, :]]
     return (out & 1).astype(bool)
 
 
-def _scan_numpy(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], want_ap: bool,
-                tile_pairs: int, threads: int = 1) -> _Accumulator:
+def _scan_numpy(
+    inp: _Inputs,
+    topk: int,
+    depth: int,
+    cutoffs: Sequence[int],
+    want_ap: bool,
+    tile_pairs: int,
+    threads: int = 1,
+) -> _Accumulator:
     qw, dw = _pack(inp.q_bits), _pack(inp.d_bits)
     bits = inp.bits
     nq, nd = qw.shape[1], dw.shape[1]
@@ -423,14 +446,23 @@ def _scan_numpy(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
         qlw, dlw = _pack(inp.q_labels), _pack(inp.d_labels)
     else:
         top = int(max(inp.q_labels.max(), inp.d_labels.max()))
-        ldt = np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.uint32 if top < 1 << 32 \
+        ldt = (
+            np.uint8
+            if top < 1 << 8
+            else np.uint16
+            if top < 1 << 16
+            else np.uint32
+            if top < 1 << 32
             else np.int64
+        )
         qlw, dlw = inp.q_labels.astype(ldt)[None], inp.d_labels.astype(ldt)[None]
     nbins = 2 * (bits + 1)
     kdt = np.uint8 if nbins <= 256 else np.uint16 if nbins <= 1 << 16 else np.uint32
-    acc = _Accumulator(hist=np.zeros((nq, bits + 1, 2), dtype=np.int64),
-                       ap=np.zeros(nq) if want_ap else None,
-                       hits_at=np.zeros((nq, len(cutoffs)), dtype=np.int64))
+    acc = _Accumulator(
+        hist=np.zeros((nq, bits + 1, 2), dtype=np.int64),
+        ap=np.zeros(nq) if want_ap else None,
+        hits_at=np.zeros((nq, len(cutoffs)), dtype=np.int64),
+    )
     rows_per_tile = int(max(1, min(nq, tile_pairs // nd)))
     multiword, multilabel = qw.shape[0] > 1, qlw.shape[0] > 1
 
@@ -465,7 +497,7 @@ def _scan_numpy(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
                 np.not_equal(lb, 0, out=rl)
             else:
                 np.equal(qlw[0, r0:r1, None], dlw[0][None, :], out=rl)
-            np.left_shift(k, 1, out=k)                 # key = 2·d + rel
+            np.left_shift(k, 1, out=k)  # key = 2·d + rel
             np.add(k, rl.view(np.uint8), out=k, casting="unsafe")
             fh = flat_hist[:t]
             _bincount_rows(k, nbins, fh, offsets)
@@ -491,8 +523,10 @@ def _scan_numpy(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
 # torch backend (CUDA tensors stay on their device; also runs on CPU for testing)
 # ----------------------------------------------------------------------------------------------
 
-def _scan_torch(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], want_ap: bool,
-                chunk_pairs: int) -> _Accumulator:
+
+def _scan_torch(
+    inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], want_ap: bool, chunk_pairs: int
+) -> _Accumulator:
     """The scan with torch ops on the inputs' device: distances by an exact ±1 matmul, histograms by
     ``torch.bincount`` (deterministic without weights), the prefix by a stable ``torch.sort``."""
     import torch
@@ -507,9 +541,11 @@ def _scan_torch(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
     if inp.label_kind == "multi":
         qlf, dlf = inp.q_labels.float(), inp.d_labels.float()  # 0/1: exact counts ≤ 2^24
     nbins = 2 * (bits + 1)
-    acc = _Accumulator(hist=np.zeros((nq, bits + 1, 2), dtype=np.int64),
-                       ap=np.zeros(nq) if want_ap else None,
-                       hits_at=np.zeros((nq, len(cutoffs)), dtype=np.int64))
+    acc = _Accumulator(
+        hist=np.zeros((nq, bits + 1, 2), dtype=np.int64),
+        ap=np.zeros(nq) if want_ap else None,
+        hits_at=np.zeros((nq, len(cutoffs)), dtype=np.int64),
+    )
     rows = int(max(1, min(nq, chunk_pairs // nd)))
     for r0 in range(0, nq, rows):
         r1 = min(nq, r0 + rows)
@@ -535,6 +571,7 @@ def _scan_torch(inp: _Inputs, topk: int, depth: int, cutoffs: Sequence[int], wan
 # tie-averaged AP (closed form, McSherry & Najork 2008; finite R per docs/metrics.md)
 # ----------------------------------------------------------------------------------------------
 
+
 def _harmonic(n: int) -> np.ndarray:
     """H[i] = Σ_{j ≤ i} 1/j for i = 0…n, accumulated in long double."""
     h = np.zeros(n + 1, dtype=np.longdouble)
@@ -543,8 +580,9 @@ def _harmonic(n: int) -> np.ndarray:
     return h
 
 
-def _straddle_expectations(n: np.ndarray, r: np.ndarray, s: np.ndarray, c: np.ndarray, big_s: np.ndarray,
-                           topk: int, harm: np.ndarray) -> np.ndarray:
+def _straddle_expectations(
+    n: np.ndarray, r: np.ndarray, s: np.ndarray, c: np.ndarray, big_s: np.ndarray, topk: int, harm: np.ndarray
+) -> np.ndarray:
     """E[(S + G(k))/(c + k)] for queries whose tie group (n items, r relevant, s before) straddles R.
 
     k ~ Hypergeometric(n, r, m = R − s) is the number of the group's hits inside the top R; its
@@ -555,7 +593,7 @@ def _straddle_expectations(n: np.ndarray, r: np.ndarray, s: np.ndarray, c: np.nd
     m = topk - s
     kmin = np.maximum(0, m - (n - r))
     length = np.minimum(r, m) - kmin + 1
-    a_m = harm[s + m] - harm[s]                                   # long double
+    a_m = harm[s + m] - harm[s]  # long double
     coef1 = ((c + 1) * a_m / m).astype(np.float64)
     coef2 = np.where(m > 1, (m - (s + 1) * a_m) / np.where(m > 1, m * (m - 1), 1), 0).astype(np.float64)
     big_s = big_s.astype(np.float64)
@@ -571,7 +609,7 @@ def _straddle_expectations(n: np.ndarray, r: np.ndarray, s: np.ndarray, c: np.nd
         j = np.arange(width)[None, :]
         nn, rr, mm, cc = (v[idx, None].astype(np.float64) for v in (n, r, m, c))
         k = kmin[idx, None] + j.astype(np.float64)
-        step = j < length[idx, None] - 1                           # ratio P(k+1)/P(k) defined
+        step = j < length[idx, None] - 1  # ratio P(k+1)/P(k) defined
         num = (rr - k) * (mm - k)
         den = (k + 1) * (nn - rr - mm + k + 1)
         logr = np.log(np.where(step, num, 1.0) / np.where(step, den, 1.0))
@@ -619,14 +657,16 @@ def _tie_averaged(hist: np.ndarray, topk: int) -> np.ndarray:
     straddle = (s_int < topk) & (s_int + n_int > topk)
     qs, gs = np.nonzero(straddle)  # at most one straddling group per query
     if qs.size:
-        result[qs] = _straddle_expectations(n_int[qs, gs], hist[qs, gs, 1], s_int[qs, gs],
-                                            hits[qs].astype(np.int64), big_s[qs], topk, harm)
+        result[qs] = _straddle_expectations(
+            n_int[qs, gs], hist[qs, gs, 1], s_int[qs, gs], hits[qs].astype(np.int64), big_s[qs], topk, harm
+        )
     return result.astype(np.float64)
 
 
 # ----------------------------------------------------------------------------------------------
 # summary object and public functions
 # ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class RankingSummary:
@@ -671,14 +711,17 @@ class RankingSummary:
 
     def pr_by_radius(self) -> dict[str, list]:
         """Pooled precision and recall of hash lookup within radius r = 0…K."""
-        pooled = self.hist.sum(axis=0)                       # (K+1, 2)
+        pooled = self.hist.sum(axis=0)  # (K+1, 2)
         within = np.cumsum(pooled.sum(axis=1))
         within_rel = np.cumsum(pooled[:, 1])
         all_rel = within_rel[-1]
         precision = np.where(within > 0, within_rel / np.maximum(within, 1), 0.0)
         recall = within_rel / all_rel if all_rel > 0 else np.zeros_like(precision, dtype=np.float64)
-        return {"radius": list(range(self.bits + 1)), "precision": [float(v) for v in precision],
-                "recall": [float(v) for v in recall]}
+        return {
+            "radius": list(range(self.bits + 1)),
+            "precision": [float(v) for v in precision],
+            "recall": [float(v) for v in recall],
+        }
 
     def precision_within_radius(self, radius: int = 2) -> float:
         """Mean per-query precision within Hamming radius ``radius`` (empty retrieval = 0)."""
@@ -688,7 +731,14 @@ class RankingSummary:
 
 
 #: Per-query arrays returned by :func:`per_query_values` (and by ``evaluate(..., per_query=True)``).
-PER_QUERY_FIELDS: tuple[str, ...] = ("ap", "ap_tie", "precision_radius2", "num_relevant", "hits_at", "cutoffs")
+PER_QUERY_FIELDS: tuple[str, ...] = (
+    "ap",
+    "ap_tie",
+    "precision_radius2",
+    "num_relevant",
+    "hits_at",
+    "cutoffs",
+)
 
 
 def per_query_values(summary: RankingSummary, radius: int = 2) -> dict[str, np.ndarray]:
@@ -716,10 +766,21 @@ def per_query_values(summary: RankingSummary, radius: int = 2) -> dict[str, np.n
     return out
 
 
-def summarize(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array, *,
-              topk: int | str | None = None, cutoffs: Sequence[int] | None = (), exact_ap: bool = True,
-              tie_averaged: bool = True, backend: str = "auto", strict: bool = False,
-              tile_pairs: int | None = None, threads: int = 1) -> RankingSummary:
+def summarize(
+    query_codes: Array,
+    db_codes: Array,
+    query_labels: Array,
+    db_labels: Array,
+    *,
+    topk: int | str | None = None,
+    cutoffs: Sequence[int] | None = (),
+    exact_ap: bool = True,
+    tie_averaged: bool = True,
+    backend: str = "auto",
+    strict: bool = False,
+    tile_pairs: int | None = None,
+    threads: int = 1,
+) -> RankingSummary:
     """One pass over all query–item pairs; the per-query quantities of every metric.
 
     ``topk``: R of AP@R (None/'all' = whole database). ``cutoffs``: N/k values of the P@N and R@k
@@ -744,8 +805,9 @@ def summarize(query_codes: Array, db_codes: Array, query_labels: Array, db_label
     return RankingSummary(nq, nd, inp.bits, r, cuts, acc.hist, acc.ap, acc.hits_at, tie)
 
 
-def average_precisions(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-                       topk: int | str | None = None) -> np.ndarray:
+def average_precisions(
+    query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array, topk: int | str | None = None
+) -> np.ndarray:
     """Per-query AP@R under the stable ranking (ascending d, ties by ascending database index).
 
     AP@R = (1/H) Σ_{j=1..H} j / rank_j over the H hits inside the top R; 0 when H = 0.
@@ -753,8 +815,9 @@ def average_precisions(query_codes: Array, db_codes: Array, query_labels: Array,
     return summarize(query_codes, db_codes, query_labels, db_labels, topk=topk, tie_averaged=False).ap
 
 
-def mean_average_precision(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-                           topk: int | str | None = None) -> float:
+def mean_average_precision(
+    query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array, topk: int | str | None = None
+) -> float:
     """mAP@R: the mean over all queries of :func:`average_precisions` (R = ``topk``; None = all).
 
     The CMMQ paper's metric with R = 5000 (CMMQ §4.2; DeepHash-pytorch CalcTopMap).
@@ -762,37 +825,55 @@ def mean_average_precision(query_codes: Array, db_codes: Array, query_labels: Ar
     return float(average_precisions(query_codes, db_codes, query_labels, db_labels, topk).mean())
 
 
-def tie_averaged_average_precisions(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-                                    topk: int | str | None = None) -> np.ndarray:
+def tie_averaged_average_precisions(
+    query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array, topk: int | str | None = None
+) -> np.ndarray:
     """Per-query tie-averaged AP@R: the exact expectation of AP@R over uniformly random orders
     inside every group of tied distances (McSherry & Najork, ECIR 2008; docs/metrics.md)."""
     return summarize(query_codes, db_codes, query_labels, db_labels, topk=topk, exact_ap=False).ap_tie
 
 
-def tie_averaged_map(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-                     topk: int | str | None = None) -> float:
+def tie_averaged_map(
+    query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array, topk: int | str | None = None
+) -> float:
     """Mean over queries of :func:`tie_averaged_average_precisions` — order-independent mAP@R."""
     return float(tie_averaged_average_precisions(query_codes, db_codes, query_labels, db_labels, topk).mean())
 
 
-def precision_at_n(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-                   n: Sequence[int] | int | None = None) -> np.ndarray:
+def precision_at_n(
+    query_codes: Array,
+    db_codes: Array,
+    query_labels: Array,
+    db_labels: Array,
+    n: Sequence[int] | int | None = None,
+) -> np.ndarray:
     """Mean precision@N = (hits in the top N of the stable ranking)/N for each N (CMMQ §4.2
     "TopN-precision", docs/metrics.md). ``n=None`` → :data:`DEFAULT_CUTOFFS` up to the database
     size; an N beyond the database size counts all hits, still divided by N."""
-    s = summarize(query_codes, db_codes, query_labels, db_labels, cutoffs=n, exact_ap=False, tie_averaged=False)
+    s = summarize(
+        query_codes, db_codes, query_labels, db_labels, cutoffs=n, exact_ap=False, tie_averaged=False
+    )
     return s.precision_at()
 
 
-def recall_at_k(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-                k: Sequence[int] | int | None = None) -> np.ndarray:
+def recall_at_k(
+    query_codes: Array,
+    db_codes: Array,
+    query_labels: Array,
+    db_labels: Array,
+    k: Sequence[int] | int | None = None,
+) -> np.ndarray:
     """Mean recall@k = (hits in the top k)/(relevant items in the database) for each k; a query
     with no relevant item scores 0 (CMMQ §4.2, docs/metrics.md). ``k=None`` as for P@N."""
-    s = summarize(query_codes, db_codes, query_labels, db_labels, cutoffs=k, exact_ap=False, tie_averaged=False)
+    s = summarize(
+        query_codes, db_codes, query_labels, db_labels, cutoffs=k, exact_ap=False, tie_averaged=False
+    )
     return s.recall_at()
 
 
-def pr_by_radius(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array) -> dict[str, list]:
+def pr_by_radius(
+    query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array
+) -> dict[str, list]:
     """Hash-lookup precision/recall for every radius r = 0…K, pooled over all query–item pairs
     (DCMH MATLAB ``calcPreRecRadiusLabel.m``; CMMQ §4.3.2). P(r) = 0 when nothing lies within r;
     unlike DCMH, r runs to K so the last point has recall 1 (when any pair is relevant)."""
@@ -800,8 +881,9 @@ def pr_by_radius(query_codes: Array, db_codes: Array, query_labels: Array, db_la
     return s.pr_by_radius()
 
 
-def precision_within_radius(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-                            radius: int = 2) -> float:
+def precision_within_radius(
+    query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array, radius: int = 2
+) -> float:
     """Mean over queries of (relevant items within d ≤ radius)/(items within d ≤ radius); a query
     retrieving nothing scores 0 (P@H≤2 of DCH/CMHH for radius 2; docs/metrics.md)."""
     s = summarize(query_codes, db_codes, query_labels, db_labels, exact_ap=False, tie_averaged=False)
@@ -833,10 +915,19 @@ def relevance(query_labels: Array, db_labels: Array) -> np.ndarray:
     return (ql.astype(np.float32) @ dl.T.astype(np.float32)) > 0
 
 
-def evaluate(query_codes: Array, db_codes: Array, query_labels: Array, db_labels: Array,
-             topk: int | str | None = None, curves: bool = True, cutoffs: Sequence[int] | None = None,
-             backend: str = "auto", strict: bool = False, threads: int = 1,
-             per_query: bool = False) -> dict[str, Any]:
+def evaluate(
+    query_codes: Array,
+    db_codes: Array,
+    query_labels: Array,
+    db_labels: Array,
+    topk: int | str | None = None,
+    curves: bool = True,
+    cutoffs: Sequence[int] | None = None,
+    backend: str = "auto",
+    strict: bool = False,
+    threads: int = 1,
+    per_query: bool = False,
+) -> dict[str, Any]:
     """All metrics of one retrieval direction as a dict (one pass); JSON-serialisable unless ``per_query``.
 
     Keys: ``topk`` (as given; None = whole database), ``map`` (mAP@R), ``map_tie_averaged``,
@@ -847,8 +938,17 @@ def evaluate(query_codes: Array, db_codes: Array, query_labels: Array, db_labels
     ``threads``: as in :func:`summarize`. ``per_query=True`` adds ``per_query``: the dict of
     NumPy arrays of :func:`per_query_values` (the caller stores it beside the JSON, e.g. in an .npz).
     """
-    s = summarize(query_codes, db_codes, query_labels, db_labels, topk=topk,
-                  cutoffs=cutoffs if curves else (), backend=backend, strict=strict, threads=threads)
+    s = summarize(
+        query_codes,
+        db_codes,
+        query_labels,
+        db_labels,
+        topk=topk,
+        cutoffs=cutoffs if curves else (),
+        backend=backend,
+        strict=strict,
+        threads=threads,
+    )
     out: dict[str, Any] = {
         "topk": _topk_label(topk),
         "map": s.map(),

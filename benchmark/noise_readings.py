@@ -11,11 +11,13 @@ sample: a sample is corrupted w.p. ρ, then all its positives move), on
 Usage: ``python -m xbench.noise_readings [--seed 0] [--rates 0.2,0.4,0.6,0.8]``; prints a
 Markdown table (the one in ``docs/noise-readings.md``). Takes a few seconds.
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
+
 from xbench import noise
 from xbench.datasets.synthetic import make_synthetic, synthetic_labels
 from xbench.datasets.synthetic_images import make_synthetic_images
@@ -29,16 +31,22 @@ def label_sets(seed: int) -> dict[str, np.ndarray]:
     syn = make_synthetic(seed=seed)
     img = make_synthetic_images(seed=seed)
     mir = synthetic_labels(np.random.default_rng([seed, 25]), 20015, 24, 3.78, 6)
-    return {"synthetic (train, 2000×24)": syn.labels[syn.split.train],
-            "synthetic-images (train, 2000×16)": img.labels[img.split.train],
-            "MIRFlickr-sized, simulated (20015×24)": mir}
+    return {
+        "synthetic (train, 2000×24)": syn.labels[syn.split.train],
+        "synthetic-images (train, 2000×16)": img.labels[img.split.train],
+        "MIRFlickr-sized, simulated (20015×24)": mir,
+    }
 
 
 def row(labels: np.ndarray, spec: str, seed: int) -> list[str]:
     s = noise.inject(labels, spec, seed).stats["shared"]
-    return [f"{s['corrupted_fraction']:.3f}", f"{s['positives_lost_fraction']:.3f}",
-            f"{s['negatives_gained_fraction']:.3f}", f"{s['labels_per_sample_noisy']:.2f}",
-            f"{s['disjoint_fraction']:.3f}"]
+    return [
+        f"{s['corrupted_fraction']:.3f}",
+        f"{s['positives_lost_fraction']:.3f}",
+        f"{s['negatives_gained_fraction']:.3f}",
+        f"{s['labels_per_sample_noisy']:.2f}",
+        f"{s['disjoint_fraction']:.3f}",
+    ]
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ query a *stable* ``argsort`` of the whole database row and AP over the hits in t
 reference at ~0.5 GB (measured at 700 queries: 8.7 s vs 11.0 s CPU, 0.5 vs 1.2 GB peak), so
 the reported speed-up is, if anything, conservative.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,16 +72,17 @@ def make_data(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return qc, dc, ql, dl
 
 
-def reference_average_precisions(qc: np.ndarray, dc: np.ndarray, ql: np.ndarray, dl: np.ndarray, topk: int,
-                                 block: int = 256) -> np.ndarray:
+def reference_average_precisions(
+    qc: np.ndarray, dc: np.ndarray, ql: np.ndarray, dl: np.ndarray, topk: int, block: int = 256
+) -> np.ndarray:
     """Peer-style AP@R per query: full distance rows + stable argsort per query (``block=0``: one block)."""
     nq, k = qc.shape
     qb, rb = qc.astype(np.float32), dc.astype(np.float32)
     block = nq if block <= 0 else block
     aps = np.zeros(nq)
     for b0 in range(0, nq, block):
-        hamm = 0.5 * (k - qb[b0:b0 + block] @ rb.T)
-        gnd_all = (ql[b0:b0 + block] @ dl.T) > 0
+        hamm = 0.5 * (k - qb[b0 : b0 + block] @ rb.T)
+        gnd_all = (ql[b0 : b0 + block] @ dl.T) > 0
         for i in range(hamm.shape[0]):
             ind = np.argsort(hamm[i], kind="stable")
             gnd = gnd_all[i][ind[:topk]]
@@ -133,9 +135,13 @@ def worker(kind: str, p: Problem, out: str, block: int, device: str, threads: in
         ap = metrics.summarize(qc, dc, ql, dl, topk=p.topk, tie_averaged=False, threads=threads).ap
     else:  # everything evaluate() reports, in one pass
         s = metrics.summarize(qc, dc, ql, dl, topk=p.topk, cutoffs=None, threads=threads)
-        extra = {"map_tie_averaged": s.map_tie_averaged(), "precision@100": float(s.precision_at()[6]),
-                 "recall@100": float(s.recall_at()[6]), "precision_radius2": s.precision_within_radius(2),
-                 "pr_radius_points": len(s.pr_by_radius()["radius"])}
+        extra = {
+            "map_tie_averaged": s.map_tie_averaged(),
+            "precision@100": float(s.precision_at()[6]),
+            "recall@100": float(s.recall_at()[6]),
+            "precision_radius2": s.precision_within_radius(2),
+            "pr_radius_points": len(s.pr_by_radius()["radius"]),
+        }
         ap = s.ap
     if device != "cpu" and kind != "reference":
         torch.cuda.synchronize()
@@ -143,18 +149,47 @@ def worker(kind: str, p: Problem, out: str, block: int, device: str, threads: in
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     np.save(out, ap)
     peak = _rss_mb("VmHWM")
-    return {"kind": kind, "wall_s": wall, "cpu_s": cpu, "map": float(ap.mean()), "peak_rss_mb": peak,
-            "rss_before_mb": rss0, "delta_rss_mb": (peak - rss0) if (reset and peak and rss0) else None, **extra}
+    return {
+        "kind": kind,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "map": float(ap.mean()),
+        "peak_rss_mb": peak,
+        "rss_before_mb": rss0,
+        "delta_rss_mb": (peak - rss0) if (reset and peak and rss0) else None,
+        **extra,
+    }
 
 
 def _spawn(kind: str, args: argparse.Namespace, out: Path) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(args.threads)
-    cmd = [sys.executable, "-m", "xbench.perf", "--worker", kind, "--worker-out", str(out),
-           "--queries", str(args.queries), "--database", str(args.database), "--bits", str(args.bits),
-           "--labels", str(args.labels), "--topk", str(args.topk), "--seed", str(args.seed),
-           "--reference-block", str(args.reference_block), "--device", args.device]
+    cmd = [
+        sys.executable,
+        "-m",
+        "xbench.perf",
+        "--worker",
+        kind,
+        "--worker-out",
+        str(out),
+        "--queries",
+        str(args.queries),
+        "--database",
+        str(args.database),
+        "--bits",
+        str(args.bits),
+        "--labels",
+        str(args.labels),
+        "--topk",
+        str(args.topk),
+        "--seed",
+        str(args.seed),
+        "--reference-block",
+        str(args.reference_block),
+        "--device",
+        args.device,
+    ]
     res = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
     if res.returncode != 0:
         raise SystemExit(f"perf worker '{kind}' failed:\n{res.stderr.strip()}")
@@ -182,8 +217,15 @@ def whole_process(args: argparse.Namespace, tmp: Path) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"xbench evaluate failed:\n{(tmp / 'evaluate.stderr').read_text().strip()}")
     result = json.loads(out.read_text())
-    return {"kind": "cli", "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "map": result["map"],
-            "peak_rss_mb": usage.ru_maxrss / 1024, "rss_before_mb": None, "delta_rss_mb": None}
+    return {
+        "kind": "cli",
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "map": result["map"],
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "rss_before_mb": None,
+        "delta_rss_mb": None,
+    }
 
 
 def _fmt(v: float | None, spec: str) -> str:
@@ -200,11 +242,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each fast measurement (best is shown)")
     ap.add_argument("--skip-reference", action="store_true", help="time only the fast evaluator")
-    ap.add_argument("--skip-cli", action="store_true", help="do not time `xbench evaluate` as a whole process")
-    ap.add_argument("--reference-block", type=int, default=256,
-                    help="queries per distance block of the reference; 0 = full matrix as peers (~6.7 GB)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads of the fast evaluator and BLAS/OpenMP threads of every worker (default 1)")
+    ap.add_argument(
+        "--skip-cli", action="store_true", help="do not time `xbench evaluate` as a whole process"
+    )
+    ap.add_argument(
+        "--reference-block",
+        type=int,
+        default=256,
+        help="queries per distance block of the reference; 0 = full matrix as peers (~6.7 GB)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads of the fast evaluator and BLAS/OpenMP threads of every worker (default 1)",
+    )
     ap.add_argument("--device", default="cpu", help="cpu, or cuda[:i] to put the fast evaluator's data there")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     ap.add_argument("--worker", choices=["reference", "map", "full"], help=argparse.SUPPRESS)
@@ -212,40 +264,64 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     p = Problem(args.queries, args.database, args.bits, args.labels, args.topk, args.seed)
     if args.worker:
-        print(json.dumps(worker(args.worker, p, args.worker_out, args.reference_block, args.device,
-                                args.threads)))
+        print(
+            json.dumps(
+                worker(args.worker, p, args.worker_out, args.reference_block, args.device, args.threads)
+            )
+        )
         return 0
     load0 = os.getloadavg()[0]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="xbench-perf-") as tmp:
         aps: dict[str, np.ndarray] = {}
         if args.device == "cpu" and not args.skip_cli:
-            rows.append(min((whole_process(args, Path(tmp)) for _ in range(max(1, args.repeat))),
-                            key=lambda r: r["wall_s"]))
+            rows.append(
+                min(
+                    (whole_process(args, Path(tmp)) for _ in range(max(1, args.repeat))),
+                    key=lambda r: r["wall_s"],
+                )
+            )
         kinds = ([] if args.skip_reference else ["reference"]) + ["map", "full"]
         for kind in kinds:
-            runs = [_spawn(kind, args, Path(tmp) / f"{kind}.npy")
-                    for _ in range(1 if kind == "reference" else max(1, args.repeat))]
+            runs = [
+                _spawn(kind, args, Path(tmp) / f"{kind}.npy")
+                for _ in range(1 if kind == "reference" else max(1, args.repeat))
+            ]
             rows.append(min(runs, key=lambda r: r["wall_s"]))
             aps[kind] = np.load(Path(tmp) / f"{kind}.npy")
     load1 = os.getloadavg()[0]
-    labels = {"reference": "reference (stable argsort per query)", "map": "fast: mAP@R",
-              "cli": "whole process: python -m xbench evaluate FILE",
-              "full": "fast: mAP@R + tie-avg + P@N + R@k + PR(r) + P@H≤2"}
-    print(f"xbench.perf: {p.queries} queries × {p.database} database items, {p.bits} bits, {p.labels} labels, "
-          f"R = {p.topk}, seed {p.seed}, device {args.device}, {args.threads} thread(s)")
+    labels = {
+        "reference": "reference (stable argsort per query)",
+        "map": "fast: mAP@R",
+        "cli": "whole process: python -m xbench evaluate FILE",
+        "full": "fast: mAP@R + tie-avg + P@N + R@k + PR(r) + P@H≤2",
+    }
+    print(
+        f"xbench.perf: {p.queries} queries × {p.database} database items, {p.bits} bits, {p.labels} labels, "
+        f"R = {p.topk}, seed {p.seed}, device {args.device}, {args.threads} thread(s)"
+    )
     print(f"load average (1 min) before/after: {load0:.2f} / {load1:.2f} on {os.cpu_count()} CPUs")
     print(f"{'':52} {'wall s':>8} {'cpu s':>8} {'peak RSS MB':>12} {'+RSS MB':>9}  mAP@R")
     for r in rows:
-        print(f"{labels[r['kind']]:52} {r['wall_s']:8.2f} {r['cpu_s']:8.2f} {_fmt(r['peak_rss_mb'], '12.0f')} "
-              f"{_fmt(r['delta_rss_mb'], '9.0f')}  {r['map']:.12f}")
+        print(
+            f"{labels[r['kind']]:52} {r['wall_s']:8.2f} {r['cpu_s']:8.2f} {_fmt(r['peak_rss_mb'], '12.0f')} "
+            f"{_fmt(r['delta_rss_mb'], '9.0f')}  {r['map']:.12f}"
+        )
         if "gpu_peak_mb" in r:
             print(f"{'':52} GPU peak allocated: {r['gpu_peak_mb']:.0f} MB")
     full = next(r for r in rows if r["kind"] == "full")
-    print(f"tie-averaged mAP@R {full['map_tie_averaged']:.12f}; P@100 {full['precision@100']:.6f}; "
-          f"R@100 {full['recall@100']:.6f}; P@H≤2 {full['precision_radius2']:.6f}")
-    summary: dict = {"problem": p.__dict__, "device": args.device, "threads": args.threads,
-                     "load_before": load0, "load_after": load1, "rows": rows}
+    print(
+        f"tie-averaged mAP@R {full['map_tie_averaged']:.12f}; P@100 {full['precision@100']:.6f}; "
+        f"R@100 {full['recall@100']:.6f}; P@H≤2 {full['precision_radius2']:.6f}"
+    )
+    summary: dict = {
+        "problem": p.__dict__,
+        "device": args.device,
+        "threads": args.threads,
+        "load_before": load0,
+        "load_after": load1,
+        "rows": rows,
+    }
     ok = True
     if "reference" in aps:
         ref = next(r for r in rows if r["kind"] == "reference")
@@ -256,8 +332,10 @@ def main(argv: list[str] | None = None) -> int:
             ok &= diff <= 1e-9
             summary[f"{kind}_max_abs_diff"] = diff
             summary[f"{kind}_speedup_wall"], summary[f"{kind}_speedup_cpu"] = ratio_w, ratio_c
-            print(f"{labels[kind]:52} speed-up ×{ratio_w:.1f} (wall), ×{ratio_c:.1f} (cpu); "
-                  f"max |ΔAP| vs reference {diff:.1e} {'OK' if diff <= 1e-9 else 'MISMATCH'}")
+            print(
+                f"{labels[kind]:52} speed-up ×{ratio_w:.1f} (wall), ×{ratio_c:.1f} (cpu); "
+                f"max |ΔAP| vs reference {diff:.1e} {'OK' if diff <= 1e-9 else 'MISMATCH'}"
+            )
         cli = next((r for r in rows if r["kind"] == "cli"), None)
         if cli is not None:
             diff = abs(cli["map"] - float(aps["reference"].mean()))
@@ -265,8 +343,10 @@ def main(argv: list[str] | None = None) -> int:
             ok &= diff <= 1e-12
             summary["cli_map_abs_diff"] = diff
             summary["cli_speedup_wall"], summary["cli_speedup_cpu"] = ratio_w, ratio_c
-            print(f"{labels['cli']:52} speed-up ×{ratio_w:.1f} (wall), ×{ratio_c:.1f} (cpu) over the reference's "
-                  f"compute; |ΔmAP| {diff:.1e} {'OK' if diff <= 1e-12 else 'MISMATCH'} (goal ≥ ×27)")
+            print(
+                f"{labels['cli']:52} speed-up ×{ratio_w:.1f} (wall), ×{ratio_c:.1f} (cpu) over the reference's "
+                f"compute; |ΔmAP| {diff:.1e} {'OK' if diff <= 1e-12 else 'MISMATCH'} (goal ≥ ×27)"
+            )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 0 if ok else 1

@@ -14,6 +14,7 @@ A benchmark script, not a test. It prints three measurements:
 ``--small`` shrinks every problem so that the script runs in a minute on a CPU (that is how the
 test suite and a machine without a GPU exercise it); its figures say nothing about a GPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,16 +36,30 @@ def measure_eval(device: str, small: bool) -> dict:
     from . import perf
 
     p = perf.Problem(queries=200, database=20_000, topk=1000) if small else perf.Problem()
-    args = argparse.Namespace(queries=p.queries, database=p.database, bits=p.bits, labels=p.labels,
-                              topk=p.topk, seed=p.seed, reference_block=256, threads=1, device="cpu")
+    args = argparse.Namespace(
+        queries=p.queries,
+        database=p.database,
+        bits=p.bits,
+        labels=p.labels,
+        topk=p.topk,
+        seed=p.seed,
+        reference_block=256,
+        threads=1,
+        device="cpu",
+    )
     with tempfile.TemporaryDirectory() as tmp:
         ref = perf._spawn("reference", args, Path(tmp) / "ref.npy")
         args.device = device
         fast = perf._spawn("map", args, Path(tmp) / "fast.npy")
         diff = float(np.abs(np.load(Path(tmp) / "ref.npy") - np.load(Path(tmp) / "fast.npy")).max())
-    return {"problem": f"{p.queries}x{p.database}x{p.bits}b R={p.topk}", "reference_s": ref["wall_s"],
-            "device_s": fast["wall_s"], "speedup": ref["wall_s"] / fast["wall_s"], "max_abs_diff": diff,
-            "gpu_peak_mb": fast.get("gpu_peak_mb")}
+    return {
+        "problem": f"{p.queries}x{p.database}x{p.bits}b R={p.topk}",
+        "reference_s": ref["wall_s"],
+        "device_s": fast["wall_s"],
+        "speedup": ref["wall_s"] / fast["wall_s"],
+        "max_abs_diff": diff,
+        "gpu_peak_mb": fast.get("gpu_peak_mb"),
+    }
 
 
 def measure_grid(device: str, small: bool, methods: str) -> dict:
@@ -55,8 +70,25 @@ def measure_grid(device: str, small: bool, methods: str) -> dict:
     names = methods.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            cmd = [sys.executable, "-m", "xbench", "run", "--methods", name, "--datasets", "synthetic",
-                   "--bits", bits, "--noise", "symmetric:0.6", "--results", tmp, "--device", device, "--quiet"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "xbench",
+                "run",
+                "--methods",
+                name,
+                "--datasets",
+                "synthetic",
+                "--bits",
+                bits,
+                "--noise",
+                "symmetric:0.6",
+                "--results",
+                tmp,
+                "--device",
+                device,
+                "--quiet",
+            ]
             cmd += [arg for key, value in scale.items() for arg in ("--dataset-option", f"{key}={value}")]
             if small:
                 cmd += ["--epochs", "1"]
@@ -75,6 +107,7 @@ def measure_images(device: str, small: bool, batch: int, steps: int) -> dict:
     """ResNet-18 training throughput on uint8 images kept on the device."""
     import torch
     from torch import nn
+
     from xbench.methods.networks import ImagePreprocess, load_resnet18
 
     dev = torch.device(device)
@@ -108,16 +141,24 @@ def measure_images(device: str, small: bool, batch: int, steps: int) -> dict:
     if dev.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
-    return {"image_size": size, "batch": batch, "steps": steps, "bf16_autocast": amp,
-            "images_per_s": batch * steps / seconds}
+    return {
+        "image_size": size,
+        "batch": batch,
+        "steps": steps,
+        "bf16_autocast": amp,
+        "images_per_s": batch * steps / seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m xbench.perf_gpu", description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda", help="cuda[:i] (default), or cpu to try the script")
     ap.add_argument("--parts", default="eval,grid,images", help="comma list of eval, grid, images")
-    ap.add_argument("--methods", default="lsh,bce,cmmq,cmmq-code,dcmh,prdh,ssah,cmhh,mrl,uot-rcl",
-                    help="methods of the grid part")
+    ap.add_argument(
+        "--methods",
+        default="lsh,bce,cmmq,cmmq-code,dcmh,prdh,ssah,cmhh,mrl,uot-rcl",
+        help="methods of the grid part",
+    )
     ap.add_argument("--batch", type=int, default=256, help="batch size of the images part")
     ap.add_argument("--steps", type=int, default=50, help="timed steps of the images part")
     ap.add_argument("--small", action="store_true", help="tiny problems (CPU smoke run; no GPU figures)")
@@ -131,20 +172,31 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         if not torch.cuda.is_available():
-            ap.error(f"--device {args.device}: no CUDA device here (use --device cpu --small to try the script)")
+            ap.error(
+                f"--device {args.device}: no CUDA device here (use --device cpu --small to try the script)"
+            )
     figures: dict = {"device": args.device, "small": args.small}
     if "eval" in parts:
         r = figures["eval"] = measure_eval(args.device, args.small)
-        print(f"evaluator {r['problem']}: reference (CPU) {r['reference_s']:.2f} s, {args.device} "
-              f"{r['device_s']:.3f} s, {r['speedup']:.1f}x, max |dAP| {r['max_abs_diff']:.1e}", flush=True)
+        print(
+            f"evaluator {r['problem']}: reference (CPU) {r['reference_s']:.2f} s, {args.device} "
+            f"{r['device_s']:.3f} s, {r['speedup']:.1f}x, max |dAP| {r['max_abs_diff']:.1e}",
+            flush=True,
+        )
     if "grid" in parts:
         r = figures["grid"] = measure_grid(args.device, args.small, args.methods)
         per = ", ".join(f"{k} {v:.0f} s" for k, v in r["seconds"].items())
-        print(f"Table 2 grid, synthetic {r['scale']}, bits {r['bits']}: {r['total_s']:.0f} s ({per})", flush=True)
+        print(
+            f"Table 2 grid, synthetic {r['scale']}, bits {r['bits']}: {r['total_s']:.0f} s ({per})",
+            flush=True,
+        )
     if "images" in parts:
         r = figures["images"] = measure_images(args.device, args.small, args.batch, args.steps)
-        print(f"ResNet-18 training, {r['image_size']}px uint8 on {args.device}, batch {r['batch']}, "
-              f"bf16 {r['bf16_autocast']}: {r['images_per_s']:.0f} images/s", flush=True)
+        print(
+            f"ResNet-18 training, {r['image_size']}px uint8 on {args.device}, batch {r['batch']}, "
+            f"bf16 {r['bf16_autocast']}: {r['images_per_s']:.0f} images/s",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

@@ -21,6 +21,7 @@ With ``--ci`` it also times ``xbench run --config results/experiments/ci.toml`` 
 ``--jobs 1`` and ``--jobs 2`` (fresh results folders). Figures depend on the machine's load:
 the load average is printed with them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,16 +76,36 @@ def measure(method: str, bits: int, epochs: int, noise: str = "symmetric:0.6") -
     bare_loop(1)
     (bw1, bc1, batch), (bw2, bc2, _) = bare_loop(epochs), bare_loop(2 * epochs)
     (rw1, rc1), (rw2, rc2) = runner_loop(epochs), runner_loop(2 * epochs)
-    return {"bare": (bw2 - bw1) / epochs, "runner": (rw2 - rw1) / epochs, "bare_cpu": (bc2 - bc1) / epochs,
-            "runner_cpu": (rc2 - rc1) / epochs, "batch": batch}
+    return {
+        "bare": (bw2 - bw1) / epochs,
+        "runner": (rw2 - rw1) / epochs,
+        "bare_cpu": (bc2 - bc1) / epochs,
+        "runner_cpu": (rc2 - rc1) / epochs,
+        "batch": batch,
+    }
 
 
 def time_ci(jobs: int) -> float:
     root = Path(__file__).resolve().parents[1] / "results" / "experiments" / "ci.toml"
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "xbench", "run", "--config", str(root), "--results", tmp,
-                        "--jobs", str(jobs), "-q"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "xbench",
+                "run",
+                "--config",
+                str(root),
+                "--results",
+                tmp,
+                "--jobs",
+                str(jobs),
+                "-q",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - t0
 
 
@@ -102,15 +123,22 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     names = [m for m in methods.registry.select(args.methods) if m != "lsh"]
     load0 = os.getloadavg()[0]
-    print(f"synthetic (features mode), {args.bits} bits, {args.epochs} epochs, "
-          f"{torch.get_num_threads()} torch thread(s); seconds per epoch; load average {load0:.2f} "
-          f"on {os.cpu_count()} CPUs")
-    print(f"{'method':<10} {'batch':>5} {'bare':>8} {'runner':>8} {'ratio':>6} {'bare cpu':>9} {'runner cpu':>10} "
-          f"{'cpu ratio':>9}")
+    print(
+        f"synthetic (features mode), {args.bits} bits, {args.epochs} epochs, "
+        f"{torch.get_num_threads()} torch thread(s); seconds per epoch; load average {load0:.2f} "
+        f"on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'method':<10} {'batch':>5} {'bare':>8} {'runner':>8} {'ratio':>6} {'bare cpu':>9} {'runner cpu':>10} "
+        f"{'cpu ratio':>9}"
+    )
     for name in names:
         m = measure(name, args.bits, args.epochs)
-        print(f"{name:<10} {m['batch']:>5} {m['bare']:>8.3f} {m['runner']:>8.3f} {m['runner'] / m['bare']:>6.2f} "
-              f"{m['bare_cpu']:>9.3f} {m['runner_cpu']:>10.3f} {m['runner_cpu'] / m['bare_cpu']:>9.2f}", flush=True)
+        print(
+            f"{name:<10} {m['batch']:>5} {m['bare']:>8.3f} {m['runner']:>8.3f} {m['runner'] / m['bare']:>6.2f} "
+            f"{m['bare_cpu']:>9.3f} {m['runner_cpu']:>10.3f} {m['runner_cpu'] / m['bare_cpu']:>9.2f}",
+            flush=True,
+        )
     if args.ci:
         t1, t2 = time_ci(1), time_ci(2)
         print(f"ci.toml wall time: --jobs 1 {t1:.1f} s, --jobs 2 {t2:.1f} s (speed-up {t1 / t2:.2f}x)")

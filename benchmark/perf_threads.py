@@ -10,6 +10,7 @@ busy processes (a pure-Python loop each) run during every measurement, as anothe
 
 The load average before and after is printed: figures from a shared machine are not idle figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,14 +48,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="dcmh,cmhh", help="methods of the grid (default: dcmh,cmhh)")
     ap.add_argument("--bits", default="32,64", help="code lengths of the grid (default: 32,64)")
     ap.add_argument("--epochs", type=int, default=3, help="epochs per cell (default 3)")
-    ap.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
-                    help="options of the synthetic dataset (repeatable), e.g. num_items=3000")
-    ap.add_argument("--alternatives", default="1x1,1x2,2x1,2x2",
-                    help="JOBSxTHREADS configurations compared with the policy (default: 1x1,1x2,2x1,2x2)")
+    ap.add_argument(
+        "--dataset-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="options of the synthetic dataset (repeatable), e.g. num_items=3000",
+    )
+    ap.add_argument(
+        "--alternatives",
+        default="1x1,1x2,2x1,2x2",
+        help="JOBSxTHREADS configurations compared with the policy (default: 1x1,1x2,2x1,2x2)",
+    )
     ap.add_argument("--busy", type=int, default=0, help="competing busy processes during each measurement")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each configuration (the best is shown)")
     args = ap.parse_args(argv)
-    grid = ["--methods", args.methods, "--datasets", "synthetic", "--bits", args.bits, "--epochs", str(args.epochs)]
+    grid = [
+        "--methods",
+        args.methods,
+        "--datasets",
+        "synthetic",
+        "--bits",
+        args.bits,
+        "--epochs",
+        str(args.epochs),
+    ]
     for opt in args.dataset_option:
         grid += ["--dataset-option", opt]
     configs: list[tuple[str, str, int | None]] = [("policy (--jobs auto)", "auto", None)]
@@ -75,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             p.kill()
             p.wait()
     print(f"xbench.perf_threads: xbench run {' '.join(grid)}")
-    print(f"{os.cpu_count()} CPUs; {args.busy} competing busy process(es); "
-          f"load average (1 min) before/after: {load0:.2f} / {load1:.2f}")
+    print(
+        f"{os.cpu_count()} CPUs; {args.busy} competing busy process(es); "
+        f"load average (1 min) before/after: {load0:.2f} / {load1:.2f}"
+    )
     best = min(r[1] for r in rows)
     print(f"{'configuration':<28} {'wall s':>8} {'vs best':>8}  resolved")
     for label, wall, line in rows:

@@ -187,7 +187,7 @@ def _figure_legend(fig, axes) -> None:
     """One legend for a multi-panel figure, below the panels (labels collected from every axes)."""
     seen: dict[str, Any] = {}
     for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=False):
             seen.setdefault(label, handle)
     if seen:
         fig.legend(
@@ -461,7 +461,7 @@ def plot_sensitivity(
     ):
         params = [param] if param else sorted({k for hp in g["hp"] for k in hp})
         for p in params:
-            xs = [_as_float(res.get(p, hp.get(p))) for res, hp in zip(g["resolved"], g["hp"])]
+            xs = [_as_float(res.get(p, hp.get(p))) for res, hp in zip(g["resolved"], g["hp"], strict=False)]
             sub = g.assign(
                 x=xs,
                 others=[
@@ -565,8 +565,8 @@ def plot_epochs(
 
         with style():
             fig, axes = new_figure(len(used), width=4.2, height=3.9)
-            for ax, (name, title) in zip(axes, used):
-                for label, task, x, mean, std, n in panels[name]:
+            for ax, (name, title) in zip(axes, used, strict=False):
+                for label, task, x, mean, std, _n in panels[name]:
                     color, _, marker = styles[label]
                     ax.plot(
                         x,
@@ -631,7 +631,7 @@ def plot_noise_sweep(
         styles = _variant_styles(sub)
         with style():
             fig, axes = new_figure(len(tasks), width=4.2, height=3.9)
-            for ax, task in zip(axes, tasks):
+            for ax, task in zip(axes, tasks, strict=False):
                 t = sub[sub["task"] == task]
                 for label in _ordered_labels(t):
                     agg = (

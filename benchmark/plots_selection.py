@@ -8,6 +8,7 @@ seeds. The dotted horizontal line in the precision panel is the share of uncorru
 the whole training set (what a random selection scores). The data are the ``selected_*``
 fields the runner writes into each epoch's history (:mod:`xbench.selection_quality`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,7 +30,10 @@ from .plots import (
     style,
 )
 
-PANELS = (("precision", "precision: share of the kept samples"), ("recall", "recall: share of such samples kept"))
+PANELS = (
+    ("precision", "precision: share of the kept samples"),
+    ("recall", "recall: share of such samples kept"),
+)
 KINDS = (("clean", "-", "uncorrupted"), ("overlap", "--", "noisy ∩ clean ≠ ∅"))
 
 
@@ -72,29 +76,50 @@ def plot_selection(
 
         with style():
             fig, axes = new_figure(len(PANELS), width=4.2, height=3.9)
-            for ax, (panel, title) in zip(axes, PANELS):
+            for ax, (panel, title) in zip(axes, PANELS, strict=False):
                 for p, label, kind, x, y in lines:
                     if p != panel:
                         continue
                     color, _, marker = styles[label]
                     ls = {k: s for k, s, _ in KINDS}[kind]
                     desc = {k: d for k, _, d in KINDS}[kind]
-                    ax.plot(x, y, color=color, linestyle=ls, marker=marker, markersize=3,
-                            markevery=max(1, len(x) // 10), label=f"{label} ({desc})")
+                    ax.plot(
+                        x,
+                        y,
+                        color=color,
+                        linestyle=ls,
+                        marker=marker,
+                        markersize=3,
+                        markevery=max(1, len(x) // 10),
+                        label=f"{label} ({desc})",
+                    )
                 if panel == "precision" and base:
-                    ax.axhline(float(np.mean(base)), color="0.4", linestyle=":", linewidth=1,
-                               label="uncorrupted share of the training set")
+                    ax.axhline(
+                        float(np.mean(base)),
+                        color="0.4",
+                        linestyle=":",
+                        linewidth=1,
+                        label="uncorrupted share of the training set",
+                    )
                 ax.set_xlabel("epoch")
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
                 ax.set_ylim(-0.02, 1.02)
                 ax.set_title(title)
             axes[0].legend(fontsize="x-small", loc="best")
             fig.suptitle(_title(dataset, bits, setting, "selected samples"))
-            written += save(fig, Path(out_dir),
-                            f"selection_{_slug(dataset)}_{int(bits)}b_{setting_slug(setting)}", formats, dpi)
+            written += save(
+                fig,
+                Path(out_dir),
+                f"selection_{_slug(dataset)}_{int(bits)}b_{setting_slug(setting)}",
+                formats,
+                dpi,
+            )
     if not written:
-        raise _no_data("selection", "no run recorded selected samples (methods that select samples, e.g. "
-                                    "cmmq, cmmq-code, uot-rcl, report them each epoch)")
+        raise _no_data(
+            "selection",
+            "no run recorded selected samples (methods that select samples, e.g. "
+            "cmmq, cmmq-code, uot-rcl, report them each epoch)",
+        )
     return written
 
 

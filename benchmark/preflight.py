@@ -16,6 +16,7 @@ Bounds that are not a method's own (documented in docs/running.md):
 * epochs: ``1 ≤ epochs ≤ MAX_EPOCHS``; ``eval_every ≥ 0``; loss epochs in ``[1, epochs]``;
 * ``topk``: a positive integer, ``all`` or ``dataset``; noise rates in ``[0, 1)``.
 """
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,10 @@ def check_specs(specs: list[Any]) -> list[str]:
     for spec in specs:
         for method, params in spec.set.items():
             if method not in methods.registry:
-                out.add(f"--set {method}.{next(iter(params), 'PARAM')}: unknown method '{method}'; valid: "
-                        f"{', '.join(methods.registry.names())}")
+                out.add(
+                    f"--set {method}.{next(iter(params), 'PARAM')}: unknown method '{method}'; valid: "
+                    f"{', '.join(methods.registry.names())}"
+                )
                 continue
             cls = methods.get(method)
             for param, values in params.items():
@@ -126,8 +129,11 @@ def check_configs(configs: list[RunConfig]) -> list[str]:
             out.add(f"--epochs: must be an integer from 1 to {MAX_EPOCHS}, got {cfg.epochs!r}")
         if _int_problem(cfg.eval_every, 0, None):
             out.add(f"--eval-every: must be a non-negative integer (0 = never), got {cfg.eval_every!r}")
-        bad_loss = [e for e in cfg.loss_epochs if _int_problem(e, 1, None)
-                    or (cfg.epochs is not None and e > cfg.epochs)]
+        bad_loss = [
+            e
+            for e in cfg.loss_epochs
+            if _int_problem(e, 1, None) or (cfg.epochs is not None and e > cfg.epochs)
+        ]
         if bad_loss:
             out.add(f"--loss-epochs: epochs must be integers from 1 to the run's epochs, got {bad_loss[0]!r}")
         if not (cfg.topk in ("dataset", "all", "none", None) or not _int_problem(cfg.topk, 1, None)):
@@ -140,8 +146,11 @@ def check_configs(configs: list[RunConfig]) -> list[str]:
     return out.items
 
 
-def check_data(configs: list[RunConfig], data_root: str | Path,
-               load: Callable[[str, str, tuple[tuple[str, Any], ...]], Any]) -> list[str]:
+def check_data(
+    configs: list[RunConfig],
+    data_root: str | Path,
+    load: Callable[[str, str, tuple[tuple[str, Any], ...]], Any],
+) -> list[str]:
     """Load each (dataset, options) once with ``load`` and check what depends on the data.
 
     Checked: the dataset loads (files present and well-formed, options valid), it has a
@@ -149,6 +158,7 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
     to its labels, and a numeric ``topk`` is at most the database size.
     """
     import numpy as np
+
     from xbench import datasets, methods, noise
     from xbench.datasets import splits as split_io
 
@@ -167,8 +177,10 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
                 loaded[key] = load(cfg.dataset, str(data_root), cfg.dataset_options)
             except (ValueError, OSError, KeyError, TypeError) as exc:
                 opts = ", ".join(f"{k}={v}" for k, v in cfg.dataset_options)
-                out.add(f"--datasets {cfg.dataset}{' (' + opts + ')' if opts else ''}: "
-                        f"{exc if str(exc) else type(exc).__name__}")
+                out.add(
+                    f"--datasets {cfg.dataset}{' (' + opts + ')' if opts else ''}: "
+                    f"{exc if str(exc) else type(exc).__name__}"
+                )
                 loaded[key] = None
         data = loaded[key]
         if data is None:
@@ -178,8 +190,9 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
         except KeyError:
             cls = None  # reported by check_configs
         if cls is not None and data.image_kind == "images" and not getattr(cls, "accepts_raw_images", True):
-            out.add(f"--methods {cfg.method} on {cfg.dataset}: needs precomputed image features, "
-                    "not raw images")
+            out.add(
+                f"--methods {cfg.method} on {cfg.dataset}: needs precomputed image features, not raw images"
+            )
             continue
         split = data.split
         if cfg.split_file:
@@ -198,8 +211,9 @@ def check_data(configs: list[RunConfig], data_root: str | Path,
             out.add(f"--datasets {cfg.dataset}: the dataset has no split; pass --split-file")
             continue
         if isinstance(cfg.topk, int) and not isinstance(cfg.topk, bool) and cfg.topk > len(split.database):
-            out.add(f"--topk {cfg.topk}: larger than the {len(split.database)} database items of "
-                    f"{cfg.dataset}")
+            out.add(
+                f"--topk {cfg.topk}: larger than the {len(split.database)} database items of {cfg.dataset}"
+            )
         nkey = (key, cfg.split_file, cfg.noise)
         if nkey in noise_checked:
             continue

@@ -25,6 +25,7 @@ same conventions, so a run's Hamming and real-valued numbers differ only in the 
 The work is a full sort per query (O(nq · nd log nd)), tiled over queries so memory stays at
 about 40 bytes × tile pairs; fine for the feature datasets MRL uses (≤ 10⁸ pairs).
 """
+
 from __future__ import annotations
 
 import math
@@ -40,12 +41,14 @@ from .metrics import MetricInputError
 
 SIMILARITIES = ("cosine", "euclidean")
 
-SEMANTICS = ("real-valued embeddings; s = cosine similarity q·b/(‖q‖‖b‖) (0 for a zero vector) or −‖q−b‖ "
-             "(euclidean), float64; relevant iff ≥ 1 shared label (or equal class); rank by descending s, "
-             "ties (equal s; identical vectors always tie) by ascending database index; AP@R = mean precision "
-             "at the hits inside the top R, 0 if none; tie-averaged AP = exact expectation over random orders "
-             "within ties; P@N = hits in top N / N; R@k = hits in top k / all relevant (0 if none); all "
-             "queries averaged")
+SEMANTICS = (
+    "real-valued embeddings; s = cosine similarity q·b/(‖q‖‖b‖) (0 for a zero vector) or −‖q−b‖ "
+    "(euclidean), float64; relevant iff ≥ 1 shared label (or equal class); rank by descending s, "
+    "ties (equal s; identical vectors always tie) by ascending database index; AP@R = mean precision "
+    "at the hits inside the top R, 0 if none; tie-averaged AP = exact expectation over random orders "
+    "within ties; P@N = hits in top N / N; R@k = hits in top k / all relevant (0 if none); all "
+    "queries averaged"
+)
 
 _TILE_PAIRS = 1 << 20
 
@@ -79,7 +82,9 @@ def _inputs(query: Any, database: Any, similarity: str) -> tuple[np.ndarray, np.
     q = _embeddings(query, "query_embeddings")
     d = _embeddings(database, "db_embeddings")
     if q.shape[1] != d.shape[1]:
-        raise MetricInputError(f"db_embeddings: {d.shape[1]} dimensions but query_embeddings has {q.shape[1]}")
+        raise MetricInputError(
+            f"db_embeddings: {d.shape[1]} dimensions but query_embeddings has {q.shape[1]}"
+        )
     return q, d
 
 
@@ -134,8 +139,9 @@ class RealSummary:
         return np.where(nrel > 0, self.hits_at / np.maximum(nrel, 1), 0.0).mean(axis=0)
 
 
-def _tile(s: np.ndarray, tol: np.ndarray, rel: np.ndarray, topk: int, cutoffs: Sequence[int]
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tile(
+    s: np.ndarray, tol: np.ndarray, rel: np.ndarray, topk: int, cutoffs: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact AP@R, tie-averaged AP@R and hits@cut-offs of a tile of queries.
 
     ``tol`` (per query): consecutive values of the descending order closer than this belong to one
@@ -146,8 +152,8 @@ def _tile(s: np.ndarray, tol: np.ndarray, rel: np.ndarray, topk: int, cutoffs: S
     ss = np.take_along_axis(s, order, axis=1)
     new = np.ones_like(ss, dtype=bool)
     new[:, 1:] = (ss[:, :-1] - ss[:, 1:]) > tol[:, None]
-    group = np.cumsum(new, axis=1) - 1                        # 0-based tie group per position
-    inside = np.lexsort((order, group), axis=1)               # by group, then database index
+    group = np.cumsum(new, axis=1) - 1  # 0-based tie group per position
+    inside = np.lexsort((order, group), axis=1)  # by group, then database index
     order = np.take_along_axis(order, inside, axis=1)
     ranked = np.take_along_axis(rel, order, axis=1)
     top = ranked[:, :topk]
@@ -156,17 +162,28 @@ def _tile(s: np.ndarray, tol: np.ndarray, rel: np.ndarray, topk: int, cutoffs: S
     hits = cum[:, -1]
     ap = np.where(hits > 0, (top * cum / ranks).sum(1) / np.maximum(hits, 1), 0.0)
     full = np.cumsum(ranked, axis=1)
-    hits_at = np.stack([full[:, min(c, nd) - 1] for c in cutoffs], axis=1) if len(cutoffs) \
+    hits_at = (
+        np.stack([full[:, min(c, nd) - 1] for c in cutoffs], axis=1)
+        if len(cutoffs)
         else np.zeros((nq, 0), dtype=np.int64)
+    )
     keys = (np.arange(nq)[:, None] * nd + group) * 2 + ranked
     hist = np.bincount(keys.ravel(), minlength=nq * nd * 2).reshape(nq, nd, 2)
     ap_tie = metrics._tie_averaged(hist, topk)
     return ap, ap_tie, hits_at
 
 
-def summarize(query: Any, database: Any, query_labels: Any, db_labels: Any, *, similarity: str = "cosine",
-              topk: int | str | None = None, cutoffs: Sequence[int] | None = (),
-              tile_pairs: int | None = None) -> RealSummary:
+def summarize(
+    query: Any,
+    database: Any,
+    query_labels: Any,
+    db_labels: Any,
+    *,
+    similarity: str = "cosine",
+    topk: int | str | None = None,
+    cutoffs: Sequence[int] | None = (),
+    tile_pairs: int | None = None,
+) -> RealSummary:
     """Rank the database for every query by ``similarity``; the per-query quantities of every metric.
 
     ``topk``: R of AP@R (None/'all' = whole database). ``cutoffs``: N/k of the P@N and R@k curves
@@ -207,23 +224,52 @@ def summarize(query: Any, database: Any, query_labels: Any, db_labels: Any, *, s
         num_rel = np.where(classes[pos] == ql, counts[pos], 0)
     else:
         num_rel = ((ql.astype(np.float32) @ dlf.T) > 0).sum(1)
-    return RealSummary(nq, nd, dim, similarity, r, cuts,
-                       np.concatenate(aps), np.concatenate(ties), np.concatenate(hits), np.asarray(num_rel))
+    return RealSummary(
+        nq,
+        nd,
+        dim,
+        similarity,
+        r,
+        cuts,
+        np.concatenate(aps),
+        np.concatenate(ties),
+        np.concatenate(hits),
+        np.asarray(num_rel),
+    )
 
 
-def evaluate(query: Any, database: Any, query_labels: Any, db_labels: Any, *, similarity: str = "cosine",
-             topk: int | str | None = None, curves: bool = True, cutoffs: Sequence[int] | None = None
-             ) -> dict[str, Any]:
+def evaluate(
+    query: Any,
+    database: Any,
+    query_labels: Any,
+    db_labels: Any,
+    *,
+    similarity: str = "cosine",
+    topk: int | str | None = None,
+    curves: bool = True,
+    cutoffs: Sequence[int] | None = None,
+) -> dict[str, Any]:
     """All real-valued metrics of one retrieval direction as a JSON-serialisable dict.
 
     Keys: ``topk``, ``map``, ``map_tie_averaged``, ``similarity``, ``semantics``, ``num_queries``,
     ``num_database``, ``dim``; with ``curves`` also ``topn_precision`` {n, precision} and
     ``recall_at_k`` {k, recall} (the keys of :func:`xbench.metrics.evaluate` that apply).
     """
-    s = summarize(query, database, query_labels, db_labels, similarity=similarity, topk=topk,
-                  cutoffs=cutoffs if curves else ())
-    out: dict[str, Any] = {"topk": metrics._topk_label(topk), "map": s.map(),
-                           "map_tie_averaged": s.map_tie_averaged(), "similarity": similarity}
+    s = summarize(
+        query,
+        database,
+        query_labels,
+        db_labels,
+        similarity=similarity,
+        topk=topk,
+        cutoffs=cutoffs if curves else (),
+    )
+    out: dict[str, Any] = {
+        "topk": metrics._topk_label(topk),
+        "map": s.map(),
+        "map_tie_averaged": s.map_tie_averaged(),
+        "similarity": similarity,
+    }
     if curves:
         out["topn_precision"] = {"n": list(s.cutoffs), "precision": [float(v) for v in s.precision_at()]}
         out["recall_at_k"] = {"k": list(s.cutoffs), "recall": [float(v) for v in s.recall_at()]}
@@ -241,7 +287,7 @@ def continuous_all(method: Any, modality: str, x: Any, batch_size: int = 4096) -
     try:
         parts = []
         for start in range(0, x.shape[0], batch_size):
-            chunk = x[start:start + batch_size]
+            chunk = x[start : start + batch_size]
             if not isinstance(chunk, torch.Tensor):
                 chunk = torch.as_tensor(np.asarray(chunk))
             parts.append(method.continuous(modality, chunk.to(method.device)).float())

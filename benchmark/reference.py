@@ -75,8 +75,15 @@ def _read(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
             path,
-            dtype={"topk": str, "noise": str, "task": str, "per_modality": str, "protocol": str,
-                   "retrieval": str, "selection": str},
+            dtype={
+                "topk": str,
+                "noise": str,
+                "task": str,
+                "per_modality": str,
+                "protocol": str,
+                "retrieval": str,
+                "selection": str,
+            },
             keep_default_na=False,
             na_values={"bits": [""], "value": [""]},
         )
@@ -100,11 +107,14 @@ def _read(path: Path) -> pd.DataFrame:
     for col in ("protocol", "retrieval", "selection"):
         frame[col] = [str(v).strip().lower() for v in frame[col]]
     frame["retrieval"] = [v or "hamming" for v in frame["retrieval"]]
-    bad = sorted(set(frame["retrieval"]) - {"hamming", "cosine", "euclidean"}) + \
-        sorted(set(frame["selection"]) - {"", "last", "validation"})
+    bad = sorted(set(frame["retrieval"]) - {"hamming", "cosine", "euclidean"}) + sorted(
+        set(frame["selection"]) - {"", "last", "validation"}
+    )
     if bad:
-        raise XbenchError(f"{path}: 'retrieval' must be hamming/cosine/euclidean and 'selection' empty/last/"
-                          f"validation, got {', '.join(bad)}")
+        raise XbenchError(
+            f"{path}: 'retrieval' must be hamming/cosine/euclidean and 'selection' empty/last/"
+            f"validation, got {', '.join(bad)}"
+        )
     frame["file"] = path.name
     return frame
 
@@ -126,8 +136,10 @@ def load_reference(folder: str | Path | None = None) -> pd.DataFrame:
     if folder is not None:
         folders = [Path(folder)]
         if not folders[0].is_dir():
-            raise XbenchError(f"--reference {folder}: no such folder (expected a folder of published-number "
-                              "CSV files, see the columns in xbench's published/README.md)")
+            raise XbenchError(
+                f"--reference {folder}: no such folder (expected a folder of published-number "
+                "CSV files, see the columns in xbench's published/README.md)"
+            )
     else:
         folders = [packaged_reference_dir()] + ([USER_DIR] if USER_DIR.is_dir() else [])
     frames = [_read(path) for f in folders for path in sorted(f.glob("*.csv"))]
@@ -141,19 +153,27 @@ def load_reference(folder: str | Path | None = None) -> pd.DataFrame:
 
 def run_setting(row: Any) -> dict[str, str]:
     """The matching dimensions of one of our result rows (a row of the annotated results frame)."""
+
     def get(key: str, default: Any) -> Any:
         value = row.get(key, default) if hasattr(row, "get") else default
         return default if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
-    return {"noise": normalise_noise(get("noise", "none")),
-            "per_modality": "true" if bool(get("per_modality", get("noise_per_modality", False))) else "false",
-            "protocol": str(get("split_protocol", "")).strip().lower(),
-            "retrieval": str(get("retrieval", "hamming")) or "hamming",
-            "selection": str(get("selection", "last")) or "last"}
+    return {
+        "noise": normalise_noise(get("noise", "none")),
+        "per_modality": "true" if bool(get("per_modality", get("noise_per_modality", False))) else "false",
+        "protocol": str(get("split_protocol", "")).strip().lower(),
+        "retrieval": str(get("retrieval", "hamming")) or "hamming",
+        "selection": str(get("selection", "last")) or "last",
+    }
 
 
-_LABELS = {"noise": "noise model", "per_modality": "per-modality noise", "protocol": "split protocol",
-           "retrieval": "retrieval", "selection": "epoch selection"}
+_LABELS = {
+    "noise": "noise model",
+    "per_modality": "per-modality noise",
+    "protocol": "split protocol",
+    "retrieval": "retrieval",
+    "selection": "epoch selection",
+}
 
 
 def _show(key: str, value: str) -> str:

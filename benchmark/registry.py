@@ -21,6 +21,7 @@ in display order. Third-party packages register entries through an entry-point g
 Entry points are loaded lazily, the first time the registry is read; a plugin that fails to
 load is recorded in :attr:`Registry.plugin_errors` and does not break xbench.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -58,9 +59,11 @@ class Registry(Generic[T]):
     def register(self, name: str, entry: T | None = None, *, replace: bool = False):
         """Register ``entry`` under ``name``; usable as a decorator when ``entry`` is omitted."""
         if entry is None:
+
             def decorator(obj: T) -> T:
                 self.register(name, obj, replace=replace)
                 return obj
+
             return decorator
         if not replace and name in self._entries and self._entries[name] is not entry:
             raise ValueError(f"{self.kind} '{name}' is already registered")

@@ -174,9 +174,11 @@ def describe_noise(setting: str, with_rate: bool = True) -> str:
             text += f", split file {part[len('split=') :]}"
         elif part.endswith(" retrieval"):  # real-valued variants of xbench.selection
             kind = part[: -len(" retrieval")]
-            text += (f"; {part}: the real-valued outputs ranked by {kind} "
-                     f"{'similarity' if kind == 'cosine' else 'distance'} instead of Hamming distance "
-                     "(ties: equal up to float64 rounding; the definitions below apply with this ranking)")
+            text += (
+                f"; {part}: the real-valued outputs ranked by {kind} "
+                f"{'similarity' if kind == 'cosine' else 'distance'} instead of Hamming distance "
+                "(ties: equal up to float64 rounding; the definitions below apply with this ranking)"
+            )
         elif part == "best-validation epoch":
             text += "; test results of the epoch with the best validation mAP (xbench.selection)"
         else:
@@ -238,7 +240,11 @@ def _group_header(
 
 
 def _cell(stat: Stat | None) -> Cell | None:
-    return None if stat is None else Cell(stat.mean, stat.std, stat.n, mark=health.MARK if stat.unhealthy else "")
+    return (
+        None
+        if stat is None
+        else Cell(stat.mean, stat.std, stat.n, mark=health.MARK if stat.unhealthy else "")
+    )
 
 
 def _record(
@@ -301,9 +307,9 @@ def table2(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -> list[Ta
             ]
             _mark_best(grid, digits)
             rows = []
-            for i, (lab, cells) in enumerate(zip(labels, grid)):
+            for i, (lab, cells) in enumerate(zip(labels, grid, strict=False)):
                 rows.append(([TASK_LABELS[task] if i == 0 else "", lab], cells))
-                for (d, r, b), c in zip(columns, cells):
+                for (d, r, b), c in zip(columns, cells, strict=False):
                     records.append(
                         _record(
                             "table2",
@@ -353,7 +359,7 @@ def table2(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -> list[Ta
 def _ranking(grid: list[list[Cell | None]], labels: list[str], keep: list[int]) -> list[tuple[str, float]]:
     """Rows with a value in every column of ``keep``, by their mean over those columns (best first)."""
     means = []
-    for lab, cells in zip(labels, grid):
+    for lab, cells in zip(labels, grid, strict=False):
         vals = [cells[j] for j in keep]
         if keep and all(c is not None for c in vals):
             means.append((lab, sum(c.mean for c in vals) / len(vals)))
@@ -388,9 +394,9 @@ def table2_by_noise(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -
         grid = [[_cell(stats.get((s, lab, d, r, b, task))) for s, d, r, b in columns] for lab in labels]
         _mark_best(grid, digits)
         rows = []
-        for i, (lab, cells) in enumerate(zip(labels, grid)):
+        for i, (lab, cells) in enumerate(zip(labels, grid, strict=False)):
             rows.append(([TASK_LABELS[task] if i == 0 else "", lab], cells))
-            for (s, d, r, b), c in zip(columns, cells):
+            for (s, d, r, b), c in zip(columns, cells, strict=False):
                 method, hparams = meta.loc[lab, "method"], meta.loc[lab, "hparams"]
                 stat, best = stats.get((s, lab, d, r, b, task)), c is not None and c.bold
                 rec = _record("table2-noise", s, task, lab, method, hparams, d, b, r, metric, stat, best)
@@ -402,9 +408,7 @@ def table2_by_noise(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -
         ranked_labels = [
             lab
             for li, lab in enumerate(labels)
-            if all(
-                grid[li][j] is not None for j, (s, d, r, b) in enumerate(columns) if (d, r, b) in shared
-            )
+            if all(grid[li][j] is not None for j, (s, d, r, b) in enumerate(columns) if (d, r, b) in shared)
         ]
         rankings = {}
         for s in settings:
@@ -504,8 +508,8 @@ def sweep_tables(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -> l
         ]
         _mark_best(grid, digits)
         records = []
-        for lab, cells in zip(labels, grid):
-            for (d, r, task, rate), c in zip(columns, cells):
+        for lab, cells in zip(labels, grid, strict=False):
+            for (d, r, task, rate), c in zip(columns, cells, strict=False):
                 rec = _record(
                     "sweep",
                     settings[rate],
@@ -549,7 +553,7 @@ def sweep_tables(frame: pd.DataFrame, metric: str = "map", digits: int = 3) -> l
                 stub=["Method"],
                 header=[top, mid],
                 leaves=[f"ρ={rate:g}" for *_, rate in columns],
-                blocks=[[([lab], cells) for lab, cells in zip(labels, grid)]],
+                blocks=[[([lab], cells) for lab, cells in zip(labels, grid, strict=False)]],
                 show_n=show_n,
                 notes=list(notes),
                 records=records,

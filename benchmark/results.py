@@ -550,9 +550,15 @@ def variant_rows(metrics_json: dict[str, Any]) -> list[dict[str, Any]]:
         for task in ("i2t", "t2i"):
             m = v.get(task)
             if isinstance(m, dict):
-                rows.append({"retrieval": str(v.get("retrieval", "hamming")),
-                             "selection": str(v.get("selection", "last")),
-                             "selected_epoch": v.get("epoch"), "task": task, "metrics": m})
+                rows.append(
+                    {
+                        "retrieval": str(v.get("retrieval", "hamming")),
+                        "selection": str(v.get("selection", "last")),
+                        "selected_epoch": v.get("epoch"),
+                        "task": task,
+                        "metrics": m,
+                    }
+                )
     return rows
 
 
@@ -601,14 +607,27 @@ def to_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
                 if key not in TASK_SCALARS and _is_scalar(value):
                     row[key if key not in base else f"metrics.{key}"] = value
             rows.append(row)
-        for v in variant_rows(rec.metrics):  # real-valued retrieval / best-validation epoch (xbench.selection)
+        for v in variant_rows(
+            rec.metrics
+        ):  # real-valued retrieval / best-validation epoch (xbench.selection)
             m, extra_protocol = v["metrics"], variant_protocol(v["retrieval"], v["selection"])
             protocol = "; ".join(x for x in (base["protocol"], extra_protocol) if x)
-            rows.append({**base, "task": v["task"], "topk": m.get("topk"), "r": r_label(m.get("topk")),
-                         "map": _finite(m.get("map")), "map_tie_averaged": _finite(m.get("map_tie_averaged")),
-                         "precision_radius2": None, "retrieval": v["retrieval"], "selection": v["selection"],
-                         "selected_epoch": v["selected_epoch"], "protocol": protocol,
-                         "setting": rec.noise + (f"; {protocol}" if protocol else "")})
+            rows.append(
+                {
+                    **base,
+                    "task": v["task"],
+                    "topk": m.get("topk"),
+                    "r": r_label(m.get("topk")),
+                    "map": _finite(m.get("map")),
+                    "map_tie_averaged": _finite(m.get("map_tie_averaged")),
+                    "precision_radius2": None,
+                    "retrieval": v["retrieval"],
+                    "selection": v["selection"],
+                    "selected_epoch": v["selected_epoch"],
+                    "protocol": protocol,
+                    "setting": rec.noise + (f"; {protocol}" if protocol else ""),
+                }
+            )
     frame = pd.DataFrame(rows)
     for col in BASE_COLUMNS:
         if col not in frame.columns:

@@ -6,6 +6,7 @@ exception or a non-finite loss yields a ``status="failed"`` result carrying the 
 grid goes on (one failing method must not block the others: erikbern/ann-benchmarks PR #57).
 The last epoch is reported — no model selection on the query set (docs/metrics.md).
 """
+
 from __future__ import annotations
 
 import os
@@ -58,9 +59,15 @@ def set_deterministic_kernels() -> None:
 
 
 def environment(device: torch.device) -> dict[str, Any]:
-    env = {"xbench": __version__, "python": platform.python_version(), "torch": torch.__version__,
-           "numpy": np.__version__, "platform": platform.platform(), "device": str(device),
-           "threads": torch.get_num_threads()}
+    env = {
+        "xbench": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+    }
     if device.type == "cuda":
         env["gpu"] = torch.cuda.get_device_name(device)
     return env
@@ -99,10 +106,14 @@ def problem_shape(data, num_train: int):
     from xbench.methods import ModalityShape, ProblemShape
 
     backbone = getattr(data, "meta", {}).get("image_backbone")  # the dataset's preferred image backbone
-    return ProblemShape(image=ModalityShape(data.image_kind, data.image_dim, backbone),
-                        text=ModalityShape(data.text_kind, data.text_dim),
-                        num_classes=data.num_classes, multi_label=data.multi_label, num_train=num_train,
-                        dataset=data.name)
+    return ProblemShape(
+        image=ModalityShape(data.image_kind, data.image_dim, backbone),
+        text=ModalityShape(data.text_kind, data.text_dim),
+        num_classes=data.num_classes,
+        multi_label=data.multi_label,
+        num_train=num_train,
+        dataset=data.name,
+    )
 
 
 def resolve_epochs(config: RunConfig, cls, data) -> int:
@@ -165,7 +176,9 @@ def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> P
     data, split = load_dataset(config, data_root)
     val_index, val_source = None, ""
     if config.select == "validation":
-        split, val_index, val_source = selection.carve_validation(split, config.validation_fraction, config.seed)
+        split, val_index, val_source = selection.carve_validation(
+            split, config.validation_fraction, config.seed
+        )
     clean = np.asarray(data.take("labels", split.train), dtype=np.uint8)
     outcome = noise_wing.inject(clean, config.noise, config.seed, per_modality=config.noise_per_modality)
     spec = noise_wing.NoiseSpec.parse(config.noise)
@@ -175,21 +188,39 @@ def prepare(config: RunConfig, data_root: str | Path, device: torch.device) -> P
         text=_tensor(data.take("text", split.train).astype(np.float32), device),
         labels=_tensor(outcome.image.noisy_labels.astype(np.float32), device),
         noise_rate=rate,
-        text_labels=None if outcome.text is None else _tensor(outcome.text.noisy_labels.astype(np.float32), device),
+        text_labels=None
+        if outcome.text is None
+        else _tensor(outcome.text.noisy_labels.astype(np.float32), device),
     )
 
     def side(index):
-        image = LazyRows(data, index) if data.image_kind == "images" else _tensor(data.take("image", index), device)
-        return {"image": image,
-                "text": _tensor(data.take("text", index).astype(np.float32), device),
-                "labels": _tensor(data.take("labels", index).astype(np.float32), device)}
+        image = (
+            LazyRows(data, index)
+            if data.image_kind == "images"
+            else _tensor(data.take("image", index), device)
+        )
+        return {
+            "image": image,
+            "text": _tensor(data.take("text", index).astype(np.float32), device),
+            "labels": _tensor(data.take("labels", index).astype(np.float32), device),
+        }
 
-    return Prepared(data, split, train, clean, outcome, side(split.query), side(split.database),
-                    None if val_index is None else side(val_index), val_source)
+    return Prepared(
+        data,
+        split,
+        train,
+        clean,
+        outcome,
+        side(split.query),
+        side(split.database),
+        None if val_index is None else side(val_index),
+        val_source,
+    )
 
 
-def evaluate_codes(method, query: dict, database: dict, topk: int | None, curves: bool = True,
-                   per_query: bool = False) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def evaluate_codes(
+    method, query: dict, database: dict, topk: int | None, curves: bool = True, per_query: bool = False
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Encode both sides and evaluate I→T (image queries, text database) and T→I.
 
     ``per_query``: each task's dict also holds ``per_query`` arrays (:func:`metrics.per_query_values`).
@@ -197,10 +228,24 @@ def evaluate_codes(method, query: dict, database: dict, topk: int | None, curves
     codes = {f"query_{m}": method.encode_all(m, query[m]) for m in ("image", "text")}
     codes.update({f"db_{m}": method.encode_all(m, database[m]) for m in ("image", "text")})
     out = {
-        "i2t": metrics.evaluate(codes["query_image"], codes["db_text"], query["labels"], database["labels"],
-                                topk=topk, curves=curves, per_query=per_query),
-        "t2i": metrics.evaluate(codes["query_text"], codes["db_image"], query["labels"], database["labels"],
-                                topk=topk, curves=curves, per_query=per_query),
+        "i2t": metrics.evaluate(
+            codes["query_image"],
+            codes["db_text"],
+            query["labels"],
+            database["labels"],
+            topk=topk,
+            curves=curves,
+            per_query=per_query,
+        ),
+        "t2i": metrics.evaluate(
+            codes["query_text"],
+            codes["db_image"],
+            query["labels"],
+            database["labels"],
+            topk=topk,
+            curves=curves,
+            per_query=per_query,
+        ),
     }
     return out, codes
 
@@ -224,8 +269,10 @@ def _train_map(method, train, labels: torch.Tensor, topk: int | None) -> dict[st
     """mAP of the training set retrieving itself across modalities, against ``labels``."""
     qi = method.encode_all("image", train.image)
     qt = method.encode_all("text", train.text)
-    return {"i2t": metrics.mean_average_precision(qi, qt, labels, labels, topk=topk),
-            "t2i": metrics.mean_average_precision(qt, qi, labels, labels, topk=topk)}
+    return {
+        "i2t": metrics.mean_average_precision(qi, qt, labels, labels, topk=topk),
+        "t2i": metrics.mean_average_precision(qt, qi, labels, labels, topk=topk),
+    }
 
 
 def correction_stats(clean: np.ndarray, noisy: np.ndarray, corrected: np.ndarray) -> dict[str, float]:
@@ -241,15 +288,22 @@ def correction_stats(clean: np.ndarray, noisy: np.ndarray, corrected: np.ndarray
     corrected = np.asarray(corrected) > 0
     right = (corrected == clean).all(1)
     was_corrupted = (noisy != clean).any(1)
-    return {"corrected_changed": float((corrected != noisy).any(1).sum()),
-            "corrected_fixed": float((right & was_corrupted).sum()),
-            "corrected_broken": float((~right & ~was_corrupted).sum()),
-            "corrupted_before": float(was_corrupted.sum()),
-            "corrected_accuracy": float(right.mean()) if len(right) else 0.0}
+    return {
+        "corrected_changed": float((corrected != noisy).any(1).sum()),
+        "corrected_fixed": float((right & was_corrupted).sum()),
+        "corrected_broken": float((~right & ~was_corrupted).sum()),
+        "corrupted_before": float(was_corrupted.sum()),
+        "corrected_accuracy": float(right.mean()) if len(right) else 0.0,
+    }
 
 
-def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cpu",
-            run_id: str | None = None, progress: bool = False) -> RunResult:
+def execute(
+    config: RunConfig,
+    data_root: str | Path = "data",
+    device: str = "cpu",
+    run_id: str | None = None,
+    progress: bool = False,
+) -> RunResult:
     """Run one grid cell; failures come back as a failed :class:`RunResult`."""
     from xbench import methods
 
@@ -257,30 +311,51 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     history: list[dict[str, Any]] = []
-    result = RunResult(run_id=run_id or config.run_id(), config=config.identity() | {"group": config.group},
-                       status="failed", environment=environment(dev))
+    result = RunResult(
+        run_id=run_id or config.run_id(),
+        config=config.identity() | {"group": config.group},
+        status="failed",
+        environment=environment(dev),
+    )
     try:
         seed_everything(config.seed)
         prep = prepare(config, data_root, dev)
         timings["data"] = time.perf_counter() - t0
         result.noise = prep.noise.stats
-        result.split = {"checksum": prep.split.checksum(), **prep.split.sizes(), "source": prep.split.source,
-                        "protocol": getattr(prep.split, "protocol", ""), "num_items": prep.data.num_items}
+        result.split = {
+            "checksum": prep.split.checksum(),
+            **prep.split.sizes(),
+            "source": prep.split.source,
+            "protocol": getattr(prep.split, "protocol", ""),
+            "num_items": prep.data.num_items,
+        }
         cls = methods.get(config.method)
-        method = cls(problem_shape(prep.data, len(prep.train)), config.bits, device=dev, seed=config.seed,
-                     **config.hparams_dict).to(dev)
+        method = cls(
+            problem_shape(prep.data, len(prep.train)),
+            config.bits,
+            device=dev,
+            seed=config.seed,
+            **config.hparams_dict,
+        ).to(dev)
         result.hyperparameters = dict(method.hp)
         epochs = resolve_epochs(config, cls, prep.data)
         prep.train.epochs = epochs  # the typed epoch budget, for methods whose schedules span the run
         topk = run_topk(config, prep.data)
-        arrays: dict[str, Any] = {"noisy_train_labels": prep.noise.image.noisy_labels,
-                                  "corrupted": prep.noise.image.corrupted, "train_index": prep.split.train,
-                                  "query_index": prep.split.query, "database_index": prep.split.database}
+        arrays: dict[str, Any] = {
+            "noisy_train_labels": prep.noise.image.noisy_labels,
+            "corrupted": prep.noise.image.corrupted,
+            "train_index": prep.split.train,
+            "query_index": prep.split.query,
+            "database_index": prep.split.database,
+        }
         if prep.noise.text is not None:
             arrays["noisy_train_labels_text"] = prep.noise.text.noisy_labels
             arrays["corrupted_text"] = prep.noise.text.corrupted
-        kinds = selection_quality.sample_kinds(prep.clean_train_labels, prep.noise.image.noisy_labels,
-                                               None if prep.noise.text is None else prep.noise.text.noisy_labels)
+        kinds = selection_quality.sample_kinds(
+            prep.clean_train_labels,
+            prep.noise.image.noisy_labels,
+            None if prep.noise.text is None else prep.noise.text.noisy_labels,
+        )
         clean_t = torch.as_tensor(prep.clean_train_labels.astype(np.float32), device=dev)
         bar = None
         if progress:
@@ -289,9 +364,17 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
             bar = tqdm(total=epochs, desc=config.label(), leave=False, unit="epoch")
         selector = None
         if prep.validation is not None:
-            selector = selection.ValidationSelector(prep.validation, prep.query, prep.database, topk,
-                                                    ("hamming", *config.retrieval), config.select_every)
-            result.split.update(validation=len(prep.validation["labels"]), validation_source=prep.validation_source)
+            selector = selection.ValidationSelector(
+                prep.validation,
+                prep.query,
+                prep.database,
+                topk,
+                ("hamming", *config.retrieval),
+                config.select_every,
+            )
+            result.split.update(
+                validation=len(prep.validation["labels"]), validation_source=prep.validation_source
+            )
         t_train = time.perf_counter()
         for epoch in range(epochs):
             method.train()
@@ -307,11 +390,19 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
                 entry["test_i2t"], entry["test_t2i"] = test["i2t"]["map"], test["t2i"]["map"]
                 noisy = _train_map(method, prep.train, prep.train.labels, topk)
                 clean_map = _train_map(method, prep.train, clean_t, topk)
-                entry.update({"train_noisy_i2t": noisy["i2t"], "train_noisy_t2i": noisy["t2i"],
-                              "train_clean_i2t": clean_map["i2t"], "train_clean_t2i": clean_map["t2i"]})
+                entry.update(
+                    {
+                        "train_noisy_i2t": noisy["i2t"],
+                        "train_noisy_t2i": noisy["t2i"],
+                        "train_clean_i2t": clean_map["i2t"],
+                        "train_clean_t2i": clean_map["t2i"],
+                    }
+                )
             corrected = method.corrected_labels()
             if corrected is not None:
-                entry.update(correction_stats(prep.clean_train_labels, prep.noise.image.noisy_labels, corrected))
+                entry.update(
+                    correction_stats(prep.clean_train_labels, prep.noise.image.noisy_labels, corrected)
+                )
             selected = method.selected_samples()
             if selected is not None:
                 entry.update(selection_quality.selection_stats(selected, *kinds))
@@ -331,7 +422,9 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         timings["train"] = time.perf_counter() - t_train
         t_eval = time.perf_counter()
         result.metrics, codes = evaluate_codes(method, prep.query, prep.database, topk, per_query=True)
-        variants = selection.real_valued_variants(method, config.retrieval, prep.query, prep.database, topk, epochs)
+        variants = selection.real_valued_variants(
+            method, config.retrieval, prep.query, prep.database, topk, epochs
+        )
         variants += selector.variants() if selector is not None else []
         if variants:
             result.metrics["variants"] = variants
@@ -340,8 +433,12 @@ def execute(config: RunConfig, data_root: str | Path = "data", device: str = "cp
         arrays.update(per_query_arrays(result.metrics))
         result.health = health.code_health(arrays)
         result.arrays = arrays
-        result.extra = {**result.extra, "epochs": epochs, "topk": topk,
-                        "method_state": method.extra_state_for_store()}
+        result.extra = {
+            **result.extra,
+            "epochs": epochs,
+            "topk": topk,
+            "method_state": method.extra_state_for_store(),
+        }
         result.status = "ok"
     except Exception as exc:  # recorded, the grid goes on
         result.error = f"{type(exc).__name__}: {exc}"

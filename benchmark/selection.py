@@ -23,6 +23,7 @@ Stored result shape (``RunResult.metrics``): ``i2t``/``t2i`` stay the Hamming, l
 ``validation_map`` for selected ones): the real-valued last-epoch results and the selected-epoch
 results. :func:`xbench.results.variant_rows` flattens them for the results table.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -38,8 +39,9 @@ SELECTIONS = ("last", "validation")
 RETRIEVALS = ("hamming", *realvalued.SIMILARITIES)
 
 
-def check_options(select: str, select_every: int, validation_fraction: float, retrieval: tuple[str, ...]
-                  ) -> list[str]:
+def check_options(
+    select: str, select_every: int, validation_fraction: float, retrieval: tuple[str, ...]
+) -> list[str]:
     """Problems with the selection/retrieval options, one line each (empty = fine)."""
     problems = []
     if select not in SELECTIONS:
@@ -50,7 +52,9 @@ def check_options(select: str, select_every: int, validation_fraction: float, re
         problems.append(f"validation_fraction: expected a number in (0, 1), got {validation_fraction!r}")
     bad = [r for r in retrieval if r not in RETRIEVALS]
     if bad:
-        problems.append(f"retrieval: expected a list of {', '.join(RETRIEVALS)}, got {', '.join(map(str, bad))}")
+        problems.append(
+            f"retrieval: expected a list of {', '.join(RETRIEVALS)}, got {', '.join(map(str, bad))}"
+        )
     return problems
 
 
@@ -67,48 +71,90 @@ def carve_validation(split: Any, fraction: float, seed: int) -> tuple[Any, np.nd
     train = np.asarray(split.train, dtype=np.int64)
     m = min(len(train) - 1, max(1, round(fraction * len(train))))
     if m < 1:
-        raise ValueError(f"validation_fraction {fraction:g}: the training split ({len(train)} items) is too small "
-                         "to carve a validation part from")
+        raise ValueError(
+            f"validation_fraction {fraction:g}: the training split ({len(train)} items) is too small "
+            "to carve a validation part from"
+        )
     rng = np.random.default_rng([int(seed), zlib.crc32(b"validation")])
     val = np.sort(rng.choice(train, size=m, replace=False))
     keep = train[~np.isin(train, val)]
-    return replace(split, train=keep), val, f"{m} of {len(train)} training items (fraction {fraction:g}, seeded)"
+    return (
+        replace(split, train=keep),
+        val,
+        f"{m} of {len(train)} training items (fraction {fraction:g}, seeded)",
+    )
 
 
-def evaluate_real(method: Any, query: dict, database: dict, topk: int | None, similarity: str,
-                  curves: bool = True) -> dict[str, Any]:
+def evaluate_real(
+    method: Any, query: dict, database: dict, topk: int | None, similarity: str, curves: bool = True
+) -> dict[str, Any]:
     """I→T and T→I of the method's real-valued outputs ranked by ``similarity``."""
-    enc = {(side, m): realvalued.continuous_all(method, m, part[m]).cpu().numpy()
-           for side, part in (("q", query), ("d", database)) for m in ("image", "text")}
+    enc = {
+        (side, m): realvalued.continuous_all(method, m, part[m]).cpu().numpy()
+        for side, part in (("q", query), ("d", database))
+        for m in ("image", "text")
+    }
     ql, dl = query["labels"].cpu().numpy(), database["labels"].cpu().numpy()
-    return {"i2t": realvalued.evaluate(enc["q", "image"], enc["d", "text"], ql, dl, similarity=similarity,
-                                       topk=topk, curves=curves),
-            "t2i": realvalued.evaluate(enc["q", "text"], enc["d", "image"], ql, dl, similarity=similarity,
-                                       topk=topk, curves=curves)}
+    return {
+        "i2t": realvalued.evaluate(
+            enc["q", "image"], enc["d", "text"], ql, dl, similarity=similarity, topk=topk, curves=curves
+        ),
+        "t2i": realvalued.evaluate(
+            enc["q", "text"], enc["d", "image"], ql, dl, similarity=similarity, topk=topk, curves=curves
+        ),
+    }
 
 
-def evaluate_hamming(method: Any, query: dict, database: dict, topk: int | None, curves: bool = True
-                     ) -> dict[str, Any]:
-    codes = {(side, m): method.encode_all(m, part[m]) for side, part in (("q", query), ("d", database))
-             for m in ("image", "text")}
-    return {"i2t": metrics.evaluate(codes["q", "image"], codes["d", "text"], query["labels"], database["labels"],
-                                    topk=topk, curves=curves),
-            "t2i": metrics.evaluate(codes["q", "text"], codes["d", "image"], query["labels"], database["labels"],
-                                    topk=topk, curves=curves)}
+def evaluate_hamming(
+    method: Any, query: dict, database: dict, topk: int | None, curves: bool = True
+) -> dict[str, Any]:
+    codes = {
+        (side, m): method.encode_all(m, part[m])
+        for side, part in (("q", query), ("d", database))
+        for m in ("image", "text")
+    }
+    return {
+        "i2t": metrics.evaluate(
+            codes["q", "image"],
+            codes["d", "text"],
+            query["labels"],
+            database["labels"],
+            topk=topk,
+            curves=curves,
+        ),
+        "t2i": metrics.evaluate(
+            codes["q", "text"],
+            codes["d", "image"],
+            query["labels"],
+            database["labels"],
+            topk=topk,
+            curves=curves,
+        ),
+    }
 
 
-def evaluate_retrieval(method: Any, retrieval: str, query: dict, database: dict, topk: int | None,
-                       curves: bool = True) -> dict[str, Any]:
+def evaluate_retrieval(
+    method: Any, retrieval: str, query: dict, database: dict, topk: int | None, curves: bool = True
+) -> dict[str, Any]:
     if retrieval == "hamming":
         return evaluate_hamming(method, query, database, topk, curves)
     return evaluate_real(method, query, database, topk, retrieval, curves)
 
 
-def real_valued_variants(method: Any, retrieval: tuple[str, ...], query: dict, database: dict,
-                         topk: int | None, epoch: int) -> list[dict[str, Any]]:
+def real_valued_variants(
+    method: Any, retrieval: tuple[str, ...], query: dict, database: dict, topk: int | None, epoch: int
+) -> list[dict[str, Any]]:
     """Last-epoch results of the real-valued retrievals asked for (Hamming is the main result)."""
-    return [{"retrieval": r, "selection": "last", "epoch": epoch,
-             **evaluate_real(method, query, database, topk, r)} for r in retrieval if r != "hamming"]
+    return [
+        {
+            "retrieval": r,
+            "selection": "last",
+            "epoch": epoch,
+            **evaluate_real(method, query, database, topk, r),
+        }
+        for r in retrieval
+        if r != "hamming"
+    ]
 
 
 @dataclass
@@ -136,8 +182,13 @@ class ValidationSelector:
             entry[f"val_{r}_i2t"], entry[f"val_{r}_t2i"] = val["i2t"]["map"], val["t2i"]["map"]
             if r not in self.best or score > self.best[r]["validation_map"]:
                 test = evaluate_retrieval(method, r, self.query, self.database, self.topk)
-                self.best[r] = {"retrieval": r, "selection": "validation", "epoch": epoch + 1,
-                                "validation_map": score, **test}
+                self.best[r] = {
+                    "retrieval": r,
+                    "selection": "validation",
+                    "epoch": epoch + 1,
+                    "validation_map": score,
+                    **test,
+                }
 
     def variants(self) -> list[dict[str, Any]]:
         return [self.best[r] for r in self.retrievals if r in self.best]

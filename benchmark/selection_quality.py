@@ -17,18 +17,25 @@ samples) and ``recall`` (the share of them that was kept). Co-teaching (Han et a
 2018, Fig. 3) calls the first precision "label precision". :func:`base_rates` gives the shares
 in the whole training set: a selection no better than chance has precision equal to it.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-KEYS = ("selected_fraction", "selected_clean_precision", "selected_clean_recall",
-        "selected_overlap_precision", "selected_overlap_recall")
+KEYS = (
+    "selected_fraction",
+    "selected_clean_precision",
+    "selected_clean_recall",
+    "selected_overlap_precision",
+    "selected_overlap_recall",
+)
 
 
-def sample_kinds(clean: np.ndarray, noisy: np.ndarray, noisy_text: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def sample_kinds(
+    clean: np.ndarray, noisy: np.ndarray, noisy_text: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks (uncorrupted, overlapping) over the training samples (rows of N×C labels)."""
     clean = np.asarray(clean) > 0
     uncorrupted = np.ones(len(clean), dtype=bool)
@@ -70,11 +77,13 @@ def selection_stats(kept: Any, uncorrupted: np.ndarray, overlapping: np.ndarray)
     k = int(mask.sum())
     clean_kept = int((mask & uncorrupted).sum())
     overlap_kept = int((mask & overlapping).sum())
-    return {"selected_fraction": k / n if n else None,
-            "selected_clean_precision": _ratio(clean_kept, k),
-            "selected_clean_recall": _ratio(clean_kept, int(uncorrupted.sum())),
-            "selected_overlap_precision": _ratio(overlap_kept, k),
-            "selected_overlap_recall": _ratio(overlap_kept, int(overlapping.sum()))}
+    return {
+        "selected_fraction": k / n if n else None,
+        "selected_clean_precision": _ratio(clean_kept, k),
+        "selected_clean_recall": _ratio(clean_kept, int(uncorrupted.sum())),
+        "selected_overlap_precision": _ratio(overlap_kept, k),
+        "selected_overlap_recall": _ratio(overlap_kept, int(overlapping.sum())),
+    }
 
 
 def base_rates(uncorrupted: np.ndarray, overlapping: np.ndarray) -> dict[str, float]:

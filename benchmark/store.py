@@ -10,6 +10,7 @@ records the SHA-256 of the ``.npz`` it was written with (``arrays_sha256``, chec
 reader). This module is the writing side; results are read by :mod:`xbench.results` (the one
 reader of result files).
 """
+
 from __future__ import annotations
 
 import io

@@ -21,6 +21,7 @@ point) run in the calling process: ``--jobs auto`` then means one job.
 
 ``python -m xbench.perf_threads`` compares this policy with the alternatives.
 """
+
 from __future__ import annotations
 
 import os
@@ -70,9 +71,15 @@ class ThreadPlan:
         return self.images_threads if image_kind == "images" else self.features_threads
 
 
-def plan(cells: int, jobs: int | None = None, threads: int | None = None, gpus: int = 0,
-         cores: int | None = None, environ: dict[str, str] | None = None, parallel_ok: bool = True
-         ) -> ThreadPlan:
+def plan(
+    cells: int,
+    jobs: int | None = None,
+    threads: int | None = None,
+    gpus: int = 0,
+    cores: int | None = None,
+    environ: dict[str, str] | None = None,
+    parallel_ok: bool = True,
+) -> ThreadPlan:
     """The policy above for a grid of ``cells`` cells. ``jobs``/``threads``: the options (None = auto)."""
     cores = usable_cores() if cores is None else max(1, cores)
     explicit = threads if threads else env_threads(environ)
@@ -90,8 +97,10 @@ def plan(cells: int, jobs: int | None = None, threads: int | None = None, gpus: 
     jobs = max(1, min(jobs, max(1, cells)))
     features = explicit or 1
     images = explicit or max(1, cores // jobs)
-    reason = (f"{jobs} job(s) ({how}) on {cores} usable core(s); torch threads per cell: features {features}, "
-              f"raw images {images} ({source})")
+    reason = (
+        f"{jobs} job(s) ({how}) on {cores} usable core(s); torch threads per cell: features {features}, "
+        f"raw images {images} ({source})"
+    )
     return ThreadPlan(jobs, features, images, reason)
 
 

@@ -8,6 +8,7 @@ entries in this order (``xbench list datasets`` shows it): ``synthetic``, ``synt
 ``xbench.datasets`` entry-point group (see :mod:`xbench.registry`). Split index files:
 :mod:`xbench.datasets.splits`.
 """
+
 from xbench.registry import Registry, UnknownEntryError
 
 from . import files, mirflickr, mscoco, nuswide, splits, synthetic, synthetic_images, wikipedia
@@ -15,12 +16,32 @@ from .base import CrossModalData, Split, labels_to_multihot
 from .entry import DatasetEntry, default_datasets, get, load, registry
 from .errors import DatasetError, DatasetFileNotFoundError, MissingVariableError, SplitError
 
-BUILTINS: tuple[DatasetEntry, ...] = (synthetic.ENTRY, synthetic_images.ENTRY, mirflickr.ENTRY, nuswide.ENTRY,
-                                      mscoco.ENTRY, wikipedia.ENTRY, files.ENTRY)
+BUILTINS: tuple[DatasetEntry, ...] = (
+    synthetic.ENTRY,
+    synthetic_images.ENTRY,
+    mirflickr.ENTRY,
+    nuswide.ENTRY,
+    mscoco.ENTRY,
+    wikipedia.ENTRY,
+    files.ENTRY,
+)
 registry.register_all(BUILTINS)
 
 __all__ = [
-    "BUILTINS", "CrossModalData", "DatasetEntry", "DatasetError", "DatasetFileNotFoundError",
-    "MissingVariableError", "Registry", "Split", "SplitError", "UnknownEntryError", "default_datasets", "get",
-    "labels_to_multihot", "load", "registry", "splits",
+    "BUILTINS",
+    "CrossModalData",
+    "DatasetEntry",
+    "DatasetError",
+    "DatasetFileNotFoundError",
+    "MissingVariableError",
+    "Registry",
+    "Split",
+    "SplitError",
+    "UnknownEntryError",
+    "default_datasets",
+    "get",
+    "labels_to_multihot",
+    "load",
+    "registry",
+    "splits",
 ]

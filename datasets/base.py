@@ -14,6 +14,7 @@ A :class:`CrossModalData` holds one paired image–text collection:
 Query and database labels are always the clean ones; only training labels get noise
 (as in the CMMQ release, utils/tools.py L146-163).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -85,7 +86,9 @@ def labels_to_multihot(labels: np.ndarray, num_classes: int | None = None) -> np
     labels = np.asarray(labels)
     if labels.ndim == 1 or (labels.ndim == 2 and labels.shape[1] == 1 and num_classes not in (None, 1)):
         idx = labels.reshape(-1)
-        if idx.size and (not np.all(np.isfinite(idx.astype(float))) or np.any(idx != np.round(idx)) or idx.min() < 0):
+        if idx.size and (
+            not np.all(np.isfinite(idx.astype(float))) or np.any(idx != np.round(idx)) or idx.min() < 0
+        ):
             raise ValueError("class indices must be non-negative integers")
         idx = idx.astype(np.int64)
         c = int(num_classes if num_classes is not None else (idx.max() + 1 if idx.size else 0))
@@ -125,7 +128,8 @@ class CrossModalData:
         if self.image.shape[0] != n or self.text.shape[0] != n:
             raise ValueError(
                 f"{self.name}: item counts differ (image {self.image.shape[0]}, text {self.text.shape[0]}, "
-                f"labels {n})")
+                f"labels {n})"
+            )
 
     @property
     def num_items(self) -> int:
@@ -137,7 +141,11 @@ class CrossModalData:
 
     @property
     def image_dim(self) -> int | tuple[int, ...]:
-        return int(self.image.shape[1]) if self.image_kind == "features" else tuple(int(s) for s in self.image.shape[1:])
+        return (
+            int(self.image.shape[1])
+            if self.image_kind == "features"
+            else tuple(int(s) for s in self.image.shape[1:])
+        )
 
     @property
     def text_dim(self) -> int:

@@ -4,6 +4,7 @@ Every loader passes its arrays through these functions, so that the same problem
 reported the same way everywhere: wrong dimensionality, NaN/inf values, labels that are not
 0/1, item counts that differ between modalities.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,10 @@ def check_finite(arr: np.ndarray, where: str) -> None:
     if np.issubdtype(arr.dtype, np.floating):
         bad = ~np.isfinite(arr)
         if bad.any():
-            raise DatasetError(f"{where}: {int(bad.sum())} NaN/inf value(s) (first in row {_first_bad_row(bad)}); "
-                               "features must be finite")
+            raise DatasetError(
+                f"{where}: {int(bad.sum())} NaN/inf value(s) (first in row {_first_bad_row(bad)}); "
+                "features must be finite"
+            )
 
 
 def as_features(arr: Any, where: str) -> np.ndarray:
@@ -75,8 +78,9 @@ def as_labels(arr: Any, where: str, num_classes: int | None = None, one_based: b
         if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
             raise DatasetError(f"{where}: labels contain NaN/inf; expected 0/1")
         bad = arr[~np.isin(arr, (0, 1))].ravel()[0]
-        raise DatasetError(f"{where}: labels must be 0/1 multi-hot (found value {bad:g}); "
-                           "give class indices as a 1-d vector")
+        raise DatasetError(
+            f"{where}: labels must be 0/1 multi-hot (found value {bad:g}); give class indices as a 1-d vector"
+        )
     if arr.ndim == 1 and arr.size:
         if not np.issubdtype(arr.dtype, np.number) or not np.isfinite(arr.astype(float)).all():
             raise DatasetError(f"{where}: class indices must be finite numbers")

@@ -1,4 +1,5 @@
 """The dataset registry's entry type and lookup (including ``files:PATH``)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -47,7 +48,7 @@ def load(name: str, data_root: str | Path = "data", **options: Any) -> CrossModa
     """Load a dataset by name (``files:PATH`` passes PATH to the generic loader)."""
     root = Path(data_root)
     if name.startswith("files:"):
-        return registry.get("files").loader(root, path=name[len("files:"):], **options)
+        return registry.get("files").loader(root, path=name[len("files:") :], **options)
     return registry.get(name).loader(root, **options)
 
 

@@ -4,6 +4,7 @@ All carry a one-line message that names the file (or option) and says what was e
 They subclass the built-in ``ValueError`` / ``FileNotFoundError`` so that the wing does not
 depend on the core: the command line turns them into ``XbenchError`` (exit status 2).
 """
+
 from __future__ import annotations
 
 

@@ -20,6 +20,7 @@ and metadata: ``num_items``, ``labels_sha256`` (:func:`~xbench.datasets.checks.l
 of the dataset's labels; the loaders refuse a file whose fingerprint differs), ``dataset``,
 ``backbone``, ``weights``, ``preprocess``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,7 +56,7 @@ def preprocess_images(batch: Any, mode: str = "imagenet") -> Any:
             size = (max(CROP, round(h * scale)), max(CROP, round(w * scale)))
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
             top, left = (size[0] - CROP) // 2, (size[1] - CROP) // 2
-            x = x[:, :, top:top + CROP, left:left + CROP]
+            x = x[:, :, top : top + CROP, left : left + CROP]
         else:
             x = F.interpolate(x, size=(CROP, CROP), mode="bilinear", align_corners=False)
     mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
@@ -63,8 +64,15 @@ def preprocess_images(batch: Any, mode: str = "imagenet") -> Any:
     return ((x - mean) / std).contiguous()
 
 
-def extract_features(images: Any, backbone: Any, batch_size: int = 128, device: str = "cpu",
-                     preprocess: str = "imagenet", progress: bool = False, desc: str = "extract") -> np.ndarray:
+def extract_features(
+    images: Any,
+    backbone: Any,
+    batch_size: int = 128,
+    device: str = "cpu",
+    preprocess: str = "imagenet",
+    progress: bool = False,
+    desc: str = "extract",
+) -> np.ndarray:
     """Run ``backbone`` (in eval mode, no gradients) over ``images`` (N×3×H×W uint8, lazy or
     not) in contiguous batches; return N×D float32 features (D: the backbone's output width)."""
     import torch
@@ -100,14 +108,28 @@ def extract_features(images: Any, backbone: Any, batch_size: int = 128, device: 
     return out
 
 
-def write_features(path: str | Path, features: np.ndarray, labels: np.ndarray, dataset: str, backbone: str,
-                   weights: str, preprocess: str) -> Path:
+def write_features(
+    path: str | Path,
+    features: np.ndarray,
+    labels: np.ndarray,
+    dataset: str,
+    backbone: str,
+    weights: str,
+    preprocess: str,
+) -> Path:
     """Write a features file the loaders accept (format in the module docstring), atomically."""
     features = np.asarray(features, dtype=np.float32)
     if features.ndim != 2 or features.shape[0] != len(labels):
         raise ValueError(f"features of shape {features.shape} do not match {len(labels)} items")
-    return write_npz(path, {
-        "features": features, "num_items": np.int64(len(labels)), "labels_sha256": np.str_(labels_fingerprint(labels)),
-        "dataset": np.str_(dataset), "backbone": np.str_(backbone), "weights": np.str_(weights),
-        "preprocess": np.str_(preprocess),
-    })
+    return write_npz(
+        path,
+        {
+            "features": features,
+            "num_items": np.int64(len(labels)),
+            "labels_sha256": np.str_(labels_fingerprint(labels)),
+            "dataset": np.str_(dataset),
+            "backbone": np.str_(backbone),
+            "weights": np.str_(weights),
+            "preprocess": np.str_(preprocess),
+        },
+    )

@@ -23,6 +23,7 @@ file's split, default ``disjoint``), ``image`` (a features file used instead, as
 datasets), ``image_layout``, ``topk`` (``auto``: 5000 when the database exceeds 5,000 items,
 else all; a number; or ``all``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,9 +40,22 @@ from .sources import check_options, image_from_variable, read_image_file
 from .splits import standard_split, validate_split
 
 DEFAULTS: dict[str, Any] = {
-    "path": None, "image_key": None, "text_key": None, "labels_key": None, "query_key": "query", "train_key": "train",
-    "database_key": "database", "index_base": 0, "label_base": 0, "seed": 0, "num_query": None, "num_train": None, "protocol": None,
-    "image": "auto", "image_layout": None, "topk": "auto",
+    "path": None,
+    "image_key": None,
+    "text_key": None,
+    "labels_key": None,
+    "query_key": "query",
+    "train_key": "train",
+    "database_key": "database",
+    "index_base": 0,
+    "label_base": 0,
+    "seed": 0,
+    "num_query": None,
+    "num_train": None,
+    "protocol": None,
+    "image": "auto",
+    "image_layout": None,
+    "topk": "auto",
 }
 IMAGE_KEYS = ("image", "images", "features")
 TEXT_KEYS = ("text", "texts", "tags")
@@ -56,7 +70,8 @@ def resolve_path(path: str | Path, data_root: str | Path) -> Path:
         return Path(data_root) / p
     raise DatasetFileNotFoundError(
         f"files:{path}: no such file (looked in the working directory and under the data root {data_root}); expected "
-        "an .npz, .h5 or .mat file with image, text and labels arrays")
+        "an .npz, .h5 or .mat file with image, text and labels arrays"
+    )
 
 
 def _key(af: ArrayFile, given: str | None, candidates: tuple[str, ...], role: str) -> str:
@@ -111,15 +126,20 @@ def load_files(data_root: str | Path, **options: Any) -> CrossModalData:
     tr = _index(af, opts["train_key"], base, where)
     db = _index(af, opts["database_key"], base, where)
     if q is None and (tr is not None or db is not None):
-        raise DatasetError(f"{where}: has '{opts['train_key'] if tr is not None else opts['database_key']}' but no "
-                           f"'{opts['query_key']}' index array; give query indices too (or none at all)")
+        raise DatasetError(
+            f"{where}: has '{opts['train_key'] if tr is not None else opts['database_key']}' but no "
+            f"'{opts['query_key']}' index array; give query indices too (or none at all)"
+        )
     if q is not None:
         if db is None:
             db = np.setdiff1d(np.arange(n, dtype=np.int64), q)
         if tr is None:
             tr = db.copy()
-        split = validate_split(Split(q, tr, db, source=f"index arrays in {path.name}",
-                                     protocol=opts["protocol"] or "disjoint"), n, where=where)
+        split = validate_split(
+            Split(q, tr, db, source=f"index arrays in {path.name}", protocol=opts["protocol"] or "disjoint"),
+            n,
+            where=where,
+        )
     else:
         nq = int(opts["num_query"]) if opts["num_query"] is not None else min(2000, max(1, n // 10))
         nt = int(opts["num_train"]) if opts["num_train"] is not None else min(10000, n - nq)
@@ -141,13 +161,27 @@ def load_files(data_root: str | Path, **options: Any) -> CrossModalData:
             class_names = [str(x.decode() if isinstance(x, bytes) else x) for x in raw]
     if image_kind == "features" or isinstance(image, np.ndarray):
         af.close()
-    return CrossModalData(name=name, image=image, text=text, labels=labels, image_kind=image_kind,
-                          text_kind=text_kind, split=split, class_names=class_names, default_topk=topk,
-                          meta={"title": f"user file {path}", "form": af.format, "files": [str(path)]})
+    return CrossModalData(
+        name=name,
+        image=image,
+        text=text,
+        labels=labels,
+        image_kind=image_kind,
+        text_kind=text_kind,
+        split=split,
+        class_names=class_names,
+        default_topk=topk,
+        meta={"title": f"user file {path}", "form": af.format, "files": [str(path)]},
+    )
 
 
 ENTRY = DatasetEntry(
-    name="files", loader=load_files, available=lambda root: False, paper=False, order=60,
+    name="files",
+    loader=load_files,
+    available=lambda root: False,
+    paper=False,
+    order=60,
     description="files:PATH — your own .npz/.h5/.mat with image, text, labels (+ optional query/train/database "
-                "index arrays)",
-    options={k: v for k, v in DEFAULTS.items() if k != "path"})
+    "index arrays)",
+    options={k: v for k, v in DEFAULTS.items() if k != "path"},
+)

@@ -26,6 +26,7 @@ relative to them — pass ``image_layout=NCWH`` to follow their reading.
 :class:`ConcatRows` joins several arrays row-wise (the pre-split files' train / query /
 database blocks).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -40,8 +41,13 @@ CHANNELS = 3
 _LOGICAL_PATTERNS = ("NCHW", "NHWC", "HWCN")
 
 
-def detect_layout(stored_shape: Sequence[int], num_items: int, matlab_order: bool, where: str = "images",
-                  layout: str | None = None) -> str:
+def detect_layout(
+    stored_shape: Sequence[int],
+    num_items: int,
+    matlab_order: bool,
+    where: str = "images",
+    layout: str | None = None,
+) -> str:
     """The stored-axis layout of a 4-d image array (see the module docstring).
 
     ``layout`` (if given) is the user's override in MATLAB/NumPy orientation; it is validated
@@ -54,30 +60,37 @@ def detect_layout(stored_shape: Sequence[int], num_items: int, matlab_order: boo
     if layout is not None:
         layout = str(layout).upper()
         if sorted(layout) != sorted(OUT_LAYOUT):
-            raise DatasetError(f"image_layout '{layout}': expected a permutation of the letters N, C, H, W "
-                               "(e.g. NCHW, NHWC, HWCN)")
+            raise DatasetError(
+                f"image_layout '{layout}': expected a permutation of the letters N, C, H, W "
+                "(e.g. NCHW, NHWC, HWCN)"
+            )
         chosen = layout
     else:
         chosen = None
         for pattern in _LOGICAL_PATTERNS:
-            dims = dict(zip(pattern, logical))
+            dims = dict(zip(pattern, logical, strict=False))
             if dims["N"] == num_items and dims["C"] == CHANNELS:
                 chosen = pattern
                 break
         if chosen is None:
             for pattern in _LOGICAL_PATTERNS:
-                dims = dict(zip(pattern, logical))
+                dims = dict(zip(pattern, logical, strict=False))
                 if dims["C"] == CHANNELS and dims["N"] != num_items and logical.count(CHANNELS) == 1:
-                    raise DatasetError(f"{where}: {dims['N']} images (shape {logical} read as {pattern}), but "
-                                       f"{num_items} items in the other modality/labels")
+                    raise DatasetError(
+                        f"{where}: {dims['N']} images (shape {logical} read as {pattern}), but "
+                        f"{num_items} items in the other modality/labels"
+                    )
             raise DatasetError(
                 f"{where}: cannot tell the axis order of images of shape {logical} for {num_items} items "
-                f"with {CHANNELS} channels; pass image_layout (e.g. NCHW, NHWC, HWCN)")
-    dims = dict(zip(chosen, logical))
+                f"with {CHANNELS} channels; pass image_layout (e.g. NCHW, NHWC, HWCN)"
+            )
+    dims = dict(zip(chosen, logical, strict=False))
     if dims["N"] != num_items:
         raise DatasetError(f"{where}: {dims['N']} images along N of layout {chosen}, but {num_items} items")
     if dims["C"] != CHANNELS:
-        raise DatasetError(f"{where}: {dims['C']} channels along C of layout {chosen}; expected {CHANNELS} (RGB)")
+        raise DatasetError(
+            f"{where}: {dims['C']} channels along C of layout {chosen}; expected {CHANNELS} (RGB)"
+        )
     return chosen[::-1] if matlab_order else chosen
 
 
@@ -94,8 +107,10 @@ def _normalise_index(index: Any, n: int) -> tuple[np.ndarray, bool]:
                 raise IndexError(f"boolean row mask of shape {arr.shape} for {n} rows")
             return np.flatnonzero(arr).astype(np.int64), False
         if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-            raise IndexError(f"rows must be selected by an int, a slice or a 1-d integer array, got {arr.dtype} "
-                             f"shape {arr.shape}")
+            raise IndexError(
+                f"rows must be selected by an int, a slice or a 1-d integer array, got {arr.dtype} "
+                f"shape {arr.shape}"
+            )
         idx, scalar = arr.astype(np.int64), False
     idx = np.where(idx < 0, idx + n, idx)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
@@ -125,7 +140,7 @@ class LazyImages:
         self._n_axis = layout.index("N")
         rest = layout.replace("N", "")
         self._perm = (0,) + tuple(1 + rest.index(c) for c in "CHW")
-        dims = dict(zip(layout, (int(s) for s in source.shape)))
+        dims = dict(zip(layout, (int(s) for s in source.shape), strict=False))
         self.shape = (dims["N"], dims["C"], dims["H"], dims["W"])
         self.dtype = np.dtype(np.uint8)
 
@@ -165,8 +180,9 @@ class LazyImages:
         idx, scalar = _normalise_index(index, self.shape[0])
         if idx.size and np.all(np.diff(idx) == 1):
             pre = (slice(None),) * self._n_axis
-            rows = np.moveaxis(np.asarray(self.source[pre + (slice(int(idx[0]), int(idx[-1]) + 1),)]),
-                               self._n_axis, 0)
+            rows = np.moveaxis(
+                np.asarray(self.source[pre + (slice(int(idx[0]), int(idx[-1]) + 1),)]), self._n_axis, 0
+            )
         else:
             uniq, inverse = np.unique(idx, return_inverse=True)
             rows = self._read_sorted(uniq)[inverse.reshape(-1)]
@@ -205,9 +221,15 @@ def images_from_array(source: Any, layout: str, where: str = "images") -> Any:
     often store images as double)."""
     if isinstance(source, np.ndarray) and not isinstance(source, np.memmap):
         if np.issubdtype(source.dtype, np.floating):
-            if source.size and (not np.isfinite(source).all() or source.min() < 0 or source.max() > 255
-                                or np.any(source != np.round(source))):
-                raise DatasetError(f"{where}: raw images must hold integers 0–255 (uint8); found other values")
+            if source.size and (
+                not np.isfinite(source).all()
+                or source.min() < 0
+                or source.max() > 255
+                or np.any(source != np.round(source))
+            ):
+                raise DatasetError(
+                    f"{where}: raw images must hold integers 0–255 (uint8); found other values"
+                )
             source = source.astype(np.uint8)
         lazy = LazyImages(source, layout, where)
         return lazy[slice(None)]

@@ -15,6 +15,7 @@ The format is told from the file's header, never from its suffix (two copies of 
 DCMH file circulate in different MAT versions, e.g. DJSRH vs UCCH readers). :func:`write_v73` writes the
 layout MATLAB's ``save -v7.3`` produces, so tests (and users) can build such files without MATLAB.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,10 +36,17 @@ MATLAB_INTERNAL = ("#refs#", "#subsystem#")
 FORMATS = ("mat73", "mat5", "mat4", "hdf5", "npz", "npy")
 
 _MATLAB_CLASS = {
-    np.dtype(np.float64): "double", np.dtype(np.float32): "single", np.dtype(np.uint8): "uint8",
-    np.dtype(np.int8): "int8", np.dtype(np.uint16): "uint16", np.dtype(np.int16): "int16",
-    np.dtype(np.uint32): "uint32", np.dtype(np.int32): "int32", np.dtype(np.uint64): "uint64",
-    np.dtype(np.int64): "int64", np.dtype(np.bool_): "logical",
+    np.dtype(np.float64): "double",
+    np.dtype(np.float32): "single",
+    np.dtype(np.uint8): "uint8",
+    np.dtype(np.int8): "int8",
+    np.dtype(np.uint16): "uint16",
+    np.dtype(np.int16): "int16",
+    np.dtype(np.uint32): "uint32",
+    np.dtype(np.int32): "int32",
+    np.dtype(np.uint64): "uint64",
+    np.dtype(np.int64): "int64",
+    np.dtype(np.bool_): "logical",
 }
 
 
@@ -52,7 +60,7 @@ def file_format(path: str | Path) -> str:
         head = fh.read(2056)
     if head.startswith(b"MATLAB 7.3") and head[512:520] == HDF5_SIGNATURE:
         return "mat73"
-    if any(head[o:o + 8] == HDF5_SIGNATURE for o in (0, 512, 1024, 2048)):
+    if any(head[o : o + 8] == HDF5_SIGNATURE for o in (0, 512, 1024, 2048)):
         return "hdf5"
     if head.startswith(ZIP_SIGNATURE):
         return "npz"
@@ -71,8 +79,9 @@ def file_format(path: str | Path) -> str:
         if major == 0:
             return "mat4"
     shown = head[:16].decode("latin-1").encode("unicode_escape").decode()
-    raise DatasetError(f"{path}: not a MATLAB .mat (v4/v5/v7/v7.3), HDF5, .npz or .npy file "
-                       f"(it starts with '{shown}')")
+    raise DatasetError(
+        f"{path}: not a MATLAB .mat (v4/v5/v7/v7.3), HDF5, .npz or .npy file (it starts with '{shown}')"
+    )
 
 
 def _walk_h5(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -134,7 +143,9 @@ class ArrayFile:
             try:
                 info = whosmat(self.path)
             except Exception as exc:  # noqa: BLE001
-                raise DatasetError(f"{self.path}: cannot read MAT file ({type(exc).__name__}: {exc})") from None
+                raise DatasetError(
+                    f"{self.path}: cannot read MAT file ({type(exc).__name__}: {exc})"
+                ) from None
             self._entries = {name: (tuple(shape), cls) for name, shape, cls in info}
 
     # -- context management -------------------------------------------------------------
@@ -182,8 +193,9 @@ class ArrayFile:
         name = self.first_present(candidates)
         if name is None:
             found = ", ".join(f"{n} {self.shape(n)}" for n in self.names()) or "nothing"
-            raise MissingVariableError(f"{self.path}: no {role} variable (looked for "
-                                       f"{', '.join(candidates)}); found: {found}")
+            raise MissingVariableError(
+                f"{self.path}: no {role} variable (looked for {', '.join(candidates)}); found: {found}"
+            )
         return name
 
     def shape(self, name: str) -> tuple[int, ...]:
@@ -220,8 +232,9 @@ class ArrayFile:
         try:
             arr = loadmat(self.path, variable_names=[name])[name]
         except Exception as exc:  # noqa: BLE001
-            raise DatasetError(f"{self.path}: cannot read variable '{name}' ({type(exc).__name__}: {exc})"
-                               ) from None
+            raise DatasetError(
+                f"{self.path}: cannot read variable '{name}' ({type(exc).__name__}: {exc})"
+            ) from None
         if hasattr(arr, "toarray"):
             arr = arr.toarray()
         return np.asarray(arr)

@@ -15,20 +15,53 @@ concepts (the ``*_r1`` annotations ignored), tags a 1,386-d binary bag of words.
 Standard split (CMMQ Table 1): 2,000 query / 10,000 train / 18,015 database, train ⊂ database,
 from a seeded permutation (seed option, default 0). Default R of mAP@R: 5000.
 """
+
 from __future__ import annotations
 
 from .release import FileSpec, ReleaseSpec, release_entry
 
 # Concept order of LAll (sunnyttr/MATH dataset/flickr25k/labels_annotation).
-CONCEPTS = ("animals", "baby", "bird", "car", "clouds", "dog", "female", "flower", "food", "indoor", "lake", "male",
-            "night", "people", "plant_life", "portrait", "river", "sea", "sky", "structures", "sunset", "transport",
-            "tree", "water")
+CONCEPTS = (
+    "animals",
+    "baby",
+    "bird",
+    "car",
+    "clouds",
+    "dog",
+    "female",
+    "flower",
+    "food",
+    "indoor",
+    "lake",
+    "male",
+    "night",
+    "people",
+    "plant_life",
+    "portrait",
+    "river",
+    "sea",
+    "sky",
+    "structures",
+    "sunset",
+    "transport",
+    "tree",
+    "water",
+)
 
 SPEC = ReleaseSpec(
-    name="mirflickr25k", folder="mirflickr25k", title="MIRFlickr-25K (DCMH release)",
-    num_query=2000, num_train=10000, expected_items=20015, expected_classes=24, expected_text_dim=1386,
-    split_files=(FileSpec("mirflickr25k-iall.mat", "IAll", "IAll"), FileSpec("mirflickr25k-yall.mat", "YAll", "YAll"),
-                 FileSpec("mirflickr25k-lall.mat", "LAll", "LAll")),
+    name="mirflickr25k",
+    folder="mirflickr25k",
+    title="MIRFlickr-25K (DCMH release)",
+    num_query=2000,
+    num_train=10000,
+    expected_items=20015,
+    expected_classes=24,
+    expected_text_dim=1386,
+    split_files=(
+        FileSpec("mirflickr25k-iall.mat", "IAll", "IAll"),
+        FileSpec("mirflickr25k-yall.mat", "YAll", "YAll"),
+        FileSpec("mirflickr25k-lall.mat", "LAll", "LAll"),
+    ),
     single_file=("FLICKR-25K.mat", ("images", "YAll", "LAll")),
     presplit_files=("raw_mir.mat", "MIRFlickr.h5"),
     class_names=CONCEPTS,
@@ -36,6 +69,10 @@ SPEC = ReleaseSpec(
     default_topk=5000,
 )
 
-ENTRY = release_entry(SPEC, "MIRFlickr-25K, DCMH release: 20,015 pairs, 24 labels, 1386-d tags, raw 224×224 "
-                               "images or features; split 2,000 / 10,000 / 18,015",
-                      display_name="MIRFlickr-25K", order=10)
+ENTRY = release_entry(
+    SPEC,
+    "MIRFlickr-25K, DCMH release: 20,015 pairs, 24 labels, 1386-d tags, raw 224×224 "
+    "images or features; split 2,000 / 10,000 / 18,015",
+    display_name="MIRFlickr-25K",
+    order=10,
+)

@@ -14,22 +14,36 @@ database). Note: the CMMQ paper reports 190,421 pairs and a 178,321-item databas
 the TC-21 non-empty-text count (iTomxy/data nuswide/README.md); with DCMH's TC-10 files the database has
 186,577 − 2,100 = 184,477 items. Default R of mAP@R: 5000.
 """
+
 from __future__ import annotations
 
 from .release import FileSpec, ReleaseSpec, release_entry
 
 SPEC = ReleaseSpec(
-    name="nuswide", folder="nuswide", title="NUS-WIDE TC-10 (DCMH release)",
-    num_query=2100, num_train=10500, expected_items=186577, expected_classes=10, expected_text_dim=1000,
-    split_files=(FileSpec("nus-wide-tc10-iall.mat", "IAll", "IAll"), FileSpec("nus-wide-tc10-yall.mat", "YAll", "YAll"),
-                 FileSpec("nus-wide-tc10-lall.mat", "LAll", "LAll")),
+    name="nuswide",
+    folder="nuswide",
+    title="NUS-WIDE TC-10 (DCMH release)",
+    num_query=2100,
+    num_train=10500,
+    expected_items=186577,
+    expected_classes=10,
+    expected_text_dim=1000,
+    split_files=(
+        FileSpec("nus-wide-tc10-iall.mat", "IAll", "IAll"),
+        FileSpec("nus-wide-tc10-yall.mat", "YAll", "YAll"),
+        FileSpec("nus-wide-tc10-lall.mat", "LAll", "LAll"),
+    ),
     presplit_files=("raw_nus.mat", "NUS-WIDE.h5"),
     where_to_get="the DCMH authors' Baidu Pan folders listed in DCMH_matlab/readme.txt of "
-                 "github.com/jiangqy/DCMH-CVPR2017",
+    "github.com/jiangqy/DCMH-CVPR2017",
     default_topk=5000,
     notes="CMMQ reports 190,421 pairs (the TC-21 non-empty-text count); DCMH's TC-10 files hold 186,577",
 )
 
-ENTRY = release_entry(SPEC, "NUS-WIDE TC-10, DCMH release: 186,577 pairs, 10 labels, 1000-d tags, images or "
-                               "features; split 2,100 / 10,500 / rest",
-                      display_name="NUS-WIDE", order=20)
+ENTRY = release_entry(
+    SPEC,
+    "NUS-WIDE TC-10, DCMH release: 186,577 pairs, 10 labels, 1000-d tags, images or "
+    "features; split 2,100 / 10,500 / rest",
+    display_name="NUS-WIDE",
+    order=20,
+)

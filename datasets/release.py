@@ -38,6 +38,7 @@ told apart by shape. Options common to all three datasets:
 ``split`` (``auto``)
     ``seeded`` or, for the pre-split form, ``file``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -64,10 +65,16 @@ from .splits import standard_split, validate_split
 
 FORMS = ("dcmh", "single", "presplit")
 PRESPLIT_KEYS = {
-    "BMC-SDNU": {"train": ("I_tr", "T_tr", "L_tr"), "query": ("I_te", "T_te", "L_te"),
-                 "database": ("I_db", "T_db", "L_db")},
-    "CMMQ": {"train": ("ImgTrain", "TagTrain", "LabTrain"), "query": ("ImgQuery", "TagQuery", "LabQuery"),
-             "database": ("ImgDataBase", "TagDataBase", "LabDataBase")},
+    "BMC-SDNU": {
+        "train": ("I_tr", "T_tr", "L_tr"),
+        "query": ("I_te", "T_te", "L_te"),
+        "database": ("I_db", "T_db", "L_db"),
+    },
+    "CMMQ": {
+        "train": ("ImgTrain", "TagTrain", "LabTrain"),
+        "query": ("ImgQuery", "TagQuery", "LabQuery"),
+        "database": ("ImgDataBase", "TagDataBase", "LabDataBase"),
+    },
 }
 BLOCKS = ("train", "query", "database")
 
@@ -102,8 +109,16 @@ class ReleaseSpec:
     notes: str = ""
 
     def defaults(self) -> dict[str, Any]:
-        return {"seed": 0, "num_query": self.num_query, "num_train": self.num_train, "form": "auto", "image": "auto",
-                    "image_key": None, "image_layout": None, "split": "auto"}
+        return {
+            "seed": 0,
+            "num_query": self.num_query,
+            "num_train": self.num_train,
+            "form": "auto",
+            "image": "auto",
+            "image_key": None,
+            "image_layout": None,
+            "split": "auto",
+        }
 
     def expected(self) -> tuple[str, ...]:
         """Every file name of every form, relative to the data root (for messages and listings)."""
@@ -153,14 +168,20 @@ def _located(spec: ReleaseSpec, folder: Path) -> dict[str, Any]:
 
 
 def _missing(spec: ReleaseSpec, folder: Path, form: str | None = None) -> DatasetFileNotFoundError:
-    what = spec.describe_forms() if form is None else {
-        "dcmh": spec.split_files and " + ".join(f.name for f in spec.split_files),
-        "single": spec.single_file and spec.single_file[0],
-        "presplit": " or ".join(spec.presplit_files)}[form]
+    what = (
+        spec.describe_forms()
+        if form is None
+        else {
+            "dcmh": spec.split_files and " + ".join(f.name for f in spec.split_files),
+            "single": spec.single_file and spec.single_file[0],
+            "presplit": " or ".join(spec.presplit_files),
+        }[form]
+    )
     return DatasetFileNotFoundError(
         f"{spec.name}: {spec.title} files not found in {folder}; expected {what or f'no {form} form'}"
         + (f"; get them from {spec.where_to_get}" if spec.where_to_get else "")
-        + " (see README, 'Datasets')")
+        + " (see README, 'Datasets')"
+    )
 
 
 def available(spec: ReleaseSpec) -> Callable[[Path], bool]:
@@ -170,14 +191,17 @@ def available(spec: ReleaseSpec) -> Callable[[Path], bool]:
         if "dcmh" in found and found["dcmh"][0] is None and not features_files(folder):
             del found["dcmh"]
         return bool(found)
+
     return check
 
 
-def _read_text_labels(af_text: ArrayFile, text_var: str, af_labels: ArrayFile, labels_var: str
-                      ) -> tuple[np.ndarray, str, np.ndarray]:
+def _read_text_labels(
+    af_text: ArrayFile, text_var: str, af_labels: ArrayFile, labels_var: str
+) -> tuple[np.ndarray, str, np.ndarray]:
     text, kind = as_text(af_text.read(af_text.require(text_var, "text")), f"{af_text.path}: '{text_var}'")
-    labels = as_labels(af_labels.read(af_labels.require(labels_var, "labels")),
-                       f"{af_labels.path}: '{labels_var}'")
+    labels = as_labels(
+        af_labels.read(af_labels.require(labels_var, "labels")), f"{af_labels.path}: '{labels_var}'"
+    )
     return text, kind, labels
 
 
@@ -198,8 +222,10 @@ def load_release(spec: ReleaseSpec, data_root: str | Path, **options: Any) -> Cr
     split_mode = opts["split"]
     valid_splits = ("auto", "seeded", "file") if form == "presplit" else ("auto", "seeded")
     if split_mode not in valid_splits:
-        raise DatasetError(f"{spec.name}: split '{split_mode}' not available for the {form} form; valid: "
-                           f"{', '.join(valid_splits)}")
+        raise DatasetError(
+            f"{spec.name}: split '{split_mode}' not available for the {form} form; valid: "
+            f"{', '.join(valid_splits)}"
+        )
     image_path = resolve_image_option(spec.name, folder, opts["image"])
     files: list[Path] = []
 
@@ -230,7 +256,8 @@ def load_release(spec: ReleaseSpec, data_root: str | Path, **options: Any) -> Cr
             fi = spec.split_files[0]
             raise DatasetFileNotFoundError(
                 f"{spec.name}: no image file: expected {fi.name} (variable {fi.variable}) in {folder}, or exactly one "
-                f"features file in {folder / 'features'} (found {len(candidates)})")
+                f"features file in {folder / 'features'} (found {len(candidates)})"
+            )
     if image_path is not None:
         image, image_kind, _ = read_image_file(image_path, n, opts["image_key"], opts["image_layout"], labels)
         files.append(image_path)
@@ -246,27 +273,55 @@ def load_release(spec: ReleaseSpec, data_root: str | Path, **options: Any) -> Cr
     return _assemble(spec, image, image_kind, text, text_kind, labels, split, form, files)
 
 
-def _assemble(spec: ReleaseSpec, image: Any, image_kind: str, text: np.ndarray, text_kind: str, labels: np.ndarray,
-              split: Split, form: str, files: list[Path]) -> CrossModalData:
-    names = list(spec.class_names) if spec.class_names and len(spec.class_names) == labels.shape[1] \
-        and form in ("dcmh", "single") else None
+def _assemble(
+    spec: ReleaseSpec,
+    image: Any,
+    image_kind: str,
+    text: np.ndarray,
+    text_kind: str,
+    labels: np.ndarray,
+    split: Split,
+    form: str,
+    files: list[Path],
+) -> CrossModalData:
+    names = (
+        list(spec.class_names)
+        if spec.class_names and len(spec.class_names) == labels.shape[1] and form in ("dcmh", "single")
+        else None
+    )
     return CrossModalData(
-        name=spec.name, image=image, text=text, labels=labels, image_kind=image_kind, text_kind=text_kind,
-        split=split, class_names=names, default_topk=spec.default_topk,
-        meta={"title": spec.title, "form": form, "files": [str(p) for p in files],
-              "expected_items": spec.expected_items, "expected_classes": spec.expected_classes,
-              "expected_text_dim": spec.expected_text_dim, "notes": spec.notes},
+        name=spec.name,
+        image=image,
+        text=text,
+        labels=labels,
+        image_kind=image_kind,
+        text_kind=text_kind,
+        split=split,
+        class_names=names,
+        default_topk=spec.default_topk,
+        meta={
+            "title": spec.title,
+            "form": form,
+            "files": [str(p) for p in files],
+            "expected_items": spec.expected_items,
+            "expected_classes": spec.expected_classes,
+            "expected_text_dim": spec.expected_text_dim,
+            "notes": spec.notes,
+        },
     )
 
 
-def _load_presplit(spec: ReleaseSpec, path: Path, opts: dict[str, Any], image_path: Path | None,
-                   split_mode: str) -> CrossModalData:
+def _load_presplit(
+    spec: ReleaseSpec, path: Path, opts: dict[str, Any], image_path: Path | None, split_mode: str
+) -> CrossModalData:
     af = ArrayFile(path)
     family = next((f for f, keys in PRESPLIT_KEYS.items() if keys["train"][1] in af), None)
     if family is None:
         found = ", ".join(af.names()) or "nothing"
-        raise DatasetError(f"{path}: not a pre-split file (expected T_tr/L_tr/… or TagTrain/LabTrain/… variables); "
-                           f"found: {found}")
+        raise DatasetError(
+            f"{path}: not a pre-split file (expected T_tr/L_tr/… or TagTrain/LabTrain/… variables); "
+            f"found: {found}"
+        )
     keys = PRESPLIT_KEYS[family]
     texts, labels, sizes = [], [], {}
     for block in BLOCKS:
@@ -279,14 +334,18 @@ def _load_presplit(spec: ReleaseSpec, path: Path, opts: dict[str, Any], image_pa
         sizes[block] = len(lab)
     widths = {t.shape[1] for t, _ in texts}
     if len(widths) != 1 or len({lab.shape[1] for lab in labels}) != 1:
-        raise DatasetError(f"{path}: blocks disagree in text or label width ({[t.shape for t, _ in texts]}, "
-                           f"{[lab.shape for lab in labels]})")
+        raise DatasetError(
+            f"{path}: blocks disagree in text or label width ({[t.shape for t, _ in texts]}, "
+            f"{[lab.shape for lab in labels]})"
+        )
     text_kind = "bow" if all(k == "bow" for _, k in texts) else "features"
     text = np.concatenate([t if text_kind == "bow" else t.astype(np.float32) for t, _ in texts])
     all_labels = np.concatenate(labels)
     n = len(all_labels)
     if image_path is not None:
-        image, image_kind, _ = read_image_file(image_path, n, opts["image_key"], opts["image_layout"], all_labels)
+        image, image_kind, _ = read_image_file(
+            image_path, n, opts["image_key"], opts["image_layout"], all_labels
+        )
     else:
         parts, kinds = [], set()
         for block in BLOCKS:
@@ -303,15 +362,23 @@ def _load_presplit(spec: ReleaseSpec, path: Path, opts: dict[str, Any], image_pa
             image = ConcatRows(parts)
     ntr, nq = sizes["train"], sizes["query"]
     if split_mode in ("auto", "file"):
-        split = Split(query=np.arange(ntr, ntr + nq, dtype=np.int64), train=np.arange(ntr, dtype=np.int64),
-                      database=np.arange(ntr + nq, n, dtype=np.int64), source=f"frozen in {path.name} ({family} blocks)",
-                      protocol="disjoint")
+        split = Split(
+            query=np.arange(ntr, ntr + nq, dtype=np.int64),
+            train=np.arange(ntr, dtype=np.int64),
+            database=np.arange(ntr + nq, n, dtype=np.int64),
+            source=f"frozen in {path.name} ({family} blocks)",
+            protocol="disjoint",
+        )
         split = validate_split(split, n, where=str(path))
     else:
         pool = standard_split(n - ntr, opts["num_query"], opts["num_train"], opts["seed"], spec.name)
-        split = Split(pool.query + ntr, pool.train + ntr, pool.database + ntr,
-                      source=f"{pool.source} of the query + database blocks of {path.name}",
-                      protocol="train-in-database")
+        split = Split(
+            pool.query + ntr,
+            pool.train + ntr,
+            pool.database + ntr,
+            source=f"{pool.source} of the query + database blocks of {path.name}",
+            protocol="train-in-database",
+        )
     if isinstance(image, np.ndarray):
         af.close()
     files = [path] + ([image_path] if image_path is not None else [])
@@ -321,12 +388,22 @@ def _load_presplit(spec: ReleaseSpec, path: Path, opts: dict[str, Any], image_pa
     return data
 
 
-def release_entry(spec: ReleaseSpec, description: str, display_name: str = "", order: int = 1000
-                  ) -> DatasetEntry:
+def release_entry(
+    spec: ReleaseSpec, description: str, display_name: str = "", order: int = 1000
+) -> DatasetEntry:
     """The registry entry of ``spec``, a paper dataset (``paper=True``); ``xbench.datasets`` registers it."""
+
     def loader(data_root: Path, **options: Any) -> CrossModalData:
         return load_release(spec, data_root, **options)
 
-    return DatasetEntry(name=spec.name, loader=loader, description=description, available=available(spec),
-                        paper=True, expected_files=spec.expected(), options=spec.defaults(),
-                        display_name=display_name, order=order)
+    return DatasetEntry(
+        name=spec.name,
+        loader=loader,
+        description=description,
+        available=available(spec),
+        paper=True,
+        expected_files=spec.expected(),
+        options=spec.defaults(),
+        display_name=display_name,
+        order=order,
+    )

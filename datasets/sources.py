@@ -6,6 +6,7 @@ presented as N×3×H×W uint8, :mod:`xbench.datasets.images`). A separate featur
 written by ``xbench data extract`` or a community ``*-vgg.mat`` — replaces the release's
 images through the loaders' ``image`` option (:func:`read_image_file`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +33,9 @@ def check_options(dataset: str, options: dict[str, Any], defaults: dict[str, Any
     return {**defaults, **options}
 
 
-def image_from_variable(af: ArrayFile, name: str, num_items: int, layout: str | None = None) -> tuple[Any, str]:
+def image_from_variable(
+    af: ArrayFile, name: str, num_items: int, layout: str | None = None
+) -> tuple[Any, str]:
     """(array, kind) for variable ``name`` of ``af``: ``features`` (2-d) or ``images`` (4-d)."""
     where = f"{af.path}: '{name}'"
     shape = af.shape(name)
@@ -64,8 +67,13 @@ def choose_image_variable(af: ArrayFile, key: str | None, candidates: tuple[str,
     return af.require_any(candidates, "image")
 
 
-def read_image_file(path: str | Path, num_items: int, key: str | None = None, layout: str | None = None,
-                    labels: np.ndarray | None = None) -> tuple[Any, str, ArrayFile]:
+def read_image_file(
+    path: str | Path,
+    num_items: int,
+    key: str | None = None,
+    layout: str | None = None,
+    labels: np.ndarray | None = None,
+) -> tuple[Any, str, ArrayFile]:
     """Image array of a file used in place of the release's images (features or images).
 
     A file written by ``xbench data extract`` carries ``num_items`` and ``labels_sha256``; both
@@ -78,8 +86,10 @@ def read_image_file(path: str | Path, num_items: int, key: str | None = None, la
         raise DatasetError(f"{af.path}: made for {int(stated)} items, but the dataset has {num_items}")
     fingerprint = af.attribute("labels_sha256")
     if fingerprint is not None and labels is not None and str(fingerprint) != labels_fingerprint(labels):
-        raise DatasetError(f"{af.path}: extracted from a dataset with other labels (labels_sha256 {fingerprint} ≠ "
-                           f"{labels_fingerprint(labels)}); re-run 'xbench data extract' for this dataset")
+        raise DatasetError(
+            f"{af.path}: extracted from a dataset with other labels (labels_sha256 {fingerprint} ≠ "
+            f"{labels_fingerprint(labels)}); re-run 'xbench data extract' for this dataset"
+        )
     array, kind = image_from_variable(af, name, num_items, layout)
     if isinstance(array, np.ndarray):  # loaded: the file is no longer needed
         af.close()
@@ -91,8 +101,11 @@ def features_files(folder: Path) -> list[Path]:
     d = folder / FEATURES_DIR
     if not d.is_dir():
         return []
-    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in FEATURE_SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in d.iterdir()
+        if p.is_file() and p.suffix.lower() in FEATURE_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def resolve_image_option(dataset: str, folder: Path, image: str) -> Path | None:
@@ -106,14 +119,18 @@ def resolve_image_option(dataset: str, folder: Path, image: str) -> Path | None:
         if not found:
             raise DatasetFileNotFoundError(
                 f"{dataset}: image=features but {folder / FEATURES_DIR} holds no features file; run "
-                f"'xbench data extract --dataset {dataset}' or put a features file there")
+                f"'xbench data extract --dataset {dataset}' or put a features file there"
+            )
         if len(found) > 1:
-            raise DatasetError(f"{dataset}: several features files in {folder / FEATURES_DIR} "
-                               f"({', '.join(p.name for p in found)}); choose one with image=features/NAME")
+            raise DatasetError(
+                f"{dataset}: several features files in {folder / FEATURES_DIR} "
+                f"({', '.join(p.name for p in found)}); choose one with image=features/NAME"
+            )
         return found[0]
     path = Path(image).expanduser()
-    for candidate in ([path] if path.is_absolute() else [folder / path, path]):
+    for candidate in [path] if path.is_absolute() else [folder / path, path]:
         if candidate.is_file():
             return candidate
-    raise DatasetFileNotFoundError(f"{dataset}: image file '{image}' not found (looked in {folder} and the "
-                                   "working directory)")
+    raise DatasetFileNotFoundError(
+        f"{dataset}: image file '{image}' not found (looked in {folder} and the working directory)"
+    )

@@ -27,6 +27,7 @@ Split file format (``.npz``, written by :func:`write_split`)
     Row indices refer to the dataset's canonical row order (the file's row order; for pre-split
     and Wikipedia files, the concatenation documented with each loader).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,13 +51,16 @@ def standard_split(num_items: int, num_query: int, num_train: int, seed: int = 0
     if num_query < 1 or num_train < 1:
         raise SplitError(f"{label}num_query and num_train must be at least 1 (got {num_query}, {num_train})")
     if num_query + num_train > num_items:
-        raise SplitError(f"{label}num_query + num_train = {num_query + num_train} exceeds the {num_items} items")
+        raise SplitError(
+            f"{label}num_query + num_train = {num_query + num_train} exceeds the {num_items} items"
+        )
     perm = np.random.default_rng(int(seed)).permutation(num_items).astype(np.int64)
     query = np.sort(perm[:num_query])
     database = np.sort(perm[num_query:])
-    train = np.sort(perm[num_query:num_query + num_train])
-    return Split(query, train, database, source=f"seeded permutation (seed {int(seed)})",
-                 protocol="train-in-database")
+    train = np.sort(perm[num_query : num_query + num_train])
+    return Split(
+        query, train, database, source=f"seeded permutation (seed {int(seed)})", protocol="train-in-database"
+    )
 
 
 def _as_index(value: Any, part: str, where: str) -> np.ndarray:
@@ -69,7 +73,9 @@ def _as_index(value: Any, part: str, where: str) -> np.ndarray:
         return arr.astype(np.int64)
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
         raise SplitError(f"{where}: '{part}' must hold integer row indices, got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.integer) and (not np.isfinite(arr).all() or np.any(arr != np.round(arr))):
+    if not np.issubdtype(arr.dtype, np.integer) and (
+        not np.isfinite(arr).all() or np.any(arr != np.round(arr))
+    ):
         raise SplitError(f"{where}: '{part}' must hold integer row indices (found non-integers)")
     return arr.astype(np.int64)
 
@@ -93,24 +99,32 @@ def validate_split(split: Split, num_items: int, protocol: str | None = None, wh
         if idx.size and (idx.min() < 0 or idx.max() >= num_items):
             bad = idx[(idx < 0) | (idx >= num_items)]
             hint = " (1-based indices? subtract 1)" if idx.min() >= 1 and idx.max() == num_items else ""
-            raise SplitError(f"{where}: {len(bad)} '{p}' index(es) out of range for {num_items} items "
-                             f"(e.g. {int(bad[0])}; valid 0..{num_items - 1}){hint}")
+            raise SplitError(
+                f"{where}: {len(bad)} '{p}' index(es) out of range for {num_items} items "
+                f"(e.g. {int(bad[0])}; valid 0..{num_items - 1}){hint}"
+            )
         if np.unique(idx).size != idx.size:
             raise SplitError(f"{where}: '{p}' repeats {idx.size - np.unique(idx).size} index(es)")
     overlap = np.intersect1d(parts["query"], parts["train"])
     if overlap.size:
-        raise SplitError(f"{where}: {overlap.size} item(s) are both query and train (e.g. row {int(overlap[0])}); "
-                         "queries must not be trained on")
+        raise SplitError(
+            f"{where}: {overlap.size} item(s) are both query and train (e.g. row {int(overlap[0])}); "
+            "queries must not be trained on"
+        )
     if protocol in ("disjoint", "train-in-database"):
         overlap = np.intersect1d(parts["query"], parts["database"])
         if overlap.size:
-            raise SplitError(f"{where}: {overlap.size} item(s) are both query and database (e.g. row "
-                             f"{int(overlap[0])}); protocol '{protocol}' needs them disjoint")
+            raise SplitError(
+                f"{where}: {overlap.size} item(s) are both query and database (e.g. row "
+                f"{int(overlap[0])}); protocol '{protocol}' needs them disjoint"
+            )
     if protocol == "train-in-database":
         outside = np.setdiff1d(parts["train"], parts["database"])
         if outside.size:
-            raise SplitError(f"{where}: {outside.size} train item(s) are not in the database (e.g. row "
-                             f"{int(outside[0])}); protocol 'train-in-database' needs train ⊂ database")
+            raise SplitError(
+                f"{where}: {outside.size} train item(s) are not in the database (e.g. row "
+                f"{int(outside[0])}); protocol 'train-in-database' needs train ⊂ database"
+            )
     return Split(parts["query"], parts["train"], parts["database"], source=split.source, protocol=protocol)
 
 
@@ -128,7 +142,7 @@ def write_split(split: Split, path: str | Path, num_items: int | None = None) ->
 def split_filename(dataset: str, split: Split) -> str:
     """``<dataset>-<checksum>.npz`` with the dataset name made file-safe (``files:a/b.npz`` → ``files-b``)."""
     if dataset.startswith("files:"):
-        dataset = "files-" + Path(dataset[len("files:"):]).stem
+        dataset = "files-" + Path(dataset[len("files:") :]).stem
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset).strip("-") or "dataset"
     return f"{safe}-{split.checksum()}.npz"
 
@@ -146,8 +160,9 @@ def _load_split_arrays(path: Path) -> dict[str, Any]:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except Exception as exc:  # noqa: BLE001 — anything unreadable is a user error here
-        raise SplitError(f"split file {path}: not a readable .npz or .json split file ({type(exc).__name__})"
-                         ) from None
+        raise SplitError(
+            f"split file {path}: not a readable .npz or .json split file ({type(exc).__name__})"
+        ) from None
 
 
 def read_split_file(path: str | Path, num_items: int, protocol: str | None = None) -> Split:
@@ -163,8 +178,10 @@ def read_split_file(path: str | Path, num_items: int, protocol: str | None = Non
     where = f"split file {path}"
     missing = [p for p in PARTS if p not in arrays]
     if missing:
-        raise SplitError(f"{where}: missing {', '.join(missing)} (found: {', '.join(sorted(arrays)) or 'nothing'}); "
-                         "expected query, train and database index arrays")
+        raise SplitError(
+            f"{where}: missing {', '.join(missing)} (found: {', '.join(sorted(arrays)) or 'nothing'}); "
+            "expected query, train and database index arrays"
+        )
 
     def scalar(key: str) -> Any:
         value = arrays.get(key)
@@ -174,10 +191,15 @@ def read_split_file(path: str | Path, num_items: int, protocol: str | None = Non
     if file_items is not None and int(file_items) != int(num_items):
         raise SplitError(f"{where}: made for {int(file_items)} items, but the dataset has {num_items}")
     stated = scalar("protocol")
-    raw = Split(*(_as_index(arrays[p], p, where) for p in PARTS), source=str(path),
-                protocol=protocol or (str(stated) if stated else "disjoint"))
+    raw = Split(
+        *(_as_index(arrays[p], p, where) for p in PARTS),
+        source=str(path),
+        protocol=protocol or (str(stated) if stated else "disjoint"),
+    )
     checksum = scalar("checksum")
     if checksum is not None and str(checksum) != raw.checksum():
-        raise SplitError(f"{where}: checksum mismatch (file says {checksum}, indices give {raw.checksum()}); "
-                         "the indices were changed after the file was written")
+        raise SplitError(
+            f"{where}: checksum mismatch (file says {checksum}, indices give {raw.checksum()}); "
+            "the indices were changed after the file was written"
+        )
     return validate_split(raw, int(num_items), where=where)

@@ -1,4 +1,5 @@
 """What ``xbench data check`` reports about a loaded dataset."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,15 +51,26 @@ def summarize(data: CrossModalData, split: Split | None = None) -> DatasetSummar
         for part in PARTS:
             counts[part] = labels[np.asarray(getattr(split, part))].sum(0).astype(int).tolist()
     s = DatasetSummary(
-        name=data.name, num_items=data.num_items, image_kind=data.image_kind,
-        image_shape=tuple(int(x) for x in data.image.shape[1:]), image_dtype=str(np.dtype(data.image.dtype)),
-        lazy_images=not isinstance(data.image, np.ndarray), text_kind=data.text_kind, text_dim=data.text_dim,
-        num_classes=data.num_classes, multi_label=data.multi_label,
-        labels_per_item={"mean": float(per_item.mean()) if len(per_item) else 0.0,
-                         "min": int(per_item.min()) if len(per_item) else 0,
-                         "max": int(per_item.max()) if len(per_item) else 0},
-        empty_labels=int((per_item == 0).sum()), empty_text=int((~(text != 0).any(1)).sum()),
-        class_names=names, class_counts=counts, default_topk=data.default_topk,
+        name=data.name,
+        num_items=data.num_items,
+        image_kind=data.image_kind,
+        image_shape=tuple(int(x) for x in data.image.shape[1:]),
+        image_dtype=str(np.dtype(data.image.dtype)),
+        lazy_images=not isinstance(data.image, np.ndarray),
+        text_kind=data.text_kind,
+        text_dim=data.text_dim,
+        num_classes=data.num_classes,
+        multi_label=data.multi_label,
+        labels_per_item={
+            "mean": float(per_item.mean()) if len(per_item) else 0.0,
+            "min": int(per_item.min()) if len(per_item) else 0,
+            "max": int(per_item.max()) if len(per_item) else 0,
+        },
+        empty_labels=int((per_item == 0).sum()),
+        empty_text=int((~(text != 0).any(1)).sum()),
+        class_names=names,
+        class_counts=counts,
+        default_topk=data.default_topk,
         meta={k: v for k, v in data.meta.items() if k not in ("text_ids", "image_ids")},
     )
     if split is not None:

@@ -20,6 +20,7 @@ Without ``--epochs``, methods train for ``EPOCH_SCALE`` (0.2) of their own epoch
 here (the runner reads ``meta["epoch_scale"]``); real datasets use the full budgets.
 Everything is drawn from ``numpy.random.default_rng(seed)``: same seed → identical arrays.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,14 +35,25 @@ from .entry import DatasetEntry
 EPOCH_SCALE = 0.2
 
 DEFAULTS = {
-    "num_items": 6000, "num_query": 500, "num_train": 2000, "num_classes": 24, "mean_labels": 3.5,
-    "image_dim": 512, "vocab_size": 1000, "words_per_item": 20.0, "image_noise": 1.6, "image_style": 1.2,
-    "text_background": 0.5, "num_scenes": 6, "seed": 0,
+    "num_items": 6000,
+    "num_query": 500,
+    "num_train": 2000,
+    "num_classes": 24,
+    "mean_labels": 3.5,
+    "image_dim": 512,
+    "vocab_size": 1000,
+    "words_per_item": 20.0,
+    "image_noise": 1.6,
+    "image_style": 1.2,
+    "text_background": 0.5,
+    "num_scenes": 6,
+    "seed": 0,
 }
 
 
-def synthetic_labels(rng: np.random.Generator, num_items: int, num_classes: int, mean_labels: float,
-                     num_scenes: int) -> np.ndarray:
+def synthetic_labels(
+    rng: np.random.Generator, num_items: int, num_classes: int, mean_labels: float, num_scenes: int
+) -> np.ndarray:
     """N×C uint8 multi-hot labels: Zipf-like class frequencies, co-occurring through scenes.
 
     Each item draws 1 + Poisson(``mean_labels``−1) labels (at least one, at most C) from its
@@ -61,8 +73,13 @@ def synthetic_labels(rng: np.random.Generator, num_items: int, num_classes: int,
     return labels
 
 
-def bag_of_words(rng: np.random.Generator, labels: np.ndarray, vocab_size: int, words_per_item: float,
-                 text_background: float) -> np.ndarray:
+def bag_of_words(
+    rng: np.random.Generator,
+    labels: np.ndarray,
+    vocab_size: int,
+    words_per_item: float,
+    text_background: float,
+) -> np.ndarray:
     """N×V float32 word counts from the labels' topics plus a shared background (module docstring).
 
     Shared by ``synthetic-images``.
@@ -116,15 +133,30 @@ def make_synthetic(
     # --- split: query / train ⊂ database ---------------------------------------------
     perm = rng.permutation(n)
     query, database = np.sort(perm[:num_query]), np.sort(perm[num_query:])
-    train = np.sort(perm[num_query:num_query + num_train])
-    split = Split(query.astype(np.int64), train.astype(np.int64), database.astype(np.int64),
-                  source=f"synthetic seed {seed}", protocol="train-in-database")
+    train = np.sort(perm[num_query : num_query + num_train])
+    split = Split(
+        query.astype(np.int64),
+        train.astype(np.int64),
+        database.astype(np.int64),
+        source=f"synthetic seed {seed}",
+        protocol="train-in-database",
+    )
     return CrossModalData(
-        name="synthetic", image=image, text=text, labels=labels, image_kind="features",
-        text_kind="bow", split=split, class_names=[f"class{j:02d}" for j in range(c)],
+        name="synthetic",
+        image=image,
+        text=text,
+        labels=labels,
+        image_kind="features",
+        text_kind="bow",
+        split=split,
+        class_names=[f"class{j:02d}" for j in range(c)],
         default_topk=None if len(database) <= 5000 else 5000,
-        meta={"generator": "xbench.datasets.synthetic", "seed": seed, "num_items": n,
-              "epoch_scale": EPOCH_SCALE},
+        meta={
+            "generator": "xbench.datasets.synthetic",
+            "seed": seed,
+            "num_items": n,
+            "epoch_scale": EPOCH_SCALE,
+        },
     )
 
 
@@ -136,8 +168,11 @@ def _load(data_root: Path, **options) -> CrossModalData:
 
 
 ENTRY = DatasetEntry(
-    name="synthetic", loader=_load, available=lambda root: True, order=50,
+    name="synthetic",
+    loader=_load,
+    available=lambda root: True,
+    order=50,
     description="embedded MIRFlickr-like multi-label benchmark (24 classes, 512-d image features, "
-                "1000-word BoW), generated from a seed; no files needed",
+    "1000-word BoW), generated from a seed; no files needed",
     options=dict(DEFAULTS),
 )

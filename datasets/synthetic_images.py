@@ -28,6 +28,7 @@ augmentation if it has one). The dataset declares ``small-cnn`` as its image bac
 Without ``--epochs`` methods train for ``EPOCH_SCALE`` of their own budget (CMMQ/BCE 100 → 40).
 Everything is drawn from ``numpy.random.default_rng(seed)``: same seed → identical arrays.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,16 +46,36 @@ EPOCH_SCALE = 0.4
 SHAPES = ("square", "disk", "triangle", "cross", "ring", "diamond")
 TEXTURES = ("solid", "stripes", "checker")
 # Eight saturated colours (RGB in [0, 1]).
-COLOURS = np.array([
-    [0.90, 0.15, 0.15], [0.15, 0.75, 0.20], [0.20, 0.35, 0.95], [0.95, 0.85, 0.15],
-    [0.85, 0.25, 0.85], [0.15, 0.85, 0.85], [0.95, 0.55, 0.10], [0.95, 0.95, 0.95],
-])
+COLOURS = np.array(
+    [
+        [0.90, 0.15, 0.15],
+        [0.15, 0.75, 0.20],
+        [0.20, 0.35, 0.95],
+        [0.95, 0.85, 0.15],
+        [0.85, 0.25, 0.85],
+        [0.15, 0.85, 0.85],
+        [0.95, 0.55, 0.10],
+        [0.95, 0.95, 0.95],
+    ]
+)
 BACKBONES = ("small-cnn", "resnet18")
 
 DEFAULTS = {
-    "num_items": 5000, "num_query": 500, "num_train": 2000, "num_classes": 16, "mean_labels": 2.5,
-    "image_size": 32, "object_scale": 0.22, "clutter": 1.5, "pixel_noise": 0.08, "vocab_size": 1000,
-    "words_per_item": 20.0, "text_background": 0.5, "num_scenes": 6, "backbone": "small-cnn", "seed": 0,
+    "num_items": 5000,
+    "num_query": 500,
+    "num_train": 2000,
+    "num_classes": 16,
+    "mean_labels": 2.5,
+    "image_size": 32,
+    "object_scale": 0.22,
+    "clutter": 1.5,
+    "pixel_noise": 0.08,
+    "vocab_size": 1000,
+    "words_per_item": 20.0,
+    "text_background": 0.5,
+    "num_scenes": 6,
+    "backbone": "small-cnn",
+    "seed": 0,
 }
 
 
@@ -89,15 +110,26 @@ def texture_pattern(texture: str, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
 
 def object_kinds(rng: np.random.Generator, num_classes: int) -> np.ndarray:
     """A permutation of all (shape, colour, texture) index triples; the first C are the classes'."""
-    combos = np.array([(s, c, t) for s in range(len(SHAPES)) for c in range(len(COLOURS))
-                       for t in range(len(TEXTURES))], dtype=np.int64)
+    combos = np.array(
+        [(s, c, t) for s in range(len(SHAPES)) for c in range(len(COLOURS)) for t in range(len(TEXTURES))],
+        dtype=np.int64,
+    )
     if num_classes > len(combos) - 1:
-        raise ValueError(f"synthetic-images: at most {len(combos) - 1} classes (one kind is left for clutter)")
+        raise ValueError(
+            f"synthetic-images: at most {len(combos) - 1} classes (one kind is left for clutter)"
+        )
     return combos[rng.permutation(len(combos))]
 
 
-def render(rng: np.random.Generator, labels: np.ndarray, kinds: np.ndarray, size: int, object_scale: float,
-           clutter: float, pixel_noise: float) -> np.ndarray:
+def render(
+    rng: np.random.Generator,
+    labels: np.ndarray,
+    kinds: np.ndarray,
+    size: int,
+    object_scale: float,
+    clutter: float,
+    pixel_noise: float,
+) -> np.ndarray:
     """N×3×size×size uint8 pictures of the labels (module docstring; draw order per item below).
 
     Per item: background colour (3 uniforms in [0, 0.5)), gradient direction and strength
@@ -124,7 +156,10 @@ def render(rng: np.random.Generator, labels: np.ndarray, kinds: np.ndarray, size
             radius = radius0 * rng.uniform(0.6, 1.4)
             bright = rng.uniform(0.75, 1.1)
             mask = shape_mask(SHAPES[shape], (xs - cx) / radius, (ys - cy) / radius)
-            paint = COLOURS[colour][None, None, :] * (bright * texture_pattern(TEXTURES[texture], xs, ys))[:, :, None]
+            paint = (
+                COLOURS[colour][None, None, :]
+                * (bright * texture_pattern(TEXTURES[texture], xs, ys))[:, :, None]
+            )
             canvas = np.where(mask[:, :, None], paint, canvas)
         out[i] = canvas
     out += rng.normal(0.0, pixel_noise, size=out.shape)
@@ -165,17 +200,35 @@ def make_synthetic_images(
 
     perm = rng.permutation(num_items)
     query, database = np.sort(perm[:num_query]), np.sort(perm[num_query:])
-    train = np.sort(perm[num_query:num_query + num_train])
-    split = Split(query.astype(np.int64), train.astype(np.int64), database.astype(np.int64),
-                  source=f"synthetic-images seed {seed}", protocol="train-in-database")
-    names = [f"{SHAPES[s]}-{t}-{c}" for s, c, t in
-             ((kinds[j][0], kinds[j][1], TEXTURES[kinds[j][2]]) for j in range(num_classes))]
+    train = np.sort(perm[num_query : num_query + num_train])
+    split = Split(
+        query.astype(np.int64),
+        train.astype(np.int64),
+        database.astype(np.int64),
+        source=f"synthetic-images seed {seed}",
+        protocol="train-in-database",
+    )
+    names = [
+        f"{SHAPES[s]}-{t}-{c}"
+        for s, c, t in ((kinds[j][0], kinds[j][1], TEXTURES[kinds[j][2]]) for j in range(num_classes))
+    ]
     return CrossModalData(
-        name="synthetic-images", image=image, text=text, labels=labels, image_kind="images",
-        text_kind="bow", split=split, class_names=[f"class{j:02d}:{n}" for j, n in enumerate(names)],
+        name="synthetic-images",
+        image=image,
+        text=text,
+        labels=labels,
+        image_kind="images",
+        text_kind="bow",
+        split=split,
+        class_names=[f"class{j:02d}:{n}" for j, n in enumerate(names)],
         default_topk=None if len(database) <= 5000 else 5000,
-        meta={"generator": "xbench.datasets.synthetic_images", "seed": seed, "num_items": num_items,
-              "epoch_scale": EPOCH_SCALE, "image_backbone": backbone},
+        meta={
+            "generator": "xbench.datasets.synthetic_images",
+            "seed": seed,
+            "num_items": num_items,
+            "epoch_scale": EPOCH_SCALE,
+            "image_backbone": backbone,
+        },
     )
 
 
@@ -187,9 +240,12 @@ def _load(data_root: Path, **options) -> CrossModalData:
 
 
 ENTRY = DatasetEntry(
-    name="synthetic-images", loader=_load, available=lambda root: True, order=55,
+    name="synthetic-images",
+    loader=_load,
+    available=lambda root: True,
+    order=55,
     display_name="synthetic-images",
     description="embedded raw-image multi-label benchmark (16 classes, 32×32 RGB pictures of class objects "
-                "with clutter, 1000-word BoW, small-cnn backbone), generated from a seed; no files needed",
+    "with clutter, 1000-word BoW, small-cnn backbone), generated from a seed; no files needed",
     options=dict(DEFAULTS),
 )

@@ -5,6 +5,7 @@ each writer produces the same file names, variable names, MAT versions and axis 
 community's releases (docs/datasets.md). Images are N×3×H×W uint8 with H ≠ W,
 so that any transpose mistake changes the array.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,13 @@ def matlab_images(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(images.transpose(2, 3, 1, 0))
 
 
-def write_dcmh_split_files(folder: Path, arr: dict[str, np.ndarray], prefix: str = "mirflickr25k",
-                           subfolders: bool = False, images: bool = True) -> None:
+def write_dcmh_split_files(
+    folder: Path,
+    arr: dict[str, np.ndarray],
+    prefix: str = "mirflickr25k",
+    subfolders: bool = False,
+    images: bool = True,
+) -> None:
     """DCMH split files: IAll as v7.3 (MATLAB order), YAll and LAll as v5 (scipy)."""
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -55,13 +61,21 @@ def write_flickr_single(path: Path, arr: dict[str, np.ndarray]) -> None:
     write_v73(path, {"images": matlab_images(arr["images"]), "YAll": arr["text"], "LAll": arr["labels"]})
 
 
-BMC_KEYS = {"train": ("I_tr", "T_tr", "L_tr"), "query": ("I_te", "T_te", "L_te"), "database": ("I_db", "T_db", "L_db")}
-CMMQ_KEYS = {"train": ("ImgTrain", "TagTrain", "LabTrain"), "query": ("ImgQuery", "TagQuery", "LabQuery"),
-             "database": ("ImgDataBase", "TagDataBase", "LabDataBase")}
+BMC_KEYS = {
+    "train": ("I_tr", "T_tr", "L_tr"),
+    "query": ("I_te", "T_te", "L_te"),
+    "database": ("I_db", "T_db", "L_db"),
+}
+CMMQ_KEYS = {
+    "train": ("ImgTrain", "TagTrain", "LabTrain"),
+    "query": ("ImgQuery", "TagQuery", "LabQuery"),
+    "database": ("ImgDataBase", "TagDataBase", "LabDataBase"),
+}
 
 
-def write_presplit(path: Path, blocks: dict[str, dict[str, np.ndarray]], family: str = "CMMQ",
-                   features: bool = False) -> None:
+def write_presplit(
+    path: Path, blocks: dict[str, dict[str, np.ndarray]], family: str = "CMMQ", features: bool = False
+) -> None:
     """A pre-split file: CMMQ family as plain h5py (images N×H×W×3), BMC-SDNU family as v7.3
     (MATLAB N×3×H×W, i.e. h5py (W, H, 3, N))."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +100,8 @@ def write_presplit(path: Path, blocks: dict[str, dict[str, np.ndarray]], family:
 def split_blocks(arr: dict[str, np.ndarray], sizes: tuple[int, int, int]) -> dict[str, dict[str, np.ndarray]]:
     """Cut the arrays into train / query / database blocks of ``sizes`` (in that order)."""
     out, start = {}, 0
-    for block, size in zip(("train", "query", "database"), sizes):
-        out[block] = {k: v[start:start + size] for k, v in arr.items()}
+    for block, size in zip(("train", "query", "database"), sizes, strict=False):
+        out[block] = {k: v[start : start + size] for k, v in arr.items()}
         start += size
     return out
 
@@ -96,13 +110,18 @@ def write_wikipedia(folder: Path, n_train: int = 12, n_test: int = 5, seed: int 
     """A miniature SVCL Wikipedia release (same file names and formats)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    arrays = {"I_tr": rng.random((n_train, 8)), "T_tr": rng.dirichlet(np.ones(4), n_train),
-              "I_te": rng.random((n_test, 8)), "T_te": rng.dirichlet(np.ones(4), n_test)}
+    arrays = {
+        "I_tr": rng.random((n_train, 8)),
+        "T_tr": rng.dirichlet(np.ones(4), n_train),
+        "I_te": rng.random((n_test, 8)),
+        "T_te": rng.dirichlet(np.ones(4), n_test),
+    }
     scipy.io.savemat(folder / "raw_features.mat", arrays)
     cats = {"train": rng.integers(1, 11, n_train), "test": rng.integers(1, 11, n_test)}
     for part, fname in (("train", "trainset_txt_img_cat.list"), ("test", "testset_txt_img_cat.list")):
         lines = [f"t{part}{i}\ti{part}{i}\t{c}" for i, c in enumerate(cats[part])]
         (folder / fname).write_text("\n".join(lines) + "\n")
-    (folder / "categories.list").write_text("art\nbiology\ngeography\nhistory\nliterature\nmedia\nmusic\nroyalty\n"
-                                            "sport\nwarfare\n")
+    (folder / "categories.list").write_text(
+        "art\nbiology\ngeography\nhistory\nliterature\nmedia\nmusic\nroyalty\nsport\nwarfare\n"
+    )
     return {**arrays, "cat_train": cats["train"], "cat_test": cats["test"]}

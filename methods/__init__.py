@@ -5,6 +5,7 @@ missing module is an ImportError, never a silent skip); third-party methods thro
 ``xbench.methods`` entry-point group (an entry point naming a ``Hasher`` subclass registers
 it under the entry point's name). See :mod:`xbench.registry` and ``docs/extending.md``.
 """
+
 from xbench.registry import Registry, UnknownEntryError
 
 from .base import Hasher, Hyper, ModalityShape, ProblemShape, TrainData, to_codes

@@ -19,6 +19,7 @@ Sources: official code lelan-li/SSAH @ 8780b20
 states for L_adv **[R]** (recollection of the paper's Eq. for L_adv; not verified against
 the PDF), averaged over the batch.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -57,12 +58,21 @@ def adversarial_criterion(output: torch.Tensor, target: float, form: str = "bce"
     raise ValueError(f"adversarial form must be one of {ADVERSARIAL_FORMS}, got {form!r}")
 
 
-def discriminator_loss(d_image: Discriminator, d_text: Discriminator, f_label: torch.Tensor,
-                       f_image: torch.Tensor, f_text: torch.Tensor, form: str = "bce") -> torch.Tensor:
+def discriminator_loss(
+    d_image: Discriminator,
+    d_text: Discriminator,
+    f_label: torch.Tensor,
+    f_image: torch.Tensor,
+    f_text: torch.Tensor,
+    form: str = "bce",
+) -> torch.Tensor:
     """The D-step loss: (ℓ(D_I(F^v),0) + ℓ(D_T(F^t),0) + ℓ(D_I(F^l),1) + ℓ(D_T(F^l),1)) / 4."""
-    return (adversarial_criterion(d_image(f_image), 0.0, form) + adversarial_criterion(d_text(f_text), 0.0, form)
-            + adversarial_criterion(d_image(f_label), 1.0, form)
-            + adversarial_criterion(d_text(f_label), 1.0, form)) / 4.0
+    return (
+        adversarial_criterion(d_image(f_image), 0.0, form)
+        + adversarial_criterion(d_text(f_text), 0.0, form)
+        + adversarial_criterion(d_image(f_label), 1.0, form)
+        + adversarial_criterion(d_text(f_label), 1.0, form)
+    ) / 4.0
 
 
 def generator_loss(discriminator: Discriminator, features: torch.Tensor, form: str = "bce") -> torch.Tensor:
@@ -71,12 +81,22 @@ def generator_loss(discriminator: Discriminator, features: torch.Tensor, form: s
 
 
 @torch.no_grad()
-def discriminator_accuracy(d_image: Discriminator, d_text: Discriminator, f_label: torch.Tensor,
-                           f_image: torch.Tensor, f_text: torch.Tensor, form: str = "bce") -> float:
+def discriminator_accuracy(
+    d_image: Discriminator,
+    d_text: Discriminator,
+    f_label: torch.Tensor,
+    f_image: torch.Tensor,
+    f_text: torch.Tensor,
+    form: str = "bce",
+) -> float:
     """Fraction of the four groups' samples the discriminators classify correctly."""
     threshold = 0.0 if form == "bce" else 0.5
-    right = ((d_image(f_image) < threshold).float().sum() + (d_text(f_text) < threshold).float().sum()
-             + (d_image(f_label) >= threshold).float().sum() + (d_text(f_label) >= threshold).float().sum())
+    right = (
+        (d_image(f_image) < threshold).float().sum()
+        + (d_text(f_text) < threshold).float().sum()
+        + (d_image(f_label) >= threshold).float().sum()
+        + (d_text(f_label) >= threshold).float().sum()
+    )
     return float(right) / float(2 * f_label.shape[0] + f_image.shape[0] + f_text.shape[0])
 
 
@@ -89,5 +109,5 @@ def frozen(module: nn.Module) -> Iterator[None]:
     try:
         yield
     finally:
-        for p, flag in zip(module.parameters(), flags):
+        for p, flag in zip(module.parameters(), flags, strict=False):
             p.requires_grad_(flag)

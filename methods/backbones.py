@@ -19,6 +19,7 @@ dataset's declared preference (``ModalityShape.backbone``, e.g. ``synthetic-imag
   scratch, methods take their features-mode hyperparameter defaults with it (e.g. lr 1e-3
   rather than the paper's fine-tuning 1e-5; ``ProblemShape.features_defaults``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,19 +73,29 @@ class UnitScale(nn.Module):
 class SmallCNN(nn.Module):
     """Three conv(3×3)–BN–ReLU–maxpool(2) stages (``channels``) + FC(``hidden``) + ReLU."""
 
-    def __init__(self, image_size: tuple[int, int] = (32, 32), channels: tuple[int, ...] = (16, 32, 64),
-                 hidden: int = 256):
+    def __init__(
+        self,
+        image_size: tuple[int, int] = (32, 32),
+        channels: tuple[int, ...] = (16, 32, 64),
+        hidden: int = 256,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         in_ch = 3
         h, w = image_size
         for out_ch in channels:
-            layers += [nn.Conv2d(in_ch, out_ch, 3, padding=1), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(in_ch, out_ch, 3, padding=1),
+                nn.BatchNorm2d(out_ch),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
             in_ch, h, w = out_ch, h // 2, w // 2
         if h < 1 or w < 1:
-            raise ValueError(f"small-cnn: images of {image_size[0]}×{image_size[1]} are too small for "
-                             f"{len(channels)} pooling stages (need at least {2 ** len(channels)} pixels a side)")
+            raise ValueError(
+                f"small-cnn: images of {image_size[0]}×{image_size[1]} are too small for "
+                f"{len(channels)} pooling stages (need at least {2 ** len(channels)} pixels a side)"
+            )
         self.conv = nn.Sequential(*layers)
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(in_ch * h * w, hidden), nn.ReLU(inplace=True))
         self.out_features = hidden
@@ -118,12 +129,21 @@ def build_backbone(name: str, dim: int | tuple[int, ...], weights: str | None = 
         if weights not in ("imagenet", "none", None, ""):
             path = Path(str(weights))
             if not path.is_file():
-                raise FileNotFoundError(f"small-cnn weights '{weights}': no such file (use 'none' or a "
-                                        "state-dict path)")
+                raise FileNotFoundError(
+                    f"small-cnn weights '{weights}': no such file (use 'none' or a state-dict path)"
+                )
             state = torch.load(path, map_location="cpu", weights_only=True)
             net.load_state_dict(state.get("state_dict", state) if isinstance(state, dict) else state)
         return Backbone(UnitScale(size), net, net.out_features)
     raise ValueError(f"unknown image backbone '{name}'; valid: {', '.join(BACKBONES)}")
 
 
-__all__ = ["BACKBONES", "DEFAULT_BACKBONE", "FROM_SCRATCH", "Backbone", "SmallCNN", "UnitScale", "build_backbone"]
+__all__ = [
+    "BACKBONES",
+    "DEFAULT_BACKBONE",
+    "FROM_SCRATCH",
+    "Backbone",
+    "SmallCNN",
+    "UnitScale",
+    "build_backbone",
+]

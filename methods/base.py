@@ -41,6 +41,7 @@ switch, :meth:`~Hasher.evaluating` the one eval-mode context, :meth:`~Hasher.sam
 evaluates :meth:`~Hasher.per_sample_loss` over the training set in eval mode, and
 :meth:`~Hasher.epoch_budget` reads the run's epoch budget (:attr:`TrainData.epochs`).
 """
+
 from __future__ import annotations
 
 import math
@@ -122,8 +123,15 @@ class TrainData:
 
     def subset(self, index: torch.Tensor) -> TrainData:
         text_labels = None if self.text_labels is None else self.text_labels[index]
-        return TrainData(self.image[index], self.text[index], self.labels[index], self.noise_rate,
-                         text_labels, self.extra, self.epochs)
+        return TrainData(
+            self.image[index],
+            self.text[index],
+            self.labels[index],
+            self.noise_rate,
+            text_labels,
+            self.extra,
+            self.epochs,
+        )
 
 
 class Hasher(nn.Module):
@@ -136,7 +144,9 @@ class Hasher(nn.Module):
     supported_bits: ClassVar[str] = "any positive integer"
     default_epochs: ClassVar[int] = 50
     has_sample_losses: ClassVar[bool] = False
-    accepts_raw_images: ClassVar[bool] = True  # False: precomputed image features only (checked before training)
+    accepts_raw_images: ClassVar[bool] = (
+        True  # False: precomputed image features only (checked before training)
+    )
     # display metadata, read by reports and plots through the registry
     display_name: ClassVar[str] = ""  # table/legend name ("" = ``name``)
     order: ClassVar[int] = 1000  # position in tables and legends (lower first)
@@ -144,8 +154,15 @@ class Hasher(nn.Module):
     marker: ClassVar[str | None] = None  # matplotlib marker (None: derived from the name)
     sample_chunk: ClassVar[int] = 1024  # batch size of sample_losses / outputs_all
 
-    def __init__(self, shape: ProblemShape, bits: int, *, device: str | torch.device = "cpu", seed: int = 0,
-                 **hparams: Any):
+    def __init__(
+        self,
+        shape: ProblemShape,
+        bits: int,
+        *,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+        **hparams: Any,
+    ):
         super().__init__()
         message = self.check_bits(bits)
         if message:
@@ -169,8 +186,10 @@ class Hasher(nn.Module):
 
     @classmethod
     def defaults(cls, features_mode: bool = True) -> dict[str, Any]:
-        return {k: (h.features_default if features_mode and h.features_default is not None else h.default)
-                for k, h in cls.hyperparameters.items()}
+        return {
+            k: (h.features_default if features_mode and h.features_default is not None else h.default)
+            for k, h in cls.hyperparameters.items()
+        }
 
     @classmethod
     def resolve_hyperparameters(cls, overrides: dict[str, Any], features_mode: bool = True) -> dict[str, Any]:
@@ -178,8 +197,10 @@ class Hasher(nn.Module):
         hp = cls.defaults(features_mode)
         for key, value in overrides.items():
             if key not in cls.hyperparameters:
-                raise ValueError(f"unknown hyperparameter '{key}' for method '{cls.name}'; "
-                                 f"valid: {', '.join(cls.hyperparameters) or '(none)'}")
+                raise ValueError(
+                    f"unknown hyperparameter '{key}' for method '{cls.name}'; "
+                    f"valid: {', '.join(cls.hyperparameters) or '(none)'}"
+                )
             try:
                 value = coerce(value, cls.hyperparameters[key].default)
             except (ValueError, OverflowError, TypeError) as exc:
@@ -210,13 +231,18 @@ class Hasher(nn.Module):
             self.train(was_training)
 
     @torch.no_grad()
-    def outputs_all(self, modality: str, x: torch.Tensor, chunk: int | None = None,
-                    fn: Callable[[str, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    def outputs_all(
+        self,
+        modality: str,
+        x: torch.Tensor,
+        chunk: int | None = None,
+        fn: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """``fn`` (default :meth:`continuous`) over a whole set in chunks, in eval mode."""
         fn = fn or self.continuous
         step = int(chunk or self.sample_chunk)
         with self.evaluating():
-            return torch.cat([fn(modality, x[s:s + step]) for s in range(0, x.shape[0], step)])
+            return torch.cat([fn(modality, x[s : s + step]) for s in range(0, x.shape[0], step)])
 
     # ------------------------------------------------------------------ optimisers and schedule
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -263,14 +289,15 @@ class Hasher(nn.Module):
         return {f"lr_{key}": value for key, value in logged.items()}
 
     # ------------------------------------------------------------------ batching
-    def batches(self, n: int, batch_size: int, shuffle: bool = True, drop_last: bool = False
-                ) -> Iterator[torch.Tensor]:
+    def batches(
+        self, n: int, batch_size: int, shuffle: bool = True, drop_last: bool = False
+    ) -> Iterator[torch.Tensor]:
         """Index tensors (on the method's device) covering ``range(n)`` in mini-batches (seeded order)."""
         order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
         order = order.to(self.device)
         stop = n - (n % batch_size) if drop_last and n >= batch_size else n
         for start in range(0, stop, batch_size):
-            yield order[start:start + batch_size]
+            yield order[start : start + batch_size]
 
     def batch_size(self) -> int:
         return int(self.hp["batch_size"])
@@ -306,8 +333,9 @@ class Hasher(nn.Module):
 
     def train_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         """Default: one pass of shuffled mini-batches minimising :meth:`batch_loss` with every optimiser."""
-        self.run_pass(self.batches(len(data), self.batch_size()),
-                      lambda idx: self.batch_loss(data, idx, context), log)
+        self.run_pass(
+            self.batches(len(data), self.batch_size()), lambda idx: self.batch_loss(data, idx, context), log
+        )
 
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         """After the epoch's passes (e.g. a code update); may log more values."""
@@ -317,8 +345,14 @@ class Hasher(nn.Module):
         or a pair ``(loss, logged terms)``. Logged values may be ``(total, weight)`` pairs."""
         raise NotImplementedError(f"{type(self).__name__} must implement batch_loss (or train_epoch)")
 
-    def run_pass(self, batches: Iterable[torch.Tensor], loss_fn: Callable[[torch.Tensor], BatchLoss],
-                 log: EpochLog, optimizers: Iterable[str] | None = None, suffix: str = "") -> None:
+    def run_pass(
+        self,
+        batches: Iterable[torch.Tensor],
+        loss_fn: Callable[[torch.Tensor], BatchLoss],
+        log: EpochLog,
+        optimizers: Iterable[str] | None = None,
+        suffix: str = "",
+    ) -> None:
         """For each batch (of at least :meth:`min_batch_size`): loss, zero, backward, step, log."""
         names = None if optimizers is None else tuple(optimizers)
         for idx in batches:
@@ -344,8 +378,10 @@ class Hasher(nn.Module):
             return None
         with self.evaluating(), torch.no_grad():
             context = self.sample_loss_context(data)
-            parts = [self.per_sample_loss(data, idx, context).float().cpu()
-                     for idx in self.batches(len(data), self.sample_chunk, shuffle=False)]
+            parts = [
+                self.per_sample_loss(data, idx, context).float().cpu()
+                for idx in self.batches(len(data), self.sample_chunk, shuffle=False)
+            ]
         return torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.float32)
 
     # ------------------------------------------------------------------ the interface
@@ -367,7 +403,7 @@ class Hasher(nn.Module):
         n = x.shape[0]
         parts = []
         for start in range(0, n, batch_size):
-            chunk = x[start:start + batch_size]
+            chunk = x[start : start + batch_size]
             if not isinstance(chunk, torch.Tensor):
                 chunk = torch.as_tensor(np.asarray(chunk))
             parts.append(self.encode(modality, chunk))

@@ -13,6 +13,7 @@ quantization** (λ = 0). Optimiser and settings as for ``cmmq`` (RMSprop, lr 1e-
 1e-3 on features, weight decay 1e-5, batch 128), so ``bce`` vs ``cmmq`` isolates what
 selection + MQ buy (the paper's Figure 8). ``sample_losses`` returns the per-sample PC loss.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -32,8 +33,9 @@ class BCE(ProxyHasher):
 
     def losses(self, b_image, b_text, o_image, o_text):
         hp = self.hp
-        pc = (pc_loss(b_image, o_image, hp["alpha"], hp["beta"], hp["quant"])
-              + pc_loss(b_text, o_text, hp["alpha"], hp["beta"], hp["quant"]))
+        pc = pc_loss(b_image, o_image, hp["alpha"], hp["beta"], hp["quant"]) + pc_loss(
+            b_text, o_text, hp["alpha"], hp["beta"], hp["quant"]
+        )
         return {"pc": pc, "joint": pc}
 
     def keep_ratio_at(self, epoch: int, rho: float) -> float:

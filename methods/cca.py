@@ -6,6 +6,7 @@ Shawe-Taylor 2010). With two views, as here, multiset CCA reduces to CCA. Fitted
 canonical directions per modality, at most the smaller feature dimension. Shared fitting and
 encoding: :mod:`xbench.methods.linear`.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -29,5 +30,6 @@ class CCA(TwoViewProjection):
             CCA as _SklearnCCA,  # imported when used (slow import)
         )
 
-        return _SklearnCCA(n_components=self.bits, scale=False, max_iter=int(self.hp["max_iter"]),
-                           tol=float(self.hp["tol"]))
+        return _SklearnCCA(
+            n_components=self.bits, scale=False, max_iter=int(self.hp["max_iter"]), tol=float(self.hp["tol"])
+        )

@@ -40,6 +40,7 @@ epochs, so ``default_epochs`` is 100 (xbench). Networks: the suite's shared Imag
 tanh outputs (CMMQ paper §4.2). Inputs of precomputed features are standardised and BoW
 centred as for ``dcmh`` (:class:`~xbench.methods.pairwise.InputNormalisation`).
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -68,39 +69,64 @@ class CMHH(Hasher):
     name = "cmhh"
     display_name, order, color, marker = "CMHH", 60, "#cc78bc", "D"
     paper = "Cao, Liu, Long, Wang, Cross-Modal Hamming Hashing, ECCV 2018 (reconstruction)"
-    description = ("exponential-distribution pairwise focal loss on a continuous Hamming distance with "
-                   "class-balanced weights + quantization; within-batch cross-modal pairs; tanh outputs [R]")
+    description = (
+        "exponential-distribution pairwise focal loss on a continuous Hamming distance with "
+        "class-balanced weights + quantization; within-batch cross-modal pairs; tanh outputs [R]"
+    )
     default_epochs = 100
     has_sample_losses = True
     hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "beta": Hyper(0.25, "torchcmh @5bc3add training/CMHH.py L132 (commented-out joint train(), removed in "
-                      "969ce26): beta = 0.25 on the inner-product Hamming distance ½(K − h_xᵀh_y), L193-194 [T] "
-                      "(@9784397 L29, L112: 0.5 on a Euclidean distance)",
-                      "rate β of p = exp(−β d); the radius where p = ½ is ln2/β"),
-        "gamma": Hyper(2.0, f"{_T}: parameters['gamma'] (focal loss, Lin et al. 2017)", "focusing parameter γ"),
-        "lam": Hyper(0.1, "xbench [R] (torchcmh uses 0 active / 1 commented); the text codes collapse on "
-                     "synthetic at 0.1 and 1 alike (docs/health.md)",
-                     "weight λ of the quantization term"),
-        "quantization": Hyper("exponential", "reconstruction [R] (exact form unknown)",
-                              "exponential: β·d(|h|, 1); square: Σ(|h|−1)²", choices=("exponential", "square")),
+        "beta": Hyper(
+            0.25,
+            "torchcmh @5bc3add training/CMHH.py L132 (commented-out joint train(), removed in "
+            "969ce26): beta = 0.25 on the inner-product Hamming distance ½(K − h_xᵀh_y), L193-194 [T] "
+            "(@9784397 L29, L112: 0.5 on a Euclidean distance)",
+            "rate β of p = exp(−β d); the radius where p = ½ is ln2/β",
+        ),
+        "gamma": Hyper(
+            2.0, f"{_T}: parameters['gamma'] (focal loss, Lin et al. 2017)", "focusing parameter γ"
+        ),
+        "lam": Hyper(
+            0.1,
+            "xbench [R] (torchcmh uses 0 active / 1 commented); the text codes collapse on "
+            "synthetic at 0.1 and 1 alike (docs/health.md)",
+            "weight λ of the quantization term",
+        ),
+        "quantization": Hyper(
+            "exponential",
+            "reconstruction [R] (exact form unknown)",
+            "exponential: β·d(|h|, 1); square: Σ(|h|−1)²",
+            choices=("exponential", "square"),
+        ),
         "batch_size": Hyper(128, _T, "mini-batch size"),
         "lr_image": Hyper(0.02, f"{_T}: lr['img']", "SGD learning rate of the image network"),
         "lr_text": Hyper(0.2, f"{_T}: lr['txt']", "SGD learning rate of the text network"),
         "momentum": Hyper(0.9, _T, "SGD momentum"),
         "weight_decay": Hyper(0.0, f"{_T}: SGD without weight decay", "SGD weight decay"),
-        "lr_step": Hyper(15, f"{_T}: lr_decay_freq", "halve (× lr_decay) the learning rates every lr_step epochs"),
+        "lr_step": Hyper(
+            15, f"{_T}: lr_decay_freq", "halve (× lr_decay) the learning rates every lr_step epochs"
+        ),
         "lr_decay": Hyper(0.5, f"{_T}: lr_decay", "multiplicative learning-rate decay per step"),
-        "input_norm": Hyper("auto", "as dcmh (InputNormalisation)", "auto, none, center or standardize",
-                            choices=("auto", "none", "center", "standardize")),
-        "backbone_weights": Hyper("imagenet", "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
-                                  "raw images only: ResNet-18 weights — imagenet, none or a checkpoint path"),
+        "input_norm": Hyper(
+            "auto",
+            "as dcmh (InputNormalisation)",
+            "auto, none, center or standardize",
+            choices=("auto", "none", "center", "standardize"),
+        ),
+        "backbone_weights": Hyper(
+            "imagenet",
+            "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
+            "raw images only: ResNet-18 weights — imagenet, none or a checkpoint path",
+        ),
     }
 
     def __init__(self, shape, bits, **kwargs):
         super().__init__(shape, bits, **kwargs)
         hp = self.hp
         if int(hp["batch_size"]) < 2:
-            raise ValueError(f"cmhh.batch_size: expected an integer ≥ 2 (pairs within a batch), got {hp['batch_size']}")
+            raise ValueError(
+                f"cmhh.batch_size: expected an integer ≥ 2 (pairs within a batch), got {hp['batch_size']}"
+            )
         if int(hp["lr_step"]) < 1:
             raise ValueError(f"cmhh.lr_step: expected a positive integer, got {hp['lr_step']}")
         self.image_net = ImageNet(shape.image, bits, out_activation="tanh", weights=hp["backbone_weights"])
@@ -108,9 +134,15 @@ class CMHH(Hasher):
         self.inputs = InputNormalisation(shape, hp["input_norm"])
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {m: torch.optim.SGD(self.net(m).parameters(), lr=float(self.hp[f"lr_{m}"]),
-                                   momentum=float(self.hp["momentum"]), weight_decay=float(self.hp["weight_decay"]))
-                for m in ("image", "text")}
+        return {
+            m: torch.optim.SGD(
+                self.net(m).parameters(),
+                lr=float(self.hp[f"lr_{m}"]),
+                momentum=float(self.hp["momentum"]),
+                weight_decay=float(self.hp["weight_decay"]),
+            )
+            for m in ("image", "text")
+        }
 
     def lr_schedule(self) -> Schedule:
         """torchcmh: × ``lr_decay`` every ``lr_step`` epochs."""
@@ -122,8 +154,13 @@ class CMHH(Hasher):
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         return self.net(modality)(self.inputs(modality, x))
 
-    def pair_terms(self, h_image: torch.Tensor, h_text: torch.Tensor, s: torch.Tensor,
-                   counts: tuple[float, float] | None = None) -> torch.Tensor:
+    def pair_terms(
+        self,
+        h_image: torch.Tensor,
+        h_text: torch.Tensor,
+        s: torch.Tensor,
+        counts: tuple[float, float] | None = None,
+    ) -> torch.Tensor:
         """Class-balanced exponential focal loss w_ij ℓ_ij of each pair (N×M, not reduced)."""
         dist = continuous_hamming(h_image, h_text)
         focal = exponential_focal_loss(dist, s, float(self.hp["beta"]), float(self.hp["gamma"]))
@@ -156,7 +193,7 @@ class CMHH(Hasher):
         """All outputs, and the class-balance counts of all n × n cross-modal pairs."""
         li, lt = data.labels_of("image"), data.labels_of("text")
         n = len(data)
-        n_pos = sum(float(similarity(li[s:s + 1024], lt).sum()) for s in range(0, n, 1024))
+        n_pos = sum(float(similarity(li[s : s + 1024], lt).sum()) for s in range(0, n, 1024))
         outputs = self.outputs_all("image", data.image), self.outputs_all("text", data.text)
         return (*outputs, (n_pos, float(n) * n))
 

@@ -55,6 +55,7 @@ Deviations / readings (switchable unless said otherwise)
 * On raw images a trailing mini-batch of a single sample is skipped (BatchNorm cannot train
   on one sample).
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -71,23 +72,33 @@ class CMMQ(ProxyHasher):
 
     name = "cmmq"
     display_name, order, color, marker = "CMMQ", 110, "#0173b2", "o"
-    description = ("Hadamard proxy BCE + symmetric-KL mutual quantization, small-loss selection "
-                   "R(t) = 1 − min(tρ/T_k, ρ) (paper version)")
+    description = (
+        "Hadamard proxy BCE + symmetric-KL mutual quantization, small-loss selection "
+        "R(t) = 1 − min(tρ/T_k, ρ) (paper version)"
+    )
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         **network_hypers(),
         **pc_hypers(),
         "mq_weight": Hyper(0.7, "paper §4.2 and Fig. 7 (λ)", "weight λ of the mutual quantization loss"),
-        "kl_reduction": Hyper("mean", "xbench reading (Eq. 7 sums over bits; see the module docstring)",
-                              "per-sample MQ loss: mean or sum over bits", choices=("mean", "sum")),
+        "kl_reduction": Hyper(
+            "mean",
+            "xbench reading (Eq. 7 sums over bits; see the module docstring)",
+            "per-sample MQ loss: mean or sum over bits",
+            choices=("mean", "sum"),
+        ),
         "t_k": Hyper(10.0, "paper §4.2", "epochs T_k over which the drop rate ramps up to ρ"),
-        "noise_rate": Hyper(None, "paper §4.2 (ρ known)",
-                            "ρ for R(t); None: the rate the runner passes (true or --assumed-noise-rate)"),
+        "noise_rate": Hyper(
+            None,
+            "paper §4.2 (ρ known)",
+            "ρ for R(t); None: the rate the runner passes (true or --assumed-noise-rate)",
+        ),
     }
 
     def losses(self, b_image, b_text, o_image, o_text):
         hp = self.hp
-        pc = (pc_loss(b_image, o_image, hp["alpha"], hp["beta"], hp["quant"])
-              + pc_loss(b_text, o_text, hp["alpha"], hp["beta"], hp["quant"]))
+        pc = pc_loss(b_image, o_image, hp["alpha"], hp["beta"], hp["quant"]) + pc_loss(
+            b_text, o_text, hp["alpha"], hp["beta"], hp["quant"]
+        )
         terms = {"pc": pc}
         if hp["mq_weight"]:
             mq = symmetric_kl(b_image, b_text, reduction=hp["kl_reduction"])

@@ -62,6 +62,7 @@ the release's two optimisers with the same settings (state is per parameter).
 
 Features-mode default: lr 1e-3 like ``cmmq`` (the release only trains end to end).
 """
+
 from __future__ import annotations
 
 import re
@@ -109,7 +110,7 @@ def release_train_view(x: torch.Tensor, generator: torch.Generator) -> torch.Ten
     views = []
     for i in range(n):
         top, left = offsets[i]
-        view = x[i, :, top:top + CROP, left:left + CROP]
+        view = x[i, :, top : top + CROP, left : left + CROP]
         views.append(view.flip(-1) if flips[i] else view)
     return torch.stack(views)
 
@@ -118,7 +119,7 @@ def release_test_view(x: torch.Tensor) -> torch.Tensor:
     """Resize to 256×256 and take the central 224×224 crop (floats in [0, 1])."""
     x = F.interpolate(_unit_range(x), size=(RESIZE, RESIZE), mode="bilinear", align_corners=False)
     start = (RESIZE - CROP) // 2
-    return x[:, :, start:start + CROP, start:start + CROP]
+    return x[:, :, start : start + CROP, start : start + CROP]
 
 
 class CMMQCode(ProxyHasher):
@@ -126,32 +127,58 @@ class CMMQCode(ProxyHasher):
 
     name = "cmmq-code"
     display_name, order, color, marker = "CMMQ-code", 100, "#ece133", "h"
-    description = ("CMMQ as in the authors' released code: forget ramp over 20 epochs, InfoNCE 'MQ' term "
-                   "off by default, linear text net, name-based proxy assignment")
+    description = (
+        "CMMQ as in the authors' released code: forget ramp over 20 epochs, InfoNCE 'MQ' term "
+        "off by default, linear text net, name-based proxy assignment"
+    )
     default_epochs = 100
     keep_rounding = "floor"
     proxy_keep = "last"
     proxy_tries = 20
     hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "lr": Hyper(1e-5, "release My_method.py L54-55; features mode: as cmmq (xbench)",
-                    "RMSprop learning rate of both networks", features_default=FEATURES_LR),
+        "lr": Hyper(
+            1e-5,
+            "release My_method.py L54-55; features mode: as cmmq (xbench)",
+            "RMSprop learning rate of both networks",
+            features_default=FEATURES_LR,
+        ),
         "weight_decay": Hyper(1e-5, "release L54-55", "RMSprop weight decay"),
         "batch_size": Hyper(128, "release L59", "mini-batch size"),
-        "quant_weight": Hyper(1e-4, "release config['lambda'] L72", "weight of the squared quantization term "
-                              "(averaged over bits with the BCE)"),
+        "quant_weight": Hyper(
+            1e-4,
+            "release config['lambda'] L72",
+            "weight of the squared quantization term (averaged over bits with the BCE)",
+        ),
         "mq_weight": Hyper(0.0, "release --beta default L20", "weight of the release's InfoNCE 'MQ' term"),
         "num_gradual": Hyper(20, "release --num_gradual L17", "epochs over which the forget rate ramps to ρ"),
-        "noise_rate": Hyper(None, "release --noise_rate (= forget rate)",
-                            "ρ; None: the rate the runner passes (true or --assumed-noise-rate)"),
-        "proxy_assign": Hyper("name_based", "release L83, L115-124", "target rule: name_based (as released), "
-                              "vote (majority vote) or argmax", choices=("name_based", "vote", "argmax")),
-        "text_net": Hyper("linear2", "release network.py L84-112", "linear2 (as released: fc3(fc1(x))) or "
-                          "mlp3 (the paper's three-layer MLP)", choices=("linear2", "mlp3")),
+        "noise_rate": Hyper(
+            None,
+            "release --noise_rate (= forget rate)",
+            "ρ; None: the rate the runner passes (true or --assumed-noise-rate)",
+        ),
+        "proxy_assign": Hyper(
+            "name_based",
+            "release L83, L115-124",
+            "target rule: name_based (as released), vote (majority vote) or argmax",
+            choices=("name_based", "vote", "argmax"),
+        ),
+        "text_net": Hyper(
+            "linear2",
+            "release network.py L84-112",
+            "linear2 (as released: fc3(fc1(x))) or mlp3 (the paper's three-layer MLP)",
+            choices=("linear2", "mlp3"),
+        ),
         "text_hidden": Hyper(None, "release ⌈(T+K)/2⌉", "hidden width of the text net (None: ⌈(T+K)/2⌉)"),
-        "augment": Hyper(True, "release utils/tools.py L252-262",
-                         "raw images: random crop + flip in training, centre crop at test"),
-        "backbone_weights": Hyper("imagenet", "release network.py (pretrained=True)",
-                                  "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path"),
+        "augment": Hyper(
+            True,
+            "release utils/tools.py L252-262",
+            "raw images: random crop + flip in training, centre crop at test",
+        ),
+        "backbone_weights": Hyper(
+            "imagenet",
+            "release network.py (pretrained=True)",
+            "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path",
+        ),
     }
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
@@ -163,13 +190,19 @@ class CMMQCode(ProxyHasher):
         self.augment_generator = torch.Generator().manual_seed(self.seed * 1_000_003 + 29)
 
     def build_networks(self):
-        image = ImageNet(self.shape.image, self.bits, out_activation="linear",
-                         weights=self.hp["backbone_weights"], head_init_std=0.01)
+        image = ImageNet(
+            self.shape.image,
+            self.bits,
+            out_activation="linear",
+            weights=self.hp["backbone_weights"],
+            head_init_std=0.01,
+        )
         if self.hp["text_net"] == "linear2":
             text = ReleaseTextNet(int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"])
         else:
-            text = TextNet(int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"],
-                           out_activation="linear")
+            text = TextNet(
+                int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"], out_activation="linear"
+            )
         return image, text
 
     def assign_targets(self, labels: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ Sources: official code penghu-cs/MRL @ e0f5c8f
 * :func:`weighted_class_loss` — ``uot-rcl``'s weighted RC or cross-entropy loss against its
   corrected labels.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,9 @@ import torch
 import torch.nn.functional as F
 
 
-def robust_clustering_loss(logits: torch.Tensor, labels: torch.Tensor, eps: float = 1e-7,
-                           reduction: str = "mean") -> torch.Tensor:
+def robust_clustering_loss(
+    logits: torch.Tensor, labels: torch.Tensor, eps: float = 1e-7, reduction: str = "mean"
+) -> torch.Tensor:
     """RC loss from class logits (N×C) and (noisy) labels: N class indices or N×C multi-hot
     (entries > 0 count as positive; soft weights are not supported).
 
@@ -51,8 +53,13 @@ def robust_clustering_loss(logits: torch.Tensor, labels: torch.Tensor, eps: floa
     return per_sample.mean() if reduction == "mean" else per_sample
 
 
-def multimodal_contrastive_loss(z_image: torch.Tensor, z_text: torch.Tensor, tau: float = 1.0,
-                                reduction: str = "mean", include_self: bool = False) -> torch.Tensor:
+def multimodal_contrastive_loss(
+    z_image: torch.Tensor,
+    z_text: torch.Tensor,
+    tau: float = 1.0,
+    reduction: str = "mean",
+    include_self: bool = False,
+) -> torch.Tensor:
     """Contrastive loss between paired rows of two modalities (rows are L2-normalised here).
 
     For each of the 2N embeddings z_a the positive is its partner in the other modality:
@@ -83,8 +90,9 @@ def multimodal_contrastive_loss(z_image: torch.Tensor, z_text: torch.Tensor, tau
     return 0.5 * (per_anchor[:n] + per_anchor[n:])
 
 
-def weighted_class_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, kind: str = "rc"
-                        ) -> torch.Tensor:
+def weighted_class_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, kind: str = "rc"
+) -> torch.Tensor:
     """Σ_i w_i ℓ_i / Σ_i w_i of a per-sample class loss ℓ against (corrected) multi-hot labels (``uot-rcl``).
 
     ``kind``: ``rc`` — :func:`robust_clustering_loss`; ``ce`` — cross-entropy against the labels

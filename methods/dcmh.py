@@ -47,6 +47,7 @@ Choices and deviations (all switchable):
 * Image hash layer initialised N(0, 0.01²) (fc8 of ``net_structure_img.m``); the shared
   3-layer text MLP keeps PyTorch's initialisation (DCMH's own text net is BoW→8192→K).
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -68,21 +69,32 @@ class DCMH(SharedCodeHasher):
     name = "dcmh"
     display_name, order, color, marker = "DCMH", 30, "#de8f05", "s"
     paper = "Jiang & Li, Deep Cross-Modal Hashing, CVPR 2017"
-    description = ("pairwise NLL (Θ = ½FᵀG, batch × all-n via output buffers) + quantization to shared codes B "
-                   "+ bit balance; alternating image/text SGD, then B = sign(F+G); linear outputs")
+    description = (
+        "pairwise NLL (Θ = ½FᵀG, batch × all-n via output buffers) + quantization to shared codes B "
+        "+ bit balance; alternating image/text SGD, then B = sign(F+G); linear outputs"
+    )
     default_epochs = 500
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         **SKELETON_HYPERPARAMETERS,
-        "lr_image": Hyper(10 ** -1.5, "DCMH code DCMH_demo.m L19-21 (lr_img = logspace(-1.5, -3)); features mode: "
-                          "xbench, validated on synthetic (README, pairwise baselines)",
-                          "initial SGD learning rate of the image network", features_default=1.0),
-        "lr_text": Hyper(10 ** -1.5, "DCMH code DCMH_demo.m L19-21 (lr_txt = logspace(-1.5, -3)); features mode: "
-                         "xbench, validated on synthetic (README, pairwise baselines)",
-                         "initial SGD learning rate of the text network", features_default=3.0),
+        "lr_image": Hyper(
+            10**-1.5,
+            "DCMH code DCMH_demo.m L19-21 (lr_img = logspace(-1.5, -3)); features mode: "
+            "xbench, validated on synthetic (README, pairwise baselines)",
+            "initial SGD learning rate of the image network",
+            features_default=1.0,
+        ),
+        "lr_text": Hyper(
+            10**-1.5,
+            "DCMH code DCMH_demo.m L19-21 (lr_txt = logspace(-1.5, -3)); features mode: "
+            "xbench, validated on synthetic (README, pairwise baselines)",
+            "initial SGD learning rate of the text network",
+            features_default=3.0,
+        ),
     }
 
-    def batch_terms(self, modality: str, u: torch.Tensor, idx: torch.Tensor, data: TrainData
-                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def batch_terms(
+        self, modality: str, u: torch.Tensor, idx: torch.Tensor, data: TrainData
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         other = self.other(modality)
         scale = 1.0 / (len(data) * len(idx))
         s = similarity(data.labels_of(modality)[idx], data.labels_of(other))

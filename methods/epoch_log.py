@@ -7,6 +7,7 @@ per-sample loss summed over a batch, weighted by the batch size); a callable is 
 it is added. Constants (a learning
 rate, a keep ratio) are set once. A name declared up front but never reported logs 0.0.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

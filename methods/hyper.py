@@ -1,4 +1,5 @@
 """Declared hyperparameters: :class:`Hyper` (default, source, meaning), CLI value coercion and checks."""
+
 from __future__ import annotations
 
 import math

@@ -23,6 +23,7 @@ different from the previous epoch's), ``relabelled`` (labels different from the 
 ``plan_cost``. The runner compares the method's ``corrected_labels()`` with the clean and noisy
 labels for fixed/broken counts (the method never sees the clean labels).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,8 +34,14 @@ import torch
 from .base import TrainData
 from .transport import class_prior, consistent_cost, neighbour_vote, semantic_alignment, top_labels
 
-ZERO_STATS = {"mass": 0.0, "moved": 0.0, "transported": 0.0, "changed": 0.0, "relabelled": 0.0,
-              "plan_cost": 0.0}
+ZERO_STATS = {
+    "mass": 0.0,
+    "moved": 0.0,
+    "transported": 0.0,
+    "changed": 0.0,
+    "relabelled": 0.0,
+    "plan_cost": 0.0,
+}
 
 
 class LabelCorrection:
@@ -50,8 +57,9 @@ class LabelCorrection:
         for modality, y in noisy.items():
             y = (y.detach().cpu().numpy() > 0).astype(np.uint8)
             if y.shape != (len(data), num_classes):
-                raise ValueError(f"{owner}: {modality} labels have shape {y.shape}, expected "
-                                 f"({len(data)}, {num_classes})")
+                raise ValueError(
+                    f"{owner}: {modality} labels have shape {y.shape}, expected ({len(data)}, {num_classes})"
+                )
             self.noisy[modality] = y
             self.soft[modality] = y.astype(np.float64)
             self.labels[modality] = y.copy()
@@ -67,17 +75,31 @@ class LabelCorrection:
         out.setdefault("text", out["image"])
         return out
 
-    def update(self, z: dict[str, torch.Tensor], p: dict[str, np.ndarray], mass: float, hp: dict[str, Any]
-               ) -> dict[str, float]:
+    def update(
+        self, z: dict[str, torch.Tensor], p: dict[str, np.ndarray], mass: float, hp: dict[str, Any]
+    ) -> dict[str, float]:
         """One semantic-alignment step from embeddings ``z`` and class probabilities ``p``; its statistics."""
         vote = None
         if hp["vote_weight"] > 0:
             current = torch.as_tensor(self.labels["image"], dtype=torch.float32, device=z["image"].device)
             vote = neighbour_vote(z["image"], z["text"], current, k=hp["vote_k"])
-        cost = consistent_cost(p["image"], p["text"], vote, hp["vote_weight"], labels=self.labels["image"],
-                               label_weight=hp["label_weight"])
-        step = semantic_alignment(cost, self.counts, self.prior, mass, reg=hp["ot_reg"],
-                                  solver=hp["ot_solver"], threshold=hp["select_threshold"])
+        cost = consistent_cost(
+            p["image"],
+            p["text"],
+            vote,
+            hp["vote_weight"],
+            labels=self.labels["image"],
+            label_weight=hp["label_weight"],
+        )
+        step = semantic_alignment(
+            cost,
+            self.counts,
+            self.prior,
+            mass,
+            reg=hp["ot_reg"],
+            solver=hp["ot_solver"],
+            threshold=hp["select_threshold"],
+        )
         sel = step.transported
         dist = step.row_distribution()
         mu = hp["momentum"]
@@ -94,8 +116,14 @@ class LabelCorrection:
             stats["changed" + suffix] = float(diff)
             stats["relabelled" + suffix] = float((new != self.noisy[modality]).any(1).sum())
         self.selected = sel
-        stats.update({"mass": float(mass), "moved": step.moved, "transported": float(sel.sum()),
-                      "plan_cost": step.cost})
+        stats.update(
+            {
+                "mass": float(mass),
+                "moved": step.moved,
+                "transported": float(sel.sum()),
+                "plan_cost": step.cost,
+            }
+        )
         return stats
 
 

@@ -14,6 +14,7 @@ keeps scale 1), as ``sklearn.cross_decomposition`` does with ``scale=True``; the
 fitted with ``scale=False`` on the standardised data, and its public ``x_rotations_`` /
 ``y_rotations_`` give the projections of each modality on its own.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -35,17 +36,26 @@ class TwoViewProjection(Hasher):
     def __init__(self, shape, bits, **kwargs):
         super().__init__(shape, bits, **kwargs)
         if shape.image_is_raw:
-            raise ValueError(f"{self.name}: needs feature inputs (precomputed image features), not raw images")
+            raise ValueError(
+                f"{self.name}: needs feature inputs (precomputed image features), not raw images"
+            )
         dims = {"image": int(shape.image.dim), "text": int(shape.text.dim)}
         limit = min(dims.values())
         if self.bits > limit:
-            raise ValueError(f"{self.name}: {self.bits} components requested but at most {limit} exist "
-                             f"(image {dims['image']}-d, text {dims['text']}-d); use bits ≤ {limit}")
+            raise ValueError(
+                f"{self.name}: {self.bits} components requested but at most {limit} exist "
+                f"(image {dims['image']}-d, text {dims['text']}-d); use bits ≤ {limit}"
+            )
         for modality, dim in dims.items():
-            self.register_buffer(f"mean_{modality}", torch.zeros(dim, dtype=torch.float64, device=self.device))
-            self.register_buffer(f"scale_{modality}", torch.ones(dim, dtype=torch.float64, device=self.device))
-            self.register_buffer(f"rotation_{modality}",
-                                 torch.zeros(dim, self.bits, dtype=torch.float64, device=self.device))
+            self.register_buffer(
+                f"mean_{modality}", torch.zeros(dim, dtype=torch.float64, device=self.device)
+            )
+            self.register_buffer(
+                f"scale_{modality}", torch.ones(dim, dtype=torch.float64, device=self.device)
+            )
+            self.register_buffer(
+                f"rotation_{modality}", torch.zeros(dim, self.bits, dtype=torch.float64, device=self.device)
+            )
         self.fitted = False
 
     def estimator(self) -> Any:  # pragma: no cover - abstract
@@ -68,7 +78,10 @@ class TwoViewProjection(Hasher):
         xs, mx, sx = self._standardise(x)
         ys, my, sy = self._standardise(y)
         est = self.estimator().fit(xs, ys)
-        for modality, mean, scale, rot in (("image", mx, sx, est.x_rotations_), ("text", my, sy, est.y_rotations_)):
+        for modality, mean, scale, rot in (
+            ("image", mx, sx, est.x_rotations_),
+            ("text", my, sy, est.y_rotations_),
+        ):
             getattr(self, f"mean_{modality}").copy_(torch.from_numpy(mean))
             getattr(self, f"scale_{modality}").copy_(torch.from_numpy(scale))
             getattr(self, f"rotation_{modality}").copy_(torch.from_numpy(np.ascontiguousarray(rot)))

@@ -7,6 +7,7 @@ registered as the floor of every table. No training; ``fit_epoch`` only records 
 training means used for centring (features and bag-of-words inputs; raw images are
 average-pooled to 3×16×16 first).
 """
+
 from __future__ import annotations
 
 from typing import Any

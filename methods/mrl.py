@@ -35,6 +35,7 @@ tanh outputs are exposed by :meth:`MRL.continuous`; MRL's own evaluation ranks t
 database by cosine similarity of these outputs (penghu-cs/MRL @ e0f5c8f main_noisy.py L265-342):
 ``F.normalize(m.continuous("image", xq)) @ F.normalize(m.continuous("text", xdb)).T``.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,9 +54,18 @@ from .schedules import Schedule
 CODE = "penghu-cs/MRL @ e0f5c8f"
 
 
-def mrl_loss(z_image: torch.Tensor, z_text: torch.Tensor, centres: torch.Tensor, labels_image: torch.Tensor,
-             labels_text: torch.Tensor, beta: float = 0.5, tau_rc: float = 1.0, tau_mc: float = 1.0,
-             include_self: bool = False, reduction: str = "mean") -> dict[str, torch.Tensor]:
+def mrl_loss(
+    z_image: torch.Tensor,
+    z_text: torch.Tensor,
+    centres: torch.Tensor,
+    labels_image: torch.Tensor,
+    labels_text: torch.Tensor,
+    beta: float = 0.5,
+    tau_rc: float = 1.0,
+    tau_mc: float = 1.0,
+    include_self: bool = False,
+    reduction: str = "mean",
+) -> dict[str, torch.Tensor]:
     """MRL's total loss β·L_r + (1 − β)·L_c and its parts for one batch.
 
     ``z_*`` are the raw network outputs (normalised here), ``centres`` the K × C class
@@ -69,46 +79,87 @@ def mrl_loss(z_image: torch.Tensor, z_text: torch.Tensor, centres: torch.Tensor,
     if reduction == "none":
         mc = 2.0 * multimodal_contrastive_loss(zi, zt, tau_mc, reduction="none", include_self=include_self)
     else:
-        mc = multimodal_contrastive_loss(zi, zt, tau_mc, reduction="sum_modalities", include_self=include_self)
+        mc = multimodal_contrastive_loss(
+            zi, zt, tau_mc, reduction="sum_modalities", include_self=include_self
+        )
     rc = rc_image + rc_text
-    return {"loss": beta * rc + (1.0 - beta) * mc, "rc": rc, "rc_image": rc_image, "rc_text": rc_text, "mc": mc}
+    return {
+        "loss": beta * rc + (1.0 - beta) * mc,
+        "rc": rc,
+        "rc_image": rc_image,
+        "rc_text": rc_text,
+        "mc": mc,
+    }
 
 
 class MRL(Hasher):
     name = "mrl"
     display_name, order, color, marker = "MRL", 70, "#ca9161", "P"
     paper = "Hu, Peng, Zhu, Zhen, Lin: Learning Cross-modal Retrieval with Noisy Labels, CVPR 2021"
-    description = "robust clustering (learnable class centres) + multimodal contrastive loss; sign of tanh outputs"
+    description = (
+        "robust clustering (learnable class centres) + multimodal contrastive loss; sign of tanh outputs"
+    )
     default_epochs = 100
     has_sample_losses = True
     hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "beta": Hyper(0.5, f"{CODE} utils/config.py --beta; paper Eq. 8 (stable in 0.5-0.8 on Wikipedia)",
-                      "weight β of L_r (L_c gets 1 − β)"),
-        "tau_rc": Hyper(1.0, f"{CODE} utils/config.py --tau (τ₁, paper Eq. 2)", "temperature of the RC softmax"),
+        "beta": Hyper(
+            0.5,
+            f"{CODE} utils/config.py --beta; paper Eq. 8 (stable in 0.5-0.8 on Wikipedia)",
+            "weight β of L_r (L_c gets 1 − β)",
+        ),
+        "tau_rc": Hyper(
+            1.0, f"{CODE} utils/config.py --tau (τ₁, paper Eq. 2)", "temperature of the RC softmax"
+        ),
         "tau_mc": Hyper(1.0, f"{CODE} utils/config.py --tau (τ₂, paper Eq. 6)", "temperature of the MC loss"),
-        "self_similarity": Hyper("excluded", f"{CODE} main_noisy.py L134 (sim − diag); paper Eqs. 6-7 include it",
-                                 "excluded (official code) or included (paper)", choices=("excluded", "included")),
-        "lr": Hyper(1e-4, f"{CODE} utils/config.py --lr; paper §4.1",
-                    "Adam learning rate; features mode: 1e-3 (the shared networks are one FC layer on image "
-                    "features; validated on synthetic and wikipedia, see the README; with networks=mrl the "
-                    "release's 1e-4 gives the same mAP)", features_default=1e-3),
+        "self_similarity": Hyper(
+            "excluded",
+            f"{CODE} main_noisy.py L134 (sim − diag); paper Eqs. 6-7 include it",
+            "excluded (official code) or included (paper)",
+            choices=("excluded", "included"),
+        ),
+        "lr": Hyper(
+            1e-4,
+            f"{CODE} utils/config.py --lr; paper §4.1",
+            "Adam learning rate; features mode: 1e-3 (the shared networks are one FC layer on image "
+            "features; validated on synthetic and wikipedia, see the README; with networks=mrl the "
+            "release's 1e-4 gives the same mAP)",
+            features_default=1e-3,
+        ),
         "adam_beta1": Hyper(0.5, f"{CODE} main_noisy.py L95 (betas=[0.5, 0.999])", "Adam β₁"),
         "adam_beta2": Hyper(0.999, f"{CODE} main_noisy.py L95", "Adam β₂"),
         "weight_decay": Hyper(0.0, f"{CODE} utils/config.py --wd", "Adam weight decay"),
-        "batch_size": Hyper(100, f"{CODE} utils/config.py --train_batch_size (paper: 50 on Wikipedia)",
-                            "mini-batch size"),
-        "lr_schedule": Hyper("cosine", f"{CODE} utils/config.py --ls cos", "cosine (annealed to 0) or constant",
-                             choices=("cosine", "constant")),
-        "schedule_epochs": Hyper(0, "xbench", "length of the cosine schedule; 0 = the run's epoch count when the "
-                                 "runner passes it (TrainData.epochs), else default_epochs"),
-        "networks": Hyper("shared", "CMMQ paper §4.2 fair comparison; 'mrl' = official nets/ImageNet.py, TextNet.py",
-                          "shared (cmmq's image/text networks) or mrl (d→4096→4096→K MLPs)",
-                          choices=("shared", "mrl")),
+        "batch_size": Hyper(
+            100, f"{CODE} utils/config.py --train_batch_size (paper: 50 on Wikipedia)", "mini-batch size"
+        ),
+        "lr_schedule": Hyper(
+            "cosine",
+            f"{CODE} utils/config.py --ls cos",
+            "cosine (annealed to 0) or constant",
+            choices=("cosine", "constant"),
+        ),
+        "schedule_epochs": Hyper(
+            0,
+            "xbench",
+            "length of the cosine schedule; 0 = the run's epoch count when the "
+            "runner passes it (TrainData.epochs), else default_epochs",
+        ),
+        "networks": Hyper(
+            "shared",
+            "CMMQ paper §4.2 fair comparison; 'mrl' = official nets/ImageNet.py, TextNet.py",
+            "shared (cmmq's image/text networks) or mrl (d→4096→4096→K MLPs)",
+            choices=("shared", "mrl"),
+        ),
         "mlp_hidden": Hyper(4096, f"{CODE} nets/ImageNet.py mid_num", "hidden width of networks=mrl"),
-        "text_hidden": Hyper(0, "CMMQ release heuristic ⌈(T+K)/2⌉ (CMMQ release @ 2b17232), as for cmmq",
-                             "hidden width of the shared text MLP; 0 = ⌈(T+K)/2⌉"),
-        "weights": Hyper("imagenet", "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
-                         "ResNet-18 weights for raw images: imagenet, none or a checkpoint path"),
+        "text_hidden": Hyper(
+            0,
+            "CMMQ release heuristic ⌈(T+K)/2⌉ (CMMQ release @ 2b17232), as for cmmq",
+            "hidden width of the shared text MLP; 0 = ⌈(T+K)/2⌉",
+        ),
+        "weights": Hyper(
+            "imagenet",
+            "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
+            "ResNet-18 weights for raw images: imagenet, none or a checkpoint path",
+        ),
     }
 
     def __init__(self, shape, bits, **kwargs):
@@ -116,23 +167,32 @@ class MRL(Hasher):
         hp = self.hp
         text_dim = int(shape.text.dim if isinstance(shape.text.dim, int) else math.prod(shape.text.dim))
         if hp["networks"] == "shared":
-            self.image_net: nn.Module = ImageNet(shape.image, bits, out_activation="tanh", weights=hp["weights"])
+            self.image_net: nn.Module = ImageNet(
+                shape.image, bits, out_activation="tanh", weights=hp["weights"]
+            )
             hidden = int(hp["text_hidden"]) or math.ceil((text_dim + bits) / 2)
             self.text_net: nn.Module = TextNet(text_dim, bits, hidden=hidden, out_activation="tanh")
         else:
             h = int(hp["mlp_hidden"])
-            self.image_net = nn.Sequential(ImageNet(shape.image, h, out_activation="relu", weights=hp["weights"]),
-                                           MLP([h, h, bits], out_activation="tanh"))
+            self.image_net = nn.Sequential(
+                ImageNet(shape.image, h, out_activation="relu", weights=hp["weights"]),
+                MLP([h, h, bits], out_activation="tanh"),
+            )
             self.text_net = MLP([text_dim, h, h, bits], out_activation="tanh")
-        self.prototypes = ClassPrototypes(bits, shape.num_classes,
-                                          generator=torch.Generator().manual_seed(self.seed + 104729))
+        self.prototypes = ClassPrototypes(
+            bits, shape.num_classes, generator=torch.Generator().manual_seed(self.seed + 104729)
+        )
         self.to(self.device)
 
     # ------------------------------------------------------------------ the skeleton's hooks
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         hp = self.hp
         betas = (hp["adam_beta1"], hp["adam_beta2"])
-        return {"main": torch.optim.Adam(self.parameters(), lr=hp["lr"], betas=betas, weight_decay=hp["weight_decay"])}
+        return {
+            "main": torch.optim.Adam(
+                self.parameters(), lr=hp["lr"], betas=betas, weight_decay=hp["weight_decay"]
+            )
+        }
 
     def lr_schedule(self) -> Schedule:
         """Cosine annealing to 0 over ``schedule_epochs`` or the run's budget (official ``--ls cos``)."""
@@ -150,10 +210,18 @@ class MRL(Hasher):
 
     def _loss(self, data: TrainData, idx: torch.Tensor, reduction: str = "mean") -> dict[str, torch.Tensor]:
         hp = self.hp
-        return mrl_loss(self.image_net(data.image[idx]), self.text_net(data.text[idx]), self.prototypes.centres,
-                        data.labels_of("image")[idx], data.labels_of("text")[idx], beta=hp["beta"],
-                        tau_rc=hp["tau_rc"], tau_mc=hp["tau_mc"],
-                        include_self=hp["self_similarity"] == "included", reduction=reduction)
+        return mrl_loss(
+            self.image_net(data.image[idx]),
+            self.text_net(data.text[idx]),
+            self.prototypes.centres,
+            data.labels_of("image")[idx],
+            data.labels_of("text")[idx],
+            beta=hp["beta"],
+            tau_rc=hp["tau_rc"],
+            tau_mc=hp["tau_mc"],
+            include_self=hp["self_similarity"] == "included",
+            reduction=reduction,
+        )
 
     def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> dict[str, torch.Tensor]:
         """β·L_r + (1 − β)·L_c of the batch, centres renormalised before the step (official code)."""

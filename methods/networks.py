@@ -14,6 +14,7 @@ DCMH net_structure_img.m (DCMH, linear outputs).
 ImageNet weights are downloaded by torchvision on first use; pass
 ``weights="none"`` (or a local checkpoint path) for offline use.
 """
+
 from __future__ import annotations
 
 import math
@@ -111,8 +112,14 @@ def resolve_backbone(shape: ModalityShape) -> str:
 class ImageNet(nn.Module):
     """Image network: a backbone (:func:`resolve_backbone`) + FC(K) for raw images, FC(K) alone on features."""
 
-    def __init__(self, shape: ModalityShape, bits: int, out_activation: str = "tanh", weights: str = "imagenet",
-                 head_init_std: float | None = None):
+    def __init__(
+        self,
+        shape: ModalityShape,
+        bits: int,
+        out_activation: str = "tanh",
+        weights: str = "imagenet",
+        head_init_std: float | None = None,
+    ):
         super().__init__()
         self.raw = shape.kind == "images"
         if self.raw:
@@ -212,8 +219,15 @@ class BackboneMLP(nn.Module):
     (penghu-cs/MRL ``nets/*.py``: h = 4096).
     """
 
-    def __init__(self, kind: str, dim: int | tuple[int, ...], hidden: int, bits: int, weights: str = "imagenet",
-                 backbone: str = DEFAULT_BACKBONE):
+    def __init__(
+        self,
+        kind: str,
+        dim: int | tuple[int, ...],
+        hidden: int,
+        bits: int,
+        weights: str = "imagenet",
+        backbone: str = DEFAULT_BACKBONE,
+    ):
         super().__init__()
         if kind == "images":
             built = build_backbone(backbone, dim, weights)

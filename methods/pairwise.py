@@ -24,6 +24,7 @@ The DCMH training procedure shared by ``dcmh`` and ``prdh`` is in
 
 Row layout: everywhere here F, G, B are n×K (one row per item); the papers write K×n.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,7 +65,7 @@ def quantization_loss(codes: torch.Tensor, outputs: torch.Tensor) -> torch.Tenso
 
 def balance_loss(column_sum: torch.Tensor) -> torch.Tensor:
     """‖F·1‖² from the per-bit sum over all n items (a K-vector): ``(column_sum**2).sum()``."""
-    return (column_sum ** 2).sum()
+    return (column_sum**2).sum()
 
 
 def decorrelation_loss(outputs: torch.Tensor) -> torch.Tensor:
@@ -75,7 +76,7 @@ def decorrelation_loss(outputs: torch.Tensor) -> torch.Tensor:
     """
     centred = outputs - outputs.mean(dim=0, keepdim=True)
     cov = centred.t() @ centred / max(outputs.shape[0], 1)
-    return 0.5 * ((cov ** 2).sum() - (torch.diagonal(cov) ** 2).sum())
+    return 0.5 * ((cov**2).sum() - (torch.diagonal(cov) ** 2).sum())
 
 
 def continuous_hamming(u: torch.Tensor, v: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -99,8 +100,9 @@ def class_balanced_weights(s: torch.Tensor, counts: tuple[float, float] | None =
     return torch.where(s > 0, torch.full_like(s, w_pos), torch.full_like(s, w_neg))
 
 
-def exponential_focal_loss(dist: torch.Tensor, s: torch.Tensor, beta: float, gamma: float,
-                           eps: float = 1e-6) -> torch.Tensor:
+def exponential_focal_loss(
+    dist: torch.Tensor, s: torch.Tensor, beta: float, gamma: float, eps: float = 1e-6
+) -> torch.Tensor:
     """Element-wise CMHH focal loss with p_ij = exp(−β d_ij) the probability of similarity [R].
 
     ℓ_ij = s_ij (1 − p_ij)^γ · β d_ij − (1 − s_ij) p_ij^γ · log(1 − p_ij)
@@ -111,7 +113,7 @@ def exponential_focal_loss(dist: torch.Tensor, s: torch.Tensor, beta: float, gam
     bd = (beta * dist).clamp_min(eps)
     p = torch.exp(-bd)
     log_one_minus_p = torch.log(-torch.expm1(-bd))
-    return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p ** gamma * log_one_minus_p
+    return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p
 
 
 def exponential_quantization_loss(outputs: torch.Tensor, beta: float) -> torch.Tensor:
@@ -133,12 +135,17 @@ def square_quantization_loss(outputs: torch.Tensor) -> torch.Tensor:
 
 PAIRWISE_FORMS = ("nll", "squared")
 
-def similarity_matrix(labels_all: torch.Tensor, labels_batch: torch.Tensor, value: float = 1.0) -> torch.Tensor:
+
+def similarity_matrix(
+    labels_all: torch.Tensor, labels_batch: torch.Tensor, value: float = 1.0
+) -> torch.Tensor:
     """S (n × b): ``value`` where two items share at least one label, else 0."""
     return (labels_all.float() @ labels_batch.float().t() > 0).float() * value
 
 
-def pairwise_loss(anchors: torch.Tensor, outputs: torch.Tensor, s: torch.Tensor, form: str = "nll") -> torch.Tensor:
+def pairwise_loss(
+    anchors: torch.Tensor, outputs: torch.Tensor, s: torch.Tensor, form: str = "nll"
+) -> torch.Tensor:
     """J between the (fixed) buffer ``anchors`` (n × d) and a batch's ``outputs`` (b × d).
 
     Θ = ½·anchors·outputsᵀ; ``nll``: Σ softplus(Θ) − S∘Θ; ``squared``: ½ Σ (S∘Θ − softplus(Θ))².

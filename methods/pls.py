@@ -5,6 +5,7 @@ PLS). Fitted by ``sklearn.cross_decomposition.PLSCanonical`` (symmetric PLS mode
 K = ``bits`` directions per modality maximising the covariance of the projections, at most the
 smaller feature dimension. Shared fitting and encoding: :mod:`xbench.methods.linear`.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -28,5 +29,6 @@ class PLS(TwoViewProjection):
             PLSCanonical,  # imported when used (slow import)
         )
 
-        return PLSCanonical(n_components=self.bits, scale=False, max_iter=int(self.hp["max_iter"]),
-                            tol=float(self.hp["tol"]))
+        return PLSCanonical(
+            n_components=self.bits, scale=False, max_iter=int(self.hp["max_iter"]), tol=float(self.hp["tol"])
+        )

@@ -42,6 +42,7 @@ into its gradient; on standardised 512-d features SGD diverged at lr 0.2 (λ = 1
 lr 1 even with λ = 0, while the text MLP on centred BoW hardly learns below lr ≈ 1 (README,
 pairwise baselines).
 """
+
 from __future__ import annotations
 
 import torch
@@ -60,39 +61,69 @@ from .shared_codes import SKELETON_HYPERPARAMETERS, SharedCodeHasher
 _T = "torchcmh @ 9784397 training/PRDH.py [T]"
 
 HYPERPARAMETERS: dict[str, Hyper] = dict(SKELETON_HYPERPARAMETERS)
-HYPERPARAMETERS.update({
-    "gamma": Hyper(1.0, f"{_T}: parameters['gamma']", "weight γ of the quantization term ‖B−F‖²+‖B−G‖²"),
-    "eta": Hyper(1.0, f"{_T}: gamma also weighs the balance term", "weight η of the bit-balance term"),
-    "lam": Hyper(0.01, f"xbench, validated on synthetic (README, pairwise baselines); {_T} has λ = 1 on a term that "
-                 "is identically zero there", "weight λ of the decorrelation term D(F)+D(G)"),
-    "w_intra": Hyper(1.0, "xbench reconstruction [R]", "weight of the intra-modal pairwise terms"),
-    "lr_image": Hyper(10 ** -1.5, f"{_T}: lr['img'] = 10^-1.5; features mode: xbench, validated on synthetic",
-                      "initial SGD learning rate of the image network", features_default=0.1),
-    "lr_text": Hyper(10 ** -1.5, f"{_T}: lr['txt'] = 10^-1.5; features mode: xbench, validated on synthetic",
-                     "initial SGD learning rate of the text network", features_default=1.0),
-    "lr_end_factor": Hyper(1e-6 / 10 ** -1.5, f"{_T}: intended linear decay to 1e-6 "
-                           "(lr_decay = (10^-1.5 - 1e-6)/max_epoch)", "final / initial learning rate of the schedule"),
-    "lr_schedule": Hyper("linear", _T, "log, linear or constant", choices=("log", "linear", "constant")),
-    "weight_decay": Hyper(0.0, f"{_T}: SGD without weight decay", "SGD weight decay"),
-    "buffer_init": Hyper("normal", f"{_T}: F, G buffers ~ N(0,1)", "initial F, G buffers: zeros or normal",
-                         choices=("zeros", "normal")),
-    "sampling": Hyper("epoch", f"{_T}: shuffled DataLoader partition", "draw (independent batches) or epoch "
-                      "(one shuffled partition per pass)", choices=("draw", "epoch")),
-    "first": Hyper("image", f"{_T}: image step first", "which network is updated first", choices=("image", "text")),
-})
+HYPERPARAMETERS.update(
+    {
+        "gamma": Hyper(1.0, f"{_T}: parameters['gamma']", "weight γ of the quantization term ‖B−F‖²+‖B−G‖²"),
+        "eta": Hyper(1.0, f"{_T}: gamma also weighs the balance term", "weight η of the bit-balance term"),
+        "lam": Hyper(
+            0.01,
+            f"xbench, validated on synthetic (README, pairwise baselines); {_T} has λ = 1 on a term that "
+            "is identically zero there",
+            "weight λ of the decorrelation term D(F)+D(G)",
+        ),
+        "w_intra": Hyper(1.0, "xbench reconstruction [R]", "weight of the intra-modal pairwise terms"),
+        "lr_image": Hyper(
+            10**-1.5,
+            f"{_T}: lr['img'] = 10^-1.5; features mode: xbench, validated on synthetic",
+            "initial SGD learning rate of the image network",
+            features_default=0.1,
+        ),
+        "lr_text": Hyper(
+            10**-1.5,
+            f"{_T}: lr['txt'] = 10^-1.5; features mode: xbench, validated on synthetic",
+            "initial SGD learning rate of the text network",
+            features_default=1.0,
+        ),
+        "lr_end_factor": Hyper(
+            1e-6 / 10**-1.5,
+            f"{_T}: intended linear decay to 1e-6 (lr_decay = (10^-1.5 - 1e-6)/max_epoch)",
+            "final / initial learning rate of the schedule",
+        ),
+        "lr_schedule": Hyper("linear", _T, "log, linear or constant", choices=("log", "linear", "constant")),
+        "weight_decay": Hyper(0.0, f"{_T}: SGD without weight decay", "SGD weight decay"),
+        "buffer_init": Hyper(
+            "normal",
+            f"{_T}: F, G buffers ~ N(0,1)",
+            "initial F, G buffers: zeros or normal",
+            choices=("zeros", "normal"),
+        ),
+        "sampling": Hyper(
+            "epoch",
+            f"{_T}: shuffled DataLoader partition",
+            "draw (independent batches) or epoch (one shuffled partition per pass)",
+            choices=("draw", "epoch"),
+        ),
+        "first": Hyper(
+            "image", f"{_T}: image step first", "which network is updated first", choices=("image", "text")
+        ),
+    }
+)
 
 
 class PRDH(SharedCodeHasher):
     name = "prdh"
     display_name, order, color, marker = "PRDH", 40, "#029e73", "^"
     paper = "Yang, Deng, Liu, Liu, Tao, Gao, Pairwise Relationship Guided Deep Hashing, AAAI 2017 (reconstruction)"
-    description = ("inter- and intra-modal pairwise NLL (batch × all-n via buffers) + bit decorrelation + "
-                   "quantization/balance to shared codes B; alternating updates; linear outputs [R]")
+    description = (
+        "inter- and intra-modal pairwise NLL (batch × all-n via buffers) + bit decorrelation + "
+        "quantization/balance to shared codes B; alternating updates; linear outputs [R]"
+    )
     default_epochs = 500
     hyperparameters = HYPERPARAMETERS
 
-    def batch_terms(self, modality: str, u: torch.Tensor, idx: torch.Tensor, data: TrainData
-                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def batch_terms(
+        self, modality: str, u: torch.Tensor, idx: torch.Tensor, data: TrainData
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         other = self.other(modality)
         scale = 1.0 / (len(data) * len(idx))
         own_labels = data.labels_of(modality)
@@ -101,7 +132,9 @@ class PRDH(SharedCodeHasher):
         s_intra = similarity(batch_labels, own_labels)
         terms = {
             "inter": pairwise_nll(theta(u, self.buffer(other)), s_inter).sum() * scale,
-            "intra": 2.0 * float(self.hp["w_intra"]) * pairwise_nll(theta(u, self.buffer(modality)), s_intra).sum()
+            "intra": 2.0
+            * float(self.hp["w_intra"])
+            * pairwise_nll(theta(u, self.buffer(modality)), s_intra).sum()
             * scale,
             "decorrelation": float(self.hp["lam"]) * decorrelation_loss(u),
             "quantization": float(self.hp["gamma"]) * quantization_loss(self.B[idx], u) * scale,
@@ -118,7 +151,15 @@ class PRDH(SharedCodeHasher):
         quant = float(quantization_loss(self.B, self.F) + quantization_loss(self.B, self.G))
         bal = float(balance_loss(self.F.sum(0)) + balance_loss(self.G.sum(0)))
         decor = float(decorrelation_loss(self.F) + decorrelation_loss(self.G))
-        total = (inter + float(self.hp["w_intra"]) * intra + float(self.hp["gamma"]) * quant
-                 + float(self.hp["eta"]) * bal) / n2 + float(self.hp["lam"]) * decor
-        return {"objective": total, "objective_inter": inter / n2, "objective_intra": intra / n2,
-                "objective_decorrelation": decor}
+        total = (
+            inter
+            + float(self.hp["w_intra"]) * intra
+            + float(self.hp["gamma"]) * quant
+            + float(self.hp["eta"]) * bal
+        ) / n2 + float(self.hp["lam"]) * decor
+        return {
+            "objective": total,
+            "objective_inter": inter / n2,
+            "objective_intra": intra / n2,
+            "objective_decorrelation": decor,
+        }

@@ -30,6 +30,7 @@ Assignment of a target code to an item with (noisy) multi-hot labels y:
   (an all-zero row maps to class 0): the CMMQ release's "single-label" path, which it takes
   for NUS-WIDE and MS-COCO (CMMQ release @ 2b17232).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -81,9 +82,15 @@ class ProxyCodes:
     def summary(self) -> dict[str, object]:
         """JSON-friendly description (stored with a run)."""
         c, k = self.codes.shape
-        return {"num_classes": int(c), "bits": int(k), "construction": self.construction,
-                "min_distance": int(self.min_distance), "mean_distance": float(self.mean_distance),
-                "criteria_met": bool(self.criteria_met), "random_tries": int(self.tries)}
+        return {
+            "num_classes": int(c),
+            "bits": int(k),
+            "construction": self.construction,
+            "min_distance": int(self.min_distance),
+            "mean_distance": float(self.mean_distance),
+            "criteria_met": bool(self.criteria_met),
+            "random_tries": int(self.tries),
+        }
 
 
 def _balanced_rows(count: int, bits: int, rng: np.random.Generator) -> np.ndarray:
@@ -100,8 +107,14 @@ def _stats(codes: np.ndarray) -> tuple[int, float]:
     return int(d.min()), float(d.mean())
 
 
-def hadamard_proxies(num_classes: int, bits: int, rng: np.random.Generator | None = None, *,
-                     max_tries: int = 100, keep: str = "best") -> ProxyCodes:
+def hadamard_proxies(
+    num_classes: int,
+    bits: int,
+    rng: np.random.Generator | None = None,
+    *,
+    max_tries: int = 100,
+    keep: str = "best",
+) -> ProxyCodes:
     """Proxy codes for ``num_classes`` classes at ``bits`` bits (see the module docstring).
 
     ``rng`` draws the random rows needed only when C > 2K (a seeded generator keeps runs
@@ -128,7 +141,7 @@ def hadamard_proxies(num_classes: int, bits: int, rng: np.random.Generator | Non
     best: tuple[tuple[int, float], np.ndarray] | None = None
     met = False
     tries = 0
-    for tries in range(1, max(int(max_tries), 1) + 1):
+    for tries in range(1, max(int(max_tries), 1) + 1):  # noqa: B007 - `tries` is reported after the loop
         candidate = np.concatenate([h2, _balanced_rows(num_classes - 2 * bits, bits, rng)], axis=0)
         lo, mean = _stats(candidate)
         if lo > bits / 4 and mean >= bits / 2:
@@ -138,8 +151,9 @@ def hadamard_proxies(num_classes: int, bits: int, rng: np.random.Generator | Non
             best = ((lo, mean), candidate)
     assert best is not None
     (lo, mean), codes = best
-    return ProxyCodes(torch.from_numpy(codes.astype(np.float32)), "hadamard+negated+random", lo, mean, met,
-                      tries)
+    return ProxyCodes(
+        torch.from_numpy(codes.astype(np.float32)), "hadamard+negated+random", lo, mean, met, tries
+    )
 
 
 def tie_vector(bits: int, generator: torch.Generator) -> torch.Tensor:
@@ -169,5 +183,14 @@ def count_ties(labels: torch.Tensor, proxies: torch.Tensor) -> int:
     return int((votes == 0).sum())
 
 
-__all__ = ["ProxyCodes", "argmax_assign", "count_ties", "hadamard_proxies", "is_power_of_two",
-           "majority_vote", "pairwise_hamming", "sylvester_hadamard", "tie_vector"]
+__all__ = [
+    "ProxyCodes",
+    "argmax_assign",
+    "count_ties",
+    "hadamard_proxies",
+    "is_power_of_two",
+    "majority_vote",
+    "pairwise_hamming",
+    "sylvester_hadamard",
+    "tie_vector",
+]

@@ -6,6 +6,7 @@ Sources: CMMQ paper (Yang, Yao, Liu, Deng, CVPR 2022) §3–4: proxy codes (§3.
 optimiser and networks of §4.2. The method classes supply their per-sample loss terms
 (:meth:`ProxyHasher.losses`) and keep-ratio schedule (:meth:`ProxyHasher.keep_ratio_at`).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -28,14 +29,24 @@ FEATURES_LR = 1e-3
 def network_hypers() -> dict[str, Hyper]:
     """Hyperparameters shared by every proxy-based method (optimiser, networks)."""
     return {
-        "lr": Hyper(1e-5, "paper §4.2 (end-to-end); features mode: xbench, validated on synthetic + Wikipedia",
-                    "RMSprop learning rate of both networks", features_default=FEATURES_LR),
+        "lr": Hyper(
+            1e-5,
+            "paper §4.2 (end-to-end); features mode: xbench, validated on synthetic + Wikipedia",
+            "RMSprop learning rate of both networks",
+            features_default=FEATURES_LR,
+        ),
         "weight_decay": Hyper(1e-5, "paper §4.2", "RMSprop weight decay"),
         "batch_size": Hyper(128, "paper §4.2", "mini-batch size"),
-        "text_hidden": Hyper(None, "release heuristic ⌈(T+K)/2⌉ (CMMQ release network.py) [R]",
-                             "hidden width of the text MLP (None: ⌈(T+K)/2⌉)"),
-        "backbone_weights": Hyper("imagenet", "paper §4.2 (ImageNet-pretrained ResNet-18)",
-                                  "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path"),
+        "text_hidden": Hyper(
+            None,
+            "release heuristic ⌈(T+K)/2⌉ (CMMQ release network.py) [R]",
+            "hidden width of the text MLP (None: ⌈(T+K)/2⌉)",
+        ),
+        "backbone_weights": Hyper(
+            "imagenet",
+            "paper §4.2 (ImageNet-pretrained ResNet-18)",
+            "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path",
+        ),
     }
 
 
@@ -48,9 +59,12 @@ def pc_hypers() -> dict[str, Hyper]:
     return {
         "alpha": Hyper(1e-4, "paper §4.2", "weight α of the quantization term R(b)"),
         "beta": Hyper(1.0, "paper §4.2", "scale β of the proxy BCE (δ(x) = exp(−βx))"),
-        "quant": Hyper("square", "paper Eq. 3 read as DCMH's squared term (printed form is a slip)",
-                       "quantization term: square Σ(|b|−1)² or linear Σ(|b|−1) (as printed)",
-                       choices=QUANT_KINDS),
+        "quant": Hyper(
+            "square",
+            "paper Eq. 3 read as DCMH's squared term (printed form is a slip)",
+            "quantization term: square Σ(|b|−1)² or linear Σ(|b|−1) (as printed)",
+            choices=QUANT_KINDS,
+        ),
     }
 
 
@@ -76,10 +90,13 @@ class ProxyHasher(Hasher):
         self.image_net, self.text_net = self.build_networks()
         proxies = self.build_proxies()
         if not proxies.criteria_met:
-            warnings.warn(f"{self.name}: {shape.num_classes} classes at {bits} bits: no random proxy draw "
-                          f"reached the CSQ distance criteria (min > K/4, mean ≥ K/2); using the "
-                          f"{self.proxy_keep} draw (min distance {proxies.min_distance})", RuntimeWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"{self.name}: {shape.num_classes} classes at {bits} bits: no random proxy draw "
+                f"reached the CSQ distance criteria (min > K/4, mean ≥ K/2); using the "
+                f"{self.proxy_keep} draw (min distance {proxies.min_distance})",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self.proxy_info: ProxyCodes = proxies
         self.register_buffer("proxies", proxies.codes.clone())
         tie_gen = torch.Generator().manual_seed(self.seed * 1_000_003 + 17)
@@ -94,8 +111,10 @@ class ProxyHasher(Hasher):
         if message:
             return message
         if not is_power_of_two(int(bits)):
-            return (f"{cls.name}: code length must be a power of two (its proxy codes are rows of a "
-                    f"Sylvester Hadamard matrix), got {bits}; use e.g. 32, 64 or 128")
+            return (
+                f"{cls.name}: code length must be a power of two (its proxy codes are rows of a "
+                f"Sylvester Hadamard matrix), got {bits}; use e.g. 32, 64 or 128"
+            )
         return None
 
     @classmethod
@@ -127,16 +146,19 @@ class ProxyHasher(Hasher):
     # ------------------------------------------------------------------ hooks
     def build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         """Image and text networks (paper §4.2: tanh outputs)."""
-        image = ImageNet(self.shape.image, self.bits, out_activation="tanh",
-                         weights=self.hp["backbone_weights"])
-        text = TextNet(int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"],
-                       out_activation="tanh")
+        image = ImageNet(
+            self.shape.image, self.bits, out_activation="tanh", weights=self.hp["backbone_weights"]
+        )
+        text = TextNet(
+            int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"], out_activation="tanh"
+        )
         return image, text
 
     def build_proxies(self) -> ProxyCodes:
         rng = np.random.default_rng([self.seed, 0xC55])
-        return hadamard_proxies(self.shape.num_classes, self.bits, rng, max_tries=self.proxy_tries,
-                                keep=self.proxy_keep)
+        return hadamard_proxies(
+            self.shape.num_classes, self.bits, rng, max_tries=self.proxy_tries, keep=self.proxy_keep
+        )
 
     def assign_targets(self, labels: torch.Tensor) -> torch.Tensor:
         """±1 target code of each item (N×K) from its noisy multi-hot labels."""
@@ -146,8 +168,9 @@ class ProxyHasher(Hasher):
         """The tanh outputs the losses see."""
         return self.net(modality)(x)
 
-    def losses(self, b_image: torch.Tensor, b_text: torch.Tensor, o_image: torch.Tensor, o_text: torch.Tensor
-               ) -> dict[str, torch.Tensor]:
+    def losses(
+        self, b_image: torch.Tensor, b_text: torch.Tensor, o_image: torch.Tensor, o_text: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """Per-sample loss terms; ``"joint"`` ranks the samples and is optimised."""
         raise NotImplementedError
 
@@ -164,8 +187,9 @@ class ProxyHasher(Hasher):
         o_text = o_image if data.text_labels is None else self.assign_targets(data.labels_of("text"))
         return o_image, o_text
 
-    def _terms(self, data: TrainData, idx: torch.Tensor, targets: tuple[torch.Tensor, torch.Tensor],
-               train: bool) -> dict[str, torch.Tensor]:
+    def _terms(
+        self, data: TrainData, idx: torch.Tensor, targets: tuple[torch.Tensor, torch.Tensor], train: bool
+    ) -> dict[str, torch.Tensor]:
         b_image = self.outputs("image", data.image[idx], train=train)
         b_text = self.outputs("text", data.text[idx], train=train)
         return self.losses(b_image, b_text, targets[0][idx], targets[1][idx])
@@ -173,8 +197,11 @@ class ProxyHasher(Hasher):
     # ------------------------------------------------------------------ the skeleton's hooks
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         params = [p for net in (self.image_net, self.text_net) for p in net.parameters() if p.requires_grad]
-        return {"main": torch.optim.RMSprop(params, lr=float(self.hp["lr"]),
-                                            weight_decay=float(self.hp["weight_decay"]))}
+        return {
+            "main": torch.optim.RMSprop(
+                params, lr=float(self.hp["lr"]), weight_decay=float(self.hp["weight_decay"])
+            )
+        }
 
     def min_batch_size(self) -> int:
         return 2 if self.shape.image_is_raw else 1  # BatchNorm cannot train on a single sample
@@ -201,13 +228,20 @@ class ProxyHasher(Hasher):
         self._kept.append(idx[keep].detach().cpu())
         loss = joint[keep].mean()
         logged: dict[str, Any] = {"loss": loss, "kept_fraction": (k, len(idx))}
-        logged.update({f"{key}_loss": (value.detach().sum(), len(idx)) for key, value in terms.items()
-                       if key != "joint"})
+        logged.update(
+            {
+                f"{key}_loss": (value.detach().sum(), len(idx))
+                for key, value in terms.items()
+                if key != "joint"
+            }
+        )
         return loss, logged
 
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
-        self._diagnostics = {"tie_bits_image": count_ties(data.labels_of("image"), self.proxies),
-                             "noise_rate_used": self.noise_rate_used(data)}
+        self._diagnostics = {
+            "tie_bits_image": count_ties(data.labels_of("image"), self.proxies),
+            "noise_rate_used": self.noise_rate_used(data),
+        }
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         return self.outputs(modality, x, train=False)

@@ -35,6 +35,7 @@ All functions take tanh outputs b ∈ (−1, 1)^{N×K} and return one value per 
   products u_i·v_j, at the positive i = j (a one-directional text→image InfoNCE at
   temperature 1). Off by default in the release (weight ``--beta`` = 0).
 """
+
 from __future__ import annotations
 
 import torch
@@ -70,8 +71,9 @@ def bernoulli_kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return p * (p.log() - q.log()) + (1.0 - p) * ((1.0 - p).log() - (1.0 - q).log())
 
 
-def symmetric_kl(b_i: torch.Tensor, b_j: torch.Tensor, reduction: str = "sum",
-                 eps: float = KL_EPS) -> torch.Tensor:
+def symmetric_kl(
+    b_i: torch.Tensor, b_j: torch.Tensor, reduction: str = "sum", eps: float = KL_EPS
+) -> torch.Tensor:
     """KL(B_i‖B_j) + KL(B_j‖B_i) per sample over per-bit Bernoullis p = (1+b)/2 (clamped)."""
     p = to_probability(b_i).clamp(eps, 1.0 - eps)
     q = to_probability(b_j).clamp(eps, 1.0 - eps)
@@ -89,5 +91,13 @@ def release_infonce(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return -torch.log_softmax(logits, dim=0).diagonal()
 
 
-__all__ = ["KL_EPS", "QUANT_KINDS", "bernoulli_kl", "proxy_bce", "quantization_penalty", "release_infonce",
-           "symmetric_kl", "to_probability"]
+__all__ = [
+    "KL_EPS",
+    "QUANT_KINDS",
+    "bernoulli_kl",
+    "proxy_bce",
+    "quantization_penalty",
+    "release_infonce",
+    "symmetric_kl",
+    "to_probability",
+]

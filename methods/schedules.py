@@ -15,6 +15,7 @@ length: ``Schedule.epochs`` when positive, else the run's epoch budget):
 * ``step`` — ``base·decay^⌊e/step⌋`` (torchcmh's CMHH halving every 15 epochs);
 * ``exponential`` — ``base·decay^e`` (SSAH's per-pass decay).
 """
+
 from __future__ import annotations
 
 import math
@@ -48,7 +49,7 @@ def learning_rate(schedule: Schedule, base: float, epoch: int, total: int) -> fl
     if kind == "step":
         return base * schedule.decay ** (epoch // int(schedule.step))
     if kind == "exponential":
-        return base * schedule.decay ** epoch
+        return base * schedule.decay**epoch
     if kind == "cosine":
         e = min(max(epoch, 0), total)
         return base * 0.5 * (1.0 + math.cos(math.pi * e / max(total, 1)))

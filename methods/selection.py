@@ -21,6 +21,7 @@ release's forget schedule and ``int()`` rounding).
 * :func:`small_loss_indices` — indices of the k smallest losses (stable: equal losses keep
   batch order), which both networks then train on.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,7 +53,7 @@ def release_forget_schedule(epochs: int, noise_rate: float, num_gradual: int = 2
     schedule = np.full(max(int(epochs), 0), rho, dtype=np.float64)
     g = max(int(num_gradual), 0)
     ramp = np.linspace(0.0, rho, g)
-    schedule[:g] = ramp[:len(schedule)]
+    schedule[:g] = ramp[: len(schedule)]
     return schedule
 
 

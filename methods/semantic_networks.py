@@ -4,6 +4,7 @@ Sources: lelan-li/SSAH @ 8780b20 ``tnet.py`` (``lab_net``; every weight and bias
 ~ 0.01·N(0, 1)); the placement of the heads on the CMMQ paper's shared networks is a
 reconstruction (see :mod:`xbench.methods.ssah`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,11 +57,22 @@ class LocalResponseNorm1d(nn.Module):
 class LabelNet(nn.Module):
     """LabNet: labels → hidden (ReLU, LRN) → embed (ReLU) → heads (``tnet.py`` ``lab_net``)."""
 
-    def __init__(self, num_classes: int, bits: int, hidden: int = 4096, embed_dim: int = 512,
-                 init_std: float | None = 0.01):
+    def __init__(
+        self,
+        num_classes: int,
+        bits: int,
+        hidden: int = 4096,
+        embed_dim: int = 512,
+        init_std: float | None = 0.01,
+    ):
         super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(num_classes, hidden), nn.ReLU(), LocalResponseNorm1d(),
-                                   nn.Linear(hidden, embed_dim), nn.ReLU())
+        self.trunk = nn.Sequential(
+            nn.Linear(num_classes, hidden),
+            nn.ReLU(),
+            LocalResponseNorm1d(),
+            nn.Linear(hidden, embed_dim),
+            nn.ReLU(),
+        )
         if init_std is not None:
             _normal_init(self.trunk, init_std)
         self.heads = SSAHHeads(embed_dim, bits, num_classes, init_std)
@@ -72,8 +84,9 @@ class LabelNet(nn.Module):
 class ModalityNet(nn.Module):
     """A shared image/text network producing the semantic feature, plus SSAH's heads."""
 
-    def __init__(self, trunk: nn.Module, embed_dim: int, bits: int, num_classes: int,
-                 init_std: float | None = 0.01):
+    def __init__(
+        self, trunk: nn.Module, embed_dim: int, bits: int, num_classes: int, init_std: float | None = 0.01
+    ):
         super().__init__()
         self.trunk = trunk
         self.heads = SSAHHeads(embed_dim, bits, num_classes, init_std)

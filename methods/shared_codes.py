@@ -8,6 +8,7 @@ Jiang & Li, CVPR 2017, Alg. 1; official ``process_DCMH.m``). Subclasses supply t
 per-batch loss (:meth:`SharedCodeHasher.batch_terms`) and the full objective
 (:meth:`SharedCodeHasher.objective_terms`).
 """
+
 from __future__ import annotations
 
 import math
@@ -26,33 +27,71 @@ SKELETON_HYPERPARAMETERS: dict[str, Hyper] = {
     "gamma": Hyper(1.0, "DCMH code DCMH_demo.m L22", "weight γ of the quantization term ‖B−F‖²+‖B−G‖²"),
     "eta": Hyper(1.0, "DCMH code DCMH_demo.m L23", "weight η of the bit-balance term ‖F·1‖²+‖G·1‖²"),
     "batch_size": Hyper(128, "DCMH code DCMH_demo.m L24", "mini-batch size"),
-    "lr_image": Hyper(10 ** -1.5, "DCMH code DCMH_demo.m L19-21 (lr_img = logspace(-1.5, -3))",
-                      "initial SGD learning rate of the image network"),
-    "lr_text": Hyper(10 ** -1.5, "DCMH code DCMH_demo.m L19-21 (lr_txt = logspace(-1.5, -3))",
-                     "initial SGD learning rate of the text network"),
-    "lr_end_factor": Hyper(10 ** -1.5, "DCMH code DCMH_demo.m L19-21 (10^-3 / 10^-1.5)",
-                           "final / initial learning rate of the schedule"),
-    "lr_schedule": Hyper("log", "DCMH MATLAB code (logspace); TF code uses linspace to 1e-6", "log, linear or constant",
-                         choices=("log", "linear", "constant")),
-    "schedule_epochs": Hyper(0, "xbench", "length of the lr schedule in epochs; 0 = the run's epoch count when the "
-                             "runner passes it (TrainData.epochs), else the method's default_epochs"),
+    "lr_image": Hyper(
+        10**-1.5,
+        "DCMH code DCMH_demo.m L19-21 (lr_img = logspace(-1.5, -3))",
+        "initial SGD learning rate of the image network",
+    ),
+    "lr_text": Hyper(
+        10**-1.5,
+        "DCMH code DCMH_demo.m L19-21 (lr_txt = logspace(-1.5, -3))",
+        "initial SGD learning rate of the text network",
+    ),
+    "lr_end_factor": Hyper(
+        10**-1.5,
+        "DCMH code DCMH_demo.m L19-21 (10^-3 / 10^-1.5)",
+        "final / initial learning rate of the schedule",
+    ),
+    "lr_schedule": Hyper(
+        "log",
+        "DCMH MATLAB code (logspace); TF code uses linspace to 1e-6",
+        "log, linear or constant",
+        choices=("log", "linear", "constant"),
+    ),
+    "schedule_epochs": Hyper(
+        0,
+        "xbench",
+        "length of the lr schedule in epochs; 0 = the run's epoch count when the "
+        "runner passes it (TrainData.epochs), else the method's default_epochs",
+    ),
     "weight_decay": Hyper(5e-4, "DCMH code update_net.m L2 (weights and biases)", "SGD weight decay"),
     "momentum": Hyper(0.0, "DCMH code update_net.m (plain SGD)", "SGD momentum"),
-    "init_std": Hyper(0.01, "DCMH code net_structure_img.m L11-17 (fc8 ~ 0.01·N(0,1))",
-                      "std of the image hash layer's initial weights (bias 0); the shared text net keeps PyTorch's "
-                      "default init (a 3-layer MLP at 0.01 would start with vanishing outputs)"),
-    "buffer_init": Hyper("zeros", "DCMH MATLAB code process_DCMH.m (F = G = 0, so B = 0 in epoch 1); TF: normal",
-                         "initial F, G buffers: zeros or normal (N(0,1), TF DCMH_demo.py)", choices=("zeros", "normal")),
-    "sampling": Hyper("draw", "DCMH paper Alg. 1 and both official codes (randperm(n)(1:bs) per iteration)",
-                      "draw: ⌈n/bs⌉ independent random batches per pass; epoch: one shuffled partition",
-                      choices=("draw", "epoch")),
-    "first": Hyper("image", "DCMH paper Alg. 1 and TF code (image first); the MATLAB release updates text first",
-                   "which network is updated first in each epoch", choices=("image", "text")),
-    "input_norm": Hyper("auto", "DCMH code DCMH_demo.m L27 (normZeroMean on the BoW); xbench for features",
-                        "auto: centre BoW, standardise precomputed features, raw images untouched; or none / center / "
-                        "standardize (see InputNormalisation)", choices=("auto", "none", "center", "standardize")),
-    "backbone_weights": Hyper("imagenet", "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
-                              "raw images only: ResNet-18 weights — imagenet, none or a checkpoint path"),
+    "init_std": Hyper(
+        0.01,
+        "DCMH code net_structure_img.m L11-17 (fc8 ~ 0.01·N(0,1))",
+        "std of the image hash layer's initial weights (bias 0); the shared text net keeps PyTorch's "
+        "default init (a 3-layer MLP at 0.01 would start with vanishing outputs)",
+    ),
+    "buffer_init": Hyper(
+        "zeros",
+        "DCMH MATLAB code process_DCMH.m (F = G = 0, so B = 0 in epoch 1); TF: normal",
+        "initial F, G buffers: zeros or normal (N(0,1), TF DCMH_demo.py)",
+        choices=("zeros", "normal"),
+    ),
+    "sampling": Hyper(
+        "draw",
+        "DCMH paper Alg. 1 and both official codes (randperm(n)(1:bs) per iteration)",
+        "draw: ⌈n/bs⌉ independent random batches per pass; epoch: one shuffled partition",
+        choices=("draw", "epoch"),
+    ),
+    "first": Hyper(
+        "image",
+        "DCMH paper Alg. 1 and TF code (image first); the MATLAB release updates text first",
+        "which network is updated first in each epoch",
+        choices=("image", "text"),
+    ),
+    "input_norm": Hyper(
+        "auto",
+        "DCMH code DCMH_demo.m L27 (normZeroMean on the BoW); xbench for features",
+        "auto: centre BoW, standardise precomputed features, raw images untouched; or none / center / "
+        "standardize (see InputNormalisation)",
+        choices=("auto", "none", "center", "standardize"),
+    ),
+    "backbone_weights": Hyper(
+        "imagenet",
+        "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
+        "raw images only: ResNet-18 weights — imagenet, none or a checkpoint path",
+    ),
 }
 
 
@@ -78,8 +117,13 @@ class SharedCodeHasher(Hasher):
         for key in ("lr_image", "lr_text", "lr_end_factor"):
             if not float(hp[key]) > 0:
                 raise ValueError(f"{self.name}.{key}: expected a positive number, got {hp[key]}")
-        self.image_net = ImageNet(shape.image, bits, out_activation="linear", weights=hp["backbone_weights"],
-                                  head_init_std=float(hp["init_std"]) if hp["init_std"] else None)
+        self.image_net = ImageNet(
+            shape.image,
+            bits,
+            out_activation="linear",
+            weights=hp["backbone_weights"],
+            head_init_std=float(hp["init_std"]) if hp["init_std"] else None,
+        )
         self.text_net = TextNet(text_input_dim(shape), bits, out_activation="linear")
         self.register_buffer("F", None)
         self.register_buffer("G", None)
@@ -96,14 +140,23 @@ class SharedCodeHasher(Hasher):
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         hp = self.hp
-        return {m: torch.optim.SGD(self.net(m).parameters(), lr=float(hp[f"lr_{m}"]), momentum=float(hp["momentum"]),
-                                   weight_decay=float(hp["weight_decay"]))
-                for m in ("image", "text")}
+        return {
+            m: torch.optim.SGD(
+                self.net(m).parameters(),
+                lr=float(hp[f"lr_{m}"]),
+                momentum=float(hp["momentum"]),
+                weight_decay=float(hp["weight_decay"]),
+            )
+            for m in ("image", "text")
+        }
 
     def lr_schedule(self) -> Schedule:
         """``DCMH_demo.m`` logspace (or linear / constant) over ``schedule_epochs`` or the run's budget."""
-        return Schedule(self.hp["lr_schedule"], end_factor=float(self.hp["lr_end_factor"]),
-                        epochs=int(self.hp["schedule_epochs"]))
+        return Schedule(
+            self.hp["lr_schedule"],
+            end_factor=float(self.hp["lr_end_factor"]),
+            epochs=int(self.hp["schedule_epochs"]),
+        )
 
     def build_buffers(self, data: TrainData) -> None:
         """F, G (n×K) and B = sign(F + G), on the data's device (first ``fit_epoch`` call)."""
@@ -131,8 +184,9 @@ class SharedCodeHasher(Hasher):
             yield torch.randperm(n, generator=self.generator)[:bs].to(self.device)
 
     # ------------------------------------------------------------------ subclass hooks
-    def batch_terms(self, modality: str, u: torch.Tensor, idx: torch.Tensor, data: TrainData
-                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # pragma: no cover - abstract
+    def batch_terms(
+        self, modality: str, u: torch.Tensor, idx: torch.Tensor, data: TrainData
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def objective_terms(self, data: TrainData) -> dict[str, float]:  # pragma: no cover - abstract
@@ -148,8 +202,14 @@ class SharedCodeHasher(Hasher):
         """
         return self.buffer(modality).sum(dim=0) - u.detach().sum(dim=0) + u.sum(dim=0)
 
-    def chunked_nll(self, a: torch.Tensor, b: torch.Tensor, labels_a: torch.Tensor, labels_b: torch.Tensor,
-                    chunk: int = 1024) -> float:
+    def chunked_nll(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        labels_a: torch.Tensor,
+        labels_b: torch.Tensor,
+        chunk: int = 1024,
+    ) -> float:
         """Σ_{i,j} softplus(Θ_ij) − S_ij Θ_ij over all pairs of rows of ``a`` and ``b``, chunked."""
         total = 0.0
         for start in range(0, a.shape[0], chunk):
@@ -167,8 +227,10 @@ class SharedCodeHasher(Hasher):
 
     def begin_epoch(self, data: TrainData, epoch: int, log: EpochLog) -> Any:
         if self.F.shape[0] != len(data):
-            raise ValueError(f"{self.name}: fit_epoch got {len(data)} training items but its buffers hold "
-                             f"{self.F.shape[0]}; the training set must not change between epochs")
+            raise ValueError(
+                f"{self.name}: fit_epoch got {len(data)} training items but its buffers hold "
+                f"{self.F.shape[0]}; the training set must not change between epochs"
+            )
 
     def train_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         """The image step, then the text step (``first``), each one pass with its own optimiser."""
@@ -182,8 +244,9 @@ class SharedCodeHasher(Hasher):
                 loss, terms = self.batch_terms(modality, u, idx, data)
                 return loss, {"loss": loss, **terms}
 
-            self.run_pass(self.pass_batches(len(data)), loss_fn, log, optimizers=(modality,),
-                          suffix=f"_{modality}")
+            self.run_pass(
+                self.pass_batches(len(data)), loss_fn, log, optimizers=(modality,), suffix=f"_{modality}"
+            )
 
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         """The B-step, then the full objective J (logged as ``loss``)."""
@@ -206,14 +269,18 @@ class SharedCodeHasher(Hasher):
         """Per item i: mean over j of the cross-modal NLL of (image i, text j) and (text i, image j)."""
         f, g = context
         li, lt = data.labels_of("image"), data.labels_of("text")
-        return 0.5 * (pairwise_nll(theta(f[idx], g), similarity(li[idx], lt)).mean(1)
-                      + pairwise_nll(theta(g[idx], f), similarity(lt[idx], li)).mean(1))
+        return 0.5 * (
+            pairwise_nll(theta(f[idx], g), similarity(li[idx], lt)).mean(1)
+            + pairwise_nll(theta(g[idx], f), similarity(lt[idx], li)).mean(1)
+        )
 
     def extra_state_for_store(self) -> dict[str, Any]:
         if self.B is None:
             return {}
-        return {"codes_zero_fraction": float((self.B == 0).float().mean()),
-                "codes_bit_mean_abs": float(self.B.float().mean(0).abs().mean())}
+        return {
+            "codes_zero_fraction": float((self.B == 0).float().mean()),
+            "codes_bit_mean_abs": float(self.B.float().mean(0).abs().mean()),
+        }
 
 
 __all__ = ["SKELETON_HYPERPARAMETERS", "SharedCodeHasher"]

@@ -81,6 +81,7 @@ code fills them with N(0, 1) noise and overwrites them batch by batch; starting 
 networks' actual outputs avoids pulling the first pass towards noise — a deviation).
 Codes: sign of the tanh hash output of ImgNet / TxtNet.
 """
+
 from __future__ import annotations
 
 import math
@@ -119,39 +120,77 @@ class SSAH(Hasher):
         "beta": Hyper(1.0, f"{CODE} setting.py L68", "weight β of the quantization term ½‖B − H‖²"),
         "eta": Hyper(1.0, f"{CODE} setting.py L69", "weight η of the label-prediction term ½‖L − L̂‖²"),
         "delta": Hyper(1.0, f"{CODE} setting.py L70", "weight δ of the modality networks' adversarial term"),
-        "pairwise": Hyper("nll", "paper (DCMH-style likelihood) [R]; 'squared' = official SSAH.py L104-124",
-                          "pairwise term: nll (paper) or squared (official code)", choices=PAIRWISE_FORMS),
-        "similarity": Hyper(1.0, "paper S ∈ {0,1}; official setting.py L53 uses 0.999",
-                            "value of S_ij for pairs sharing a label"),
-        "quant_target": Hyper("own", f"{CODE} SSAH.py L319, L395, L438 (B_batch = sign of own output)",
-                              "own: sign of the batch's own output (code); shared: B = sign(H^l+F+G) per epoch [R]",
-                              choices=("own", "shared")),
-        "adversarial": Hyper("paper", "SSAH paper; lelan-li/SSAH SSAH.py L399, L442 never backpropagates it",
-                             "paper: adversarial term reaches the feature extractors (D frozen); code: it never "
-                             "does and only nudges D (official behaviour); none: no adversarial learning",
-                             choices=("paper", "code", "none")),
-        "adversarial_form": Hyper("bce", f"{CODE} ops.py sce_criterion; 'squared' = paper's ‖D(x) − y‖² [R]",
-                                  "adversarial loss on the discriminator output", choices=ADVERSARIAL_FORMS),
+        "pairwise": Hyper(
+            "nll",
+            "paper (DCMH-style likelihood) [R]; 'squared' = official SSAH.py L104-124",
+            "pairwise term: nll (paper) or squared (official code)",
+            choices=PAIRWISE_FORMS,
+        ),
+        "similarity": Hyper(
+            1.0,
+            "paper S ∈ {0,1}; official setting.py L53 uses 0.999",
+            "value of S_ij for pairs sharing a label",
+        ),
+        "quant_target": Hyper(
+            "own",
+            f"{CODE} SSAH.py L319, L395, L438 (B_batch = sign of own output)",
+            "own: sign of the batch's own output (code); shared: B = sign(H^l+F+G) per epoch [R]",
+            choices=("own", "shared"),
+        ),
+        "adversarial": Hyper(
+            "paper",
+            "SSAH paper; lelan-li/SSAH SSAH.py L399, L442 never backpropagates it",
+            "paper: adversarial term reaches the feature extractors (D frozen); code: it never "
+            "does and only nudges D (official behaviour); none: no adversarial learning",
+            choices=("paper", "code", "none"),
+        ),
+        "adversarial_form": Hyper(
+            "bce",
+            f"{CODE} ops.py sce_criterion; 'squared' = paper's ‖D(x) − y‖² [R]",
+            "adversarial loss on the discriminator output",
+            choices=ADVERSARIAL_FORMS,
+        ),
         "embed_dim": Hyper(512, f"{CODE} setting.py SEMANTIC_EMBED", "width of the semantic feature layer"),
         "label_hidden": Hyper(4096, f"{CODE} tnet.py lab_net LAYER1_NODE", "LabNet hidden width"),
-        "text_hidden": Hyper(0, "CMMQ release heuristic ⌈(T+K)/2⌉ (CMMQ release @ 2b17232), as for cmmq",
-                             "text MLP hidden width; 0 = ⌈(T+K)/2⌉"),
-        "init_std": Hyper(0.01, f"{CODE} tnet.py (all weights and biases 0.01·N(0,1))",
-                          "std of LabNet, heads and discriminator initial weights and biases; 0 = PyTorch's "
-                          "default initialisation"),
+        "text_hidden": Hyper(
+            0,
+            "CMMQ release heuristic ⌈(T+K)/2⌉ (CMMQ release @ 2b17232), as for cmmq",
+            "text MLP hidden width; 0 = ⌈(T+K)/2⌉",
+        ),
+        "init_std": Hyper(
+            0.01,
+            f"{CODE} tnet.py (all weights and biases 0.01·N(0,1))",
+            "std of LabNet, heads and discriminator initial weights and biases; 0 = PyTorch's "
+            "default initialisation",
+        ),
         "batch_size": Hyper(128, f"{CODE} setting.py batch_size", "mini-batch size"),
-        "lr_label": Hyper(1e-3, f"xbench (official 1e-2, {CODE} setting.py L73, kills LabNet's ReLU features and "
-                          "collapses its codes on single-label data — measured on wikipedia; 1e-3 matches it on "
-                          "synthetic)", "LabNet Adam learning rate"),
-        "lr_image": Hyper(10 ** -4.5, f"{CODE} setting.py L74 (0.1^4.5, fine-tuning VGG-F end to end)",
-                          "ImgNet Adam learning rate; features mode: 1e-3 (the FC layers on precomputed features are "
-                          "trained from scratch; validated on synthetic, see the README)", features_default=1e-3),
-        "lr_text": Hyper(10 ** -3.5, f"{CODE} setting.py L75 (0.1^3.5)", "TxtNet Adam learning rate"),
+        "lr_label": Hyper(
+            1e-3,
+            f"xbench (official 1e-2, {CODE} setting.py L73, kills LabNet's ReLU features and "
+            "collapses its codes on single-label data — measured on wikipedia; 1e-3 matches it on "
+            "synthetic)",
+            "LabNet Adam learning rate",
+        ),
+        "lr_image": Hyper(
+            10**-4.5,
+            f"{CODE} setting.py L74 (0.1^4.5, fine-tuning VGG-F end to end)",
+            "ImgNet Adam learning rate; features mode: 1e-3 (the FC layers on precomputed features are "
+            "trained from scratch; validated on synthetic, see the README)",
+            features_default=1e-3,
+        ),
+        "lr_text": Hyper(10**-3.5, f"{CODE} setting.py L75 (0.1^3.5)", "TxtNet Adam learning rate"),
         "lr_dis": Hyper(1e-3, f"{CODE} setting.py L76 (0.1^3.0)", "discriminator Adam learning rate"),
-        "lr_decay": Hyper(0.95, f"{CODE} setting.py L72-76: lr ÷ √10 per official epoch of ~15-27 passes per block, "
-                          "≈ 0.95 per pass; an xbench epoch is one pass", "multiplicative learning-rate decay per epoch"),
-        "weights": Hyper("imagenet", "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
-                         "ResNet-18 weights for raw images: imagenet, none or a checkpoint path"),
+        "lr_decay": Hyper(
+            0.95,
+            f"{CODE} setting.py L72-76: lr ÷ √10 per official epoch of ~15-27 passes per block, "
+            "≈ 0.95 per pass; an xbench epoch is one pass",
+            "multiplicative learning-rate decay per epoch",
+        ),
+        "weights": Hyper(
+            "imagenet",
+            "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
+            "ResNet-18 weights for raw images: imagenet, none or a checkpoint path",
+        ),
     }
 
     def __init__(self, shape, bits, **kwargs):
@@ -162,9 +201,12 @@ class SSAH(Hasher):
         text_dim = int(shape.text.dim if isinstance(shape.text.dim, int) else math.prod(shape.text.dim))
         text_hidden = int(hp["text_hidden"]) or math.ceil((text_dim + bits) / 2)
         self.label_net = LabelNet(c, bits, int(hp["label_hidden"]), e, std)
-        self.image_net = ModalityNet(ImageNet(shape.image, e, out_activation="relu", weights=hp["weights"]), e, bits,
-                                     c, std)
-        self.text_net = ModalityNet(TextNet(text_dim, e, hidden=text_hidden, out_activation="relu"), e, bits, c, std)
+        self.image_net = ModalityNet(
+            ImageNet(shape.image, e, out_activation="relu", weights=hp["weights"]), e, bits, c, std
+        )
+        self.text_net = ModalityNet(
+            TextNet(text_dim, e, hidden=text_hidden, out_activation="relu"), e, bits, c, std
+        )
         self.d_image = Discriminator(e, init_std=std)
         self.d_text = Discriminator(e, init_std=std)
         self.to(self.device)
@@ -197,7 +239,7 @@ class SSAH(Hasher):
 
     @torch.no_grad()
     def _forward_all(self, net: torch.nn.Module, x: torch.Tensor, chunk: int = 1024) -> SSAHOutput:
-        outs = [net(x[i:i + chunk]) for i in range(0, x.shape[0], chunk)]
+        outs = [net(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)]
         return SSAHOutput(*(torch.cat([getattr(o, f) for o in outs]) for f in ("feature", "hash", "label")))
 
     def build_buffers(self, data: TrainData) -> None:
@@ -213,15 +255,18 @@ class SSAH(Hasher):
             return self.B[idx]
         return torch.sign(own_hash.detach())
 
-    def _semantic_loss(self, out: SSAHOutput, labels_all: torch.Tensor, labels: torch.Tensor,
-                       idx: torch.Tensor) -> torch.Tensor:
+    def _semantic_loss(
+        self, out: SSAHOutput, labels_all: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor
+    ) -> torch.Tensor:
         """α·J(F) + γ·J(H) against LabNet's buffers + β·½‖B − H‖² + η·½‖L − L̂‖²."""
         hp = self.hp
         s = similarity_matrix(labels_all, labels[idx], hp["similarity"])
-        return (hp["alpha"] * pairwise_loss(self.feat_label, out.feature, s, hp["pairwise"])
-                + hp["gamma"] * pairwise_loss(self.code_label, out.hash, s, hp["pairwise"])
-                + hp["beta"] * half_sq(self._quant_target(out.hash, idx), out.hash)
-                + hp["eta"] * half_sq(labels[idx], out.label))
+        return (
+            hp["alpha"] * pairwise_loss(self.feat_label, out.feature, s, hp["pairwise"])
+            + hp["gamma"] * pairwise_loss(self.code_label, out.hash, s, hp["pairwise"])
+            + hp["beta"] * half_sq(self._quant_target(out.hash, idx), out.hash)
+            + hp["eta"] * half_sq(labels[idx], out.label)
+        )
 
     # ------------------------------------------------------------------ the three blocks
     def _label_step(self, data: TrainData, idx: torch.Tensor):
@@ -239,11 +284,16 @@ class SSAH(Hasher):
             f_text = self.text_net(data.text[idx]).feature
         loss = discriminator_loss(self.d_image, self.d_text, f_label, f_image, f_text, form)
         # the accuracy is logged after the step (a callable is evaluated when logged)
-        return loss, {"loss_dis": loss, "dis_acc": lambda: discriminator_accuracy(
-            self.d_image, self.d_text, f_label, f_image, f_text, form)}
+        return loss, {
+            "loss_dis": loss,
+            "dis_acc": lambda: discriminator_accuracy(
+                self.d_image, self.d_text, f_label, f_image, f_text, form
+            ),
+        }
 
-    def _modality_loss(self, modality: str, data: TrainData, idx: torch.Tensor, out: SSAHOutput
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _modality_loss(
+        self, modality: str, data: TrainData, idx: torch.Tensor, out: SSAHOutput
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(total loss, adversarial term) of a modality network's batch."""
         hp = self.hp
         loss = self._semantic_loss(out, data.labels, data.labels_of(modality), idx)
@@ -276,8 +326,12 @@ class SSAH(Hasher):
         if self.hp["adversarial"] != "none":
             self.run_pass(self.batches(n, bs), lambda idx: self._dis_step(data, idx), log, ("dis",))
         for modality in ("image", "text"):
-            self.run_pass(self.batches(n, bs), lambda idx, m=modality: self._modality_step(m, data, idx), log,
-                          (modality,))
+            self.run_pass(
+                self.batches(n, bs),
+                lambda idx, m=modality: self._modality_step(m, data, idx),
+                log,
+                (modality,),
+            )
 
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         if self.hp["quant_target"] == "shared":

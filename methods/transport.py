@@ -36,6 +36,7 @@ Relation alignment **[R]** (L2RM-style)
     ``ot.partial.entropic_partial_wasserstein``); :func:`relation_targets` turns it into the
     row-/column-normalised soft targets of the symmetric contrastive loss.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,9 +49,15 @@ SOLVERS = ("entropic", "exact")
 
 
 # ---------------------------------------------------------------------------------------- costs
-def consistent_cost(p_image: np.ndarray, p_text: np.ndarray, vote: np.ndarray | None = None,
-                    vote_weight: float = 0.0, labels: np.ndarray | None = None, label_weight: float = 0.0,
-                    delta: float = 1e-6) -> np.ndarray:
+def consistent_cost(
+    p_image: np.ndarray,
+    p_text: np.ndarray,
+    vote: np.ndarray | None = None,
+    vote_weight: float = 0.0,
+    labels: np.ndarray | None = None,
+    label_weight: float = 0.0,
+    delta: float = 1e-6,
+) -> np.ndarray:
     """The cross-modal consistent cost **[R]**: ``C = −log((1−α−κ)·½(p^v + p^t) + α·q + κ·ŷ + δ)``.
 
     ``p_image``/``p_text`` are N×C class probabilities of the two modalities; ``vote`` an
@@ -65,14 +72,17 @@ def consistent_cost(p_image: np.ndarray, p_text: np.ndarray, vote: np.ndarray | 
     p_image = np.asarray(p_image, dtype=np.float64)
     p_text = np.asarray(p_text, dtype=np.float64)
     if p_image.shape != p_text.shape or p_image.ndim != 2:
-        raise ValueError(f"consistent_cost: p_image {p_image.shape} and p_text {p_text.shape} must be "
-                         "equal N×C")
+        raise ValueError(
+            f"consistent_cost: p_image {p_image.shape} and p_text {p_text.shape} must be equal N×C"
+        )
     for name, weight in (("vote_weight", vote_weight), ("label_weight", label_weight)):
         if not 0.0 <= weight <= 1.0:
             raise ValueError(f"consistent_cost: {name} must be in [0, 1], got {weight}")
     if vote_weight + label_weight > 1.0:
-        raise ValueError(f"consistent_cost: vote_weight + label_weight must be at most 1, got "
-                         f"{vote_weight + label_weight:g}")
+        raise ValueError(
+            f"consistent_cost: vote_weight + label_weight must be at most 1, got "
+            f"{vote_weight + label_weight:g}"
+        )
     blend = 0.5 * (p_image + p_text)
     mixed = (1.0 - vote_weight - label_weight) * blend
     for name, extra, weight in (("vote", vote, vote_weight), ("labels", labels, label_weight)):
@@ -80,16 +90,18 @@ def consistent_cost(p_image: np.ndarray, p_text: np.ndarray, vote: np.ndarray | 
             continue
         extra = np.asarray(extra, dtype=np.float64)
         if extra.shape != blend.shape:
-            raise ValueError(f"consistent_cost: {name} {extra.shape} must match the predictions "
-                             f"{blend.shape}")
+            raise ValueError(
+                f"consistent_cost: {name} {extra.shape} must match the predictions {blend.shape}"
+            )
         if name == "labels":
             extra = extra / np.maximum(extra.sum(1, keepdims=True), 1e-12)
         mixed = mixed + weight * extra
     return -np.log(mixed + delta)
 
 
-def neighbour_vote(z_image: torch.Tensor, z_text: torch.Tensor, labels: torch.Tensor, k: int = 10,
-                   chunk: int = 2048) -> np.ndarray:
+def neighbour_vote(
+    z_image: torch.Tensor, z_text: torch.Tensor, labels: torch.Tensor, k: int = 10, chunk: int = 2048
+) -> np.ndarray:
     """Cross-modally weighted k-nearest-neighbour label vote (N×C, rows sum to 1) **[R]**.
 
     Neighbours of i are the k other samples with the largest mean similarity
@@ -142,8 +154,16 @@ def class_prior(labels: np.ndarray, kind: str = "labels") -> np.ndarray:
 
 
 # ------------------------------------------------------------------------- semantic alignment
-def partial_transport(a: np.ndarray, b: np.ndarray, cost: np.ndarray, mass: float, reg: float = 0.07,
-                      solver: str = "entropic", max_iter: int = 2000, tol: float = 1e-7) -> np.ndarray:
+def partial_transport(
+    a: np.ndarray,
+    b: np.ndarray,
+    cost: np.ndarray,
+    mass: float,
+    reg: float = 0.07,
+    solver: str = "entropic",
+    max_iter: int = 2000,
+    tol: float = 1e-7,
+) -> np.ndarray:
     """The partial-OT plan γ (len(a)×len(b)) moving ``mass`` from ``a`` to ``b`` under ``cost``.
 
     ``solver="entropic"``: ``ot.partial.entropic_partial_wasserstein(..., method="sinkhorn_log")``
@@ -182,12 +202,14 @@ def partial_transport(a: np.ndarray, b: np.ndarray, cost: np.ndarray, mass: floa
         tm = torch.from_numpy(sub - sub.min())
         if mass >= limit * (1 - 1e-12) and abs(a.sum() - b.sum()) <= 1e-12:
             # all the mass moves: balanced OT, which Sinkhorn solves to tighter marginals
-            plan = ot.sinkhorn(ta, tb, tm, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol,
-                               warn=False)
+            plan = ot.sinkhorn(
+                ta, tb, tm, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol, warn=False
+            )
         else:
             tmass = torch.tensor(mass, dtype=torch.float64)
-            plan = ot.partial.entropic_partial_wasserstein(ta, tb, tm, reg, m=tmass, method="sinkhorn_log",
-                                                           numItermax=max_iter, stopThr=tol)
+            plan = ot.partial.entropic_partial_wasserstein(
+                ta, tb, tm, reg, m=tmass, method="sinkhorn_log", numItermax=max_iter, stopThr=tol
+            )
         plan = plan.numpy()
     full = np.zeros_like(cost)
     full[np.ix_(rows, cols)] = plan
@@ -232,9 +254,16 @@ def top_labels(scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def semantic_alignment(cost: np.ndarray, label_counts: np.ndarray, prior: np.ndarray, mass: float,
-                       reg: float = 0.07, solver: str = "entropic", threshold: float = 0.5,
-                       max_iter: int = 2000) -> SemanticAlignment:
+def semantic_alignment(
+    cost: np.ndarray,
+    label_counts: np.ndarray,
+    prior: np.ndarray,
+    mass: float,
+    reg: float = 0.07,
+    solver: str = "entropic",
+    threshold: float = 0.5,
+    max_iter: int = 2000,
+) -> SemanticAlignment:
     """Partial OT from samples to classes **[R]** (see the module docstring).
 
     ``label_counts`` (N,) are the n_i (1 everywhere for single-label data; samples with no
@@ -246,8 +275,10 @@ def semantic_alignment(cost: np.ndarray, label_counts: np.ndarray, prior: np.nda
     counts = np.asarray(label_counts, dtype=np.float64)
     prior = np.asarray(prior, dtype=np.float64)
     if counts.shape != (cost.shape[0],) or prior.shape != (cost.shape[1],):
-        raise ValueError(f"semantic_alignment: cost {cost.shape}, label_counts {counts.shape} and prior "
-                         f"{prior.shape} disagree")
+        raise ValueError(
+            f"semantic_alignment: cost {cost.shape}, label_counts {counts.shape} and prior "
+            f"{prior.shape} disagree"
+        )
     if counts.sum() <= 0:
         raise ValueError("semantic_alignment: no sample has a label")
     if not 0.0 < threshold <= 1.0:
@@ -258,8 +289,15 @@ def semantic_alignment(cost: np.ndarray, label_counts: np.ndarray, prior: np.nda
     row = plan.sum(1)
     transported = (a > 0) & (row >= threshold * a - 1e-15)
     pseudo = top_labels(plan, counts.astype(np.int64))
-    return SemanticAlignment(plan=plan, sample_mass=a, class_mass=b, mass=float(mass),
-                             transported=transported, pseudo_labels=pseudo, cost=float((plan * cost).sum()))
+    return SemanticAlignment(
+        plan=plan,
+        sample_mass=a,
+        class_mass=b,
+        mass=float(mass),
+        transported=transported,
+        pseudo_labels=pseudo,
+        cost=float((plan * cost).sum()),
+    )
 
 
 def mass_schedule(epoch: int, warmup: int, ramp: int, start: float, end: float) -> float:
@@ -275,8 +313,13 @@ def mass_schedule(epoch: int, warmup: int, ramp: int, start: float, end: float) 
 
 
 # ------------------------------------------------------------------------- relation alignment
-def relation_cost(z_image: torch.Tensor, z_text: torch.Tensor, y_image: torch.Tensor, y_text: torch.Tensor,
-                  label_weight: float = 1.0) -> torch.Tensor:
+def relation_cost(
+    z_image: torch.Tensor,
+    z_text: torch.Tensor,
+    y_image: torch.Tensor,
+    y_text: torch.Tensor,
+    label_weight: float = 1.0,
+) -> torch.Tensor:
     """``R_ij = (1 − cos(z^v_i, z^t_j)) + λ_s (1 − ⟨ŷ^v_i, ŷ^t_j⟩)`` (B×B) **[R]**."""
     zi = F.normalize(z_image.float(), dim=1)
     zt = F.normalize(z_text.float(), dim=1)
@@ -286,9 +329,17 @@ def relation_cost(z_image: torch.Tensor, z_text: torch.Tensor, y_image: torch.Te
 
 
 @torch.no_grad()
-def relation_plan(z_image: torch.Tensor, z_text: torch.Tensor, y_image: torch.Tensor, y_text: torch.Tensor,
-                  label_weight: float = 1.0, reg: float = 0.07, mass: float = 1.0,
-                  max_iter: int = 200, tol: float = 1e-7) -> torch.Tensor:
+def relation_plan(
+    z_image: torch.Tensor,
+    z_text: torch.Tensor,
+    y_image: torch.Tensor,
+    y_text: torch.Tensor,
+    label_weight: float = 1.0,
+    reg: float = 0.07,
+    mass: float = 1.0,
+    max_iter: int = 200,
+    tol: float = 1e-7,
+) -> torch.Tensor:
     """The image→text relation plan (B×B, float64, no gradient) with marginals 1/B **[R]**.
 
     ``mass = 1``: balanced entropic OT, ``ot.sinkhorn(..., method="sinkhorn_log")`` — rows and
@@ -305,14 +356,17 @@ def relation_plan(z_image: torch.Tensor, z_text: torch.Tensor, y_image: torch.Te
         raise ValueError(f"relation_plan: mass must be in (0, 1], got {mass}")
     cost = relation_cost(z_image.detach(), z_text.detach(), y_image, y_text, label_weight).double()
     import ot  # POT only when a plan is solved
+
     cost = cost - cost.min()
     u = torch.full((b,), 1.0 / b, dtype=torch.float64, device=cost.device)
     if mass >= 1.0:
-        return ot.sinkhorn(u, u, cost, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol,
-                           warn=False)
+        return ot.sinkhorn(
+            u, u, cost, reg, method="sinkhorn_log", numItermax=max_iter, stopThr=tol, warn=False
+        )
     m = torch.tensor(float(mass), dtype=torch.float64, device=cost.device)  # POT's torch backend: a tensor
-    return ot.partial.entropic_partial_wasserstein(u, u, cost, reg, m=m, method="sinkhorn_log",
-                                                   numItermax=max_iter, stopThr=tol)
+    return ot.partial.entropic_partial_wasserstein(
+        u, u, cost, reg, m=m, method="sinkhorn_log", numItermax=max_iter, stopThr=tol
+    )
 
 
 def relation_targets(plan: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -324,8 +378,9 @@ def relation_targets(plan: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return rows.float(), cols.t().float()
 
 
-def relation_loss(z_image: torch.Tensor, z_text: torch.Tensor, plan: torch.Tensor, tau: float = 0.05
-                  ) -> torch.Tensor:
+def relation_loss(
+    z_image: torch.Tensor, z_text: torch.Tensor, plan: torch.Tensor, tau: float = 0.05
+) -> torch.Tensor:
     """Symmetric contrastive loss with OT soft targets **[R]** (L2RM-style).
 
     ``S = cos(z^v_i, z^t_j)/τ``; the loss is CE(softmax_j S_i·, T^{i→t}_i·) averaged over images

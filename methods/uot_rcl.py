@@ -68,6 +68,7 @@ label-correction statistics logged per epoch: :mod:`xbench.methods.label_correct
 :meth:`corrected_labels` returns the image-side labels (the runner's reference),
 :meth:`corrected_text_labels` the text side.
 """
+
 from __future__ import annotations
 
 import math
@@ -92,70 +93,125 @@ _R = " [R: reconstruction, docs/methods/uot-rcl.md]"
 class UOTRCL(Hasher):
     name = "uot-rcl"
     display_name, order, color, marker = "UOT-RCL", 80, "#fbafe4", "*"
-    paper = ("Han, Luo, Liu, Nan, 'A Unified Optimal Transport Framework for Cross-Modal Retrieval with "
-             "Noisy Labels', arXiv 2403.13480 / TNNLS 2025 (UOT-RCL-style reconstruction)")
-    description = ("UOT-RCL-style: partial-OT label correction (cross-modal consistent cost) + OT relation "
-                   "alignment on MRL-style nets with a tanh code head")
+    paper = (
+        "Han, Luo, Liu, Nan, 'A Unified Optimal Transport Framework for Cross-Modal Retrieval with "
+        "Noisy Labels', arXiv 2403.13480 / TNNLS 2025 (UOT-RCL-style reconstruction)"
+    )
+    description = (
+        "UOT-RCL-style: partial-OT label correction (cross-modal consistent cost) + OT relation "
+        "alignment on MRL-style nets with a tanh code head"
+    )
     default_epochs = 50
     hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "networks": Hyper("mlp", "reconstruction (MRL-style MLPs); shared = CMMQ §4.2 fair-comparison nets, "
-                          "as mrl's", "mlp (d→hidden→hidden→K per modality) or shared (FC(K) on image "
-                          "features / ResNet-18, 3-layer text MLP of width ⌈(T+K)/2⌉)",
-                          choices=("mlp", "shared")),
-        "hidden": Hyper(4096, "penghu-cs/MRL @ e0f5c8f nets/*.py [C]", "width of the two hidden MLP layers "
-                        "(networks=mlp)"),
-        "lr": Hyper(0.0, "MRL 1e-4 [C]/[P]; mrl's features-mode 1e-3 for the shared nets",
-                    "Adam learning rate (betas 0.5, 0.999); 0 = auto: 1e-4 (networks=mlp, or raw images), "
-                    "1e-3 (networks=shared on precomputed image features, as mrl)"),
+        "networks": Hyper(
+            "mlp",
+            "reconstruction (MRL-style MLPs); shared = CMMQ §4.2 fair-comparison nets, as mrl's",
+            "mlp (d→hidden→hidden→K per modality) or shared (FC(K) on image "
+            "features / ResNet-18, 3-layer text MLP of width ⌈(T+K)/2⌉)",
+            choices=("mlp", "shared"),
+        ),
+        "hidden": Hyper(
+            4096, "penghu-cs/MRL @ e0f5c8f nets/*.py [C]", "width of the two hidden MLP layers (networks=mlp)"
+        ),
+        "lr": Hyper(
+            0.0,
+            "MRL 1e-4 [C]/[P]; mrl's features-mode 1e-3 for the shared nets",
+            "Adam learning rate (betas 0.5, 0.999); 0 = auto: 1e-4 (networks=mlp, or raw images), "
+            "1e-3 (networks=shared on precomputed image features, as mrl)",
+        ),
         "batch_size": Hyper(100, "MRL [C] default (paper: 50 on Wikipedia)", "mini-batch size"),
         "beta": Hyper(0.5, "MRL Eq. 8 β [P]/[C]", "weight of the class loss; 1−β weighs the alignment loss"),
         "tau": Hyper(1.0, "MRL τ₁ = τ₂ = 1 [C]", "temperature of the prototype logits and of the MC loss"),
         "warmup_epochs": Hyper(10, "5–10 epochs" + _R, "epochs of MRL training on the noisy labels"),
-        "mass_start": Hyper(0.3, "CSOT [C] plabel_allocator budget",
-                             "transported mass m right after warm-up"),
+        "mass_start": Hyper(
+            0.3, "CSOT [C] plabel_allocator budget", "transported mass m right after warm-up"
+        ),
         "mass_end": Hyper(1.0, "CSOT [C]", "final transported mass m"),
-        "ramp_epochs": Hyper(20, "xbench" + _R,
-                              "epochs over which m rises linearly from mass_start to mass_end"),
+        "ramp_epochs": Hyper(
+            20, "xbench" + _R, "epochs over which m rises linearly from mass_start to mass_end"
+        ),
         "ot_reg": Hyper(0.07, "L2RM [C] opt.py (entropic regularisation)", "ε of the semantic partial OT"),
-        "ot_solver": Hyper("entropic", "reconstruction" + _R, "semantic partial OT: entropic (log-domain "
-                           "Sinkhorn-like, POT) or exact (POT network simplex)", choices=SOLVERS),
-        "cost_temperature": Hyper(0.1, "xbench" + _R, "temperature of the predictions p = softmax(zᵀc/T) in "
-                                  "the semantic cost"),
-        "vote_weight": Hyper(0.0, "xbench" + _R, "α: weight of the cross-modally weighted neighbour vote "
-                             "in the semantic cost (0 = off)"),
+        "ot_solver": Hyper(
+            "entropic",
+            "reconstruction" + _R,
+            "semantic partial OT: entropic (log-domain Sinkhorn-like, POT) or exact (POT network simplex)",
+            choices=SOLVERS,
+        ),
+        "cost_temperature": Hyper(
+            0.1, "xbench" + _R, "temperature of the predictions p = softmax(zᵀc/T) in the semantic cost"
+        ),
+        "vote_weight": Hyper(
+            0.0,
+            "xbench" + _R,
+            "α: weight of the cross-modally weighted neighbour vote in the semantic cost (0 = off)",
+        ),
         "vote_k": Hyper(10, "xbench" + _R, "neighbours in the vote"),
-        "label_weight": Hyper(0.3, "xbench" + _R + "; measured on Wikipedia (module docstring)",
-                              "κ: weight of the sample's current label in the semantic cost (a prior against "
-                              "relabelling; 0 = off, as CSOT)"),
-        "class_prior": Hyper("labels", "CSOT [C] uses uniform" + _R, "class masses of the semantic OT: "
-                             "labels (noisy label frequencies) or uniform", choices=("labels", "uniform")),
-        "select_threshold": Hyper(0.5, "ours" + _R, "a sample is transported when it receives at least "
-                                  "this fraction of its capacity a_i"),
-        "momentum": Hyper(0.6, "xbench" + _R, "μ of the soft-label update (0 = replace by the plan; "
-                          "with 0.6 a one-hot label flips after two agreeing epochs)"),
-        "class_loss": Hyper("rc", "MRL RC loss [P]; CSOT/L2RM use cross-entropy" + _R,
-                            "loss against the corrected labels: rc (MRL's robust clustering) or ce",
-                            choices=("rc", "ce")),
-        "unselected_weight": Hyper(1.0, "xbench" + _R, "class-loss weight of samples not transported this "
-                                   "epoch"),
-        "mc_weight": Hyper(1.0, "MRL L_c; xbench" + _R, "after warm-up, weight of MRL's multimodal "
-                           "contrastive loss in the alignment term (the whole alignment term during "
-                           "warm-up)"),
-        "relation_weight": Hyper(0.5, "λ_rel" + _R, "weight of the OT relation-alignment loss in "
-                                 "the alignment term after warm-up (0 = off: an ablation)"),
-        "relation_label_weight": Hyper(1.0, "λ_s" + _R, "λ_s: weight of label disagreement in the "
-                                       "relation cost"),
+        "label_weight": Hyper(
+            0.3,
+            "xbench" + _R + "; measured on Wikipedia (module docstring)",
+            "κ: weight of the sample's current label in the semantic cost (a prior against "
+            "relabelling; 0 = off, as CSOT)",
+        ),
+        "class_prior": Hyper(
+            "labels",
+            "CSOT [C] uses uniform" + _R,
+            "class masses of the semantic OT: labels (noisy label frequencies) or uniform",
+            choices=("labels", "uniform"),
+        ),
+        "select_threshold": Hyper(
+            0.5,
+            "ours" + _R,
+            "a sample is transported when it receives at least this fraction of its capacity a_i",
+        ),
+        "momentum": Hyper(
+            0.6,
+            "xbench" + _R,
+            "μ of the soft-label update (0 = replace by the plan; "
+            "with 0.6 a one-hot label flips after two agreeing epochs)",
+        ),
+        "class_loss": Hyper(
+            "rc",
+            "MRL RC loss [P]; CSOT/L2RM use cross-entropy" + _R,
+            "loss against the corrected labels: rc (MRL's robust clustering) or ce",
+            choices=("rc", "ce"),
+        ),
+        "unselected_weight": Hyper(
+            1.0, "xbench" + _R, "class-loss weight of samples not transported this epoch"
+        ),
+        "mc_weight": Hyper(
+            1.0,
+            "MRL L_c; xbench" + _R,
+            "after warm-up, weight of MRL's multimodal "
+            "contrastive loss in the alignment term (the whole alignment term during "
+            "warm-up)",
+        ),
+        "relation_weight": Hyper(
+            0.5,
+            "λ_rel" + _R,
+            "weight of the OT relation-alignment loss in "
+            "the alignment term after warm-up (0 = off: an ablation)",
+        ),
+        "relation_label_weight": Hyper(
+            1.0, "λ_s" + _R, "λ_s: weight of label disagreement in the relation cost"
+        ),
         "relation_reg": Hyper(0.07, "L2RM [C] opt.py", "ε of the relation OT plan"),
-        "relation_mass": Hyper(1.0, "reconstruction (balanced or partial)" + _R, "mass of the relation plan "
-                               "(1 = balanced; L2RM uses 0.1 for noisy correspondence)"),
+        "relation_mass": Hyper(
+            1.0,
+            "reconstruction (balanced or partial)" + _R,
+            "mass of the relation plan (1 = balanced; L2RM uses 0.1 for noisy correspondence)",
+        ),
         "relation_tau": Hyper(0.1, "L2RM [C] uses 0.05" + _R, "temperature of the relation contrastive loss"),
-        "quant_weight": Hyper(0.0, "xbench" + _R, "weight of the quantisation term mean((|h|−1)²) "
-                              "(0 = off)"),
-        "cosine_epochs": Hyper(0, "MRL [C] cosine annealing", "epochs of the cosine learning-rate schedule "
-                               "(0 = the run's epoch count when given in TrainData.epochs, else "
-                               "default_epochs)"),
-        "weights": Hyper("imagenet", "torchvision",
-                          "ResNet-18 weights for raw images: imagenet, none or a path"),
+        "quant_weight": Hyper(0.0, "xbench" + _R, "weight of the quantisation term mean((|h|−1)²) (0 = off)"),
+        "cosine_epochs": Hyper(
+            0,
+            "MRL [C] cosine annealing",
+            "epochs of the cosine learning-rate schedule "
+            "(0 = the run's epoch count when given in TrainData.epochs, else "
+            "default_epochs)",
+        ),
+        "weights": Hyper(
+            "imagenet", "torchvision", "ResNet-18 weights for raw images: imagenet, none or a path"
+        ),
     }
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
@@ -170,27 +226,37 @@ class UOTRCL(Hasher):
             if not 0.0 <= hp[key] <= 1.0:
                 raise ValueError(f"{self.name}.{key}: expected a weight in [0, 1], got {hp[key]}")
         if hp["vote_weight"] + hp["label_weight"] > 1.0:
-            raise ValueError(f"{self.name}: vote_weight + label_weight must be at most 1, got "
-                             f"{hp['vote_weight'] + hp['label_weight']:g}")
+            raise ValueError(
+                f"{self.name}: vote_weight + label_weight must be at most 1, got "
+                f"{hp['vote_weight'] + hp['label_weight']:g}"
+            )
         if hp["batch_size"] < 2:
             raise ValueError(f"{self.name}.batch_size: expected at least 2, got {hp['batch_size']}")
         self.image_net: nn.Module
         self.text_net: nn.Module
         if hp["networks"] == "mlp":
-            self.image_net = BackboneMLP(shape.image.kind, shape.image.dim, hp["hidden"], bits, hp["weights"],
-                                         resolve_backbone(shape.image))
+            self.image_net = BackboneMLP(
+                shape.image.kind,
+                shape.image.dim,
+                hp["hidden"],
+                bits,
+                hp["weights"],
+                resolve_backbone(shape.image),
+            )
             self.text_net = BackboneMLP(shape.text.kind, shape.text.dim, hp["hidden"], bits, hp["weights"])
         else:  # the CMMQ fair-comparison networks, as mrl's networks=shared (pre-tanh outputs here)
             text_dim = int(shape.text.dim if isinstance(shape.text.dim, int) else math.prod(shape.text.dim))
             self.image_net = ImageNet(shape.image, bits, out_activation="linear", weights=hp["weights"])
-            self.text_net = TextNet(text_dim, bits, hidden=math.ceil((text_dim + bits) / 2),
-                                    out_activation="linear")
+            self.text_net = TextNet(
+                text_dim, bits, hidden=math.ceil((text_dim + bits) / 2), out_activation="linear"
+            )
         g = torch.Generator().manual_seed(self.seed + 104729)
         self.prototypes = ClassPrototypes(bits, shape.num_classes, generator=g)
         self.to(self.device)
         if hp["lr"] < 0:
-            raise ValueError(f"{self.name}.lr: expected a positive learning rate (or 0 = auto), got "
-                             f"{hp['lr']}")
+            raise ValueError(
+                f"{self.name}.lr: expected a positive learning rate (or 0 = auto), got {hp['lr']}"
+            )
         auto = 1e-3 if hp["networks"] == "shared" and not shape.image_is_raw else 1e-4
         self.base_lr = float(hp["lr"]) or auto
         self.correction: LabelCorrection | None = None  # created on the first fit_epoch
@@ -245,8 +311,9 @@ class UOTRCL(Hasher):
 
     def prepare(self, data: TrainData) -> None:
         prior = "uniform" if self.hp["class_prior"] == "uniform" else "labels"
-        self.correction = LabelCorrection(data, self.shape.num_classes,
-                                          f"{self.name}: dataset '{self.shape.dataset}'", prior)
+        self.correction = LabelCorrection(
+            data, self.shape.num_classes, f"{self.name}: dataset '{self.shape.dataset}'", prior
+        )
 
     def log_names(self) -> tuple[str, ...]:
         return ("loss", "loss_class", "loss_align", "loss_mc", "loss_relation", "loss_quant")
@@ -259,8 +326,9 @@ class UOTRCL(Hasher):
         if warm:
             stats = dict(ZERO_STATS)
         else:
-            mass = mass_schedule(epoch, hp["warmup_epochs"], hp["ramp_epochs"], hp["mass_start"],
-                                 hp["mass_end"])
+            mass = mass_schedule(
+                epoch, hp["warmup_epochs"], hp["ramp_epochs"], hp["mass_start"], hp["mass_end"]
+            )
             stats = self._semantic_step(data, mass)
         log.update(stats)
         weight = torch.ones(len(data), device=self.device)
@@ -279,14 +347,22 @@ class UOTRCL(Hasher):
         y_image, y_text = labels["image"][idx], labels["text"][idx]
         w = weight[idx]
         kind = hp["class_loss"]
-        loss_class = (weighted_class_loss(self.prototypes.logits(z_image, hp["tau"]), y_image, w, kind)
-                      + weighted_class_loss(self.prototypes.logits(z_text, hp["tau"]), y_text, w, kind))
+        loss_class = weighted_class_loss(
+            self.prototypes.logits(z_image, hp["tau"]), y_image, w, kind
+        ) + weighted_class_loss(self.prototypes.logits(z_text, hp["tau"]), y_text, w, kind)
         loss_mc = loss_rel = torch.zeros((), device=self.device)
         if warm or hp["mc_weight"] > 0:
             loss_mc = multimodal_contrastive_loss(z_image, z_text, tau=hp["tau"], reduction="sum_modalities")
         if not warm and hp["relation_weight"] > 0:
-            plan = relation_plan(z_image, z_text, y_image, y_text, label_weight=hp["relation_label_weight"],
-                                 reg=hp["relation_reg"], mass=hp["relation_mass"])
+            plan = relation_plan(
+                z_image,
+                z_text,
+                y_image,
+                y_text,
+                label_weight=hp["relation_label_weight"],
+                reg=hp["relation_reg"],
+                mass=hp["relation_mass"],
+            )
             loss_rel = relation_loss(z_image, z_text, plan, tau=hp["relation_tau"])
         loss_align = loss_mc if warm else hp["mc_weight"] * loss_mc + hp["relation_weight"] * loss_rel
         loss = hp["beta"] * loss_class + (1.0 - hp["beta"]) * loss_align
@@ -294,14 +370,22 @@ class UOTRCL(Hasher):
         if hp["quant_weight"] > 0:
             loss_quant = 0.5 * ((h_image.abs() - 1).pow(2).mean() + (h_text.abs() - 1).pow(2).mean())
             loss = loss + hp["quant_weight"] * loss_quant
-        return {"loss": loss, "loss_class": loss_class, "loss_align": loss_align, "loss_mc": loss_mc,
-                "loss_relation": loss_rel, "loss_quant": loss_quant}
+        return {
+            "loss": loss,
+            "loss_class": loss_class,
+            "loss_align": loss_align,
+            "loss_mc": loss_mc,
+            "loss_relation": loss_rel,
+            "loss_quant": loss_quant,
+        }
 
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         stats = context[3]
         self.label_history.append({"epoch": epoch + 1, **{k: stats[k] for k in sorted(stats)}})
 
     def extra_state_for_store(self) -> dict[str, Any]:
-        return {"label_correction": self.label_history,
-                "multi_label_mode": "per-sample mass = label count; top-n_i relabelling",
-                "per_modality_labels": self.correction is not None and "text" in self.correction.labels}
+        return {
+            "label_correction": self.label_history,
+            "multi_label_mode": "per-sample mass = label count; top-n_i relabelling",
+            "per_modality_labels": self.correction is not None and "text" in self.correction.labels,
+        }

@@ -8,6 +8,7 @@ subclass). Models are addressed as ``TYPE:RATE`` (see
 :class:`NoiseSpec`); :func:`inject` applies one to a run's training labels and reports the
 realised noise. Definitions and sources: docs/noise.md.
 """
+
 from xbench.registry import Registry, UnknownEntryError
 
 from .base import NoiseModel, NoiseResult, NoiseSpec, NoNoise, as_multihot, label_type
@@ -23,8 +24,15 @@ from .models import (
 )
 from .mrl import MRLNoise
 
-BUILTINS: tuple[type[NoiseModel], ...] = (NoNoise, SymmetricNoise, AsymmetricNoise, SwapNoise, BitFlipNoise,
-                                          SymmetricSampleNoise, MRLNoise)
+BUILTINS: tuple[type[NoiseModel], ...] = (
+    NoNoise,
+    SymmetricNoise,
+    AsymmetricNoise,
+    SwapNoise,
+    BitFlipNoise,
+    SymmetricSampleNoise,
+    MRLNoise,
+)
 registry: Registry[type[NoiseModel]] = Registry("noise model", "xbench.noise")
 registry.register_all(BUILTINS)
 
@@ -34,7 +42,7 @@ def get(name: str) -> NoiseModel:
     return registry.get(name)()
 
 
-from .inject import NoiseOutcome, inject, noise_rng, realised_stats, resolve
+from .inject import NoiseOutcome, inject, noise_rng, realised_stats, resolve  # noqa: E402 - needs `get` above
 
 __all__ = [
     "BUILTINS",

@@ -21,6 +21,7 @@ Single- vs multi-label (:func:`label_type`)
     Always ``noisy_row != clean_row`` (the sample's label vector changed). A draw that
     leaves the vector as it was (e.g. two positives swapped into each other) is not counted.
 """
+
 from __future__ import annotations
 
 import abc
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+
 from xbench.datasets import labels_to_multihot
 
 
@@ -98,7 +100,9 @@ def as_multihot(labels: Any, num_classes: int | None = None) -> np.ndarray:
     """
     arr = np.asarray(labels)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"labels must be numeric multi-hot (N×C of 0/1) or class indices, got dtype {arr.dtype}")
+        raise ValueError(
+            f"labels must be numeric multi-hot (N×C of 0/1) or class indices, got dtype {arr.dtype}"
+        )
     if arr.ndim not in (1, 2):
         raise ValueError(f"labels must be N×C multi-hot or 1-d class indices, got shape {arr.shape}")
     if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
@@ -160,8 +164,10 @@ class NoiseModel(abc.ABC):
         if labels.ndim != 2:
             raise ValueError(f"{self.name}: labels must be N×C multi-hot, got shape {labels.shape}")
         if labels.shape[1] < self.min_classes:
-            raise ValueError(f"{self.name} noise needs at least {self.min_classes} classes, "
-                             f"the labels have {labels.shape[1]}")
+            raise ValueError(
+                f"{self.name} noise needs at least {self.min_classes} classes, "
+                f"the labels have {labels.shape[1]}"
+            )
 
     def prepared(self, labels: Any, rate: float) -> np.ndarray:
         """``labels`` as a fresh multi-hot array, validated for this model (for ``apply``)."""
@@ -181,5 +187,8 @@ class NoNoise(NoiseModel):
     def apply(self, labels: np.ndarray, rate: float, rng: np.random.Generator) -> NoiseResult:
         labels = self.prepared(labels, 0.0)
         _, cols = np.nonzero(labels)
-        return NoiseResult(labels.copy(), np.zeros(len(labels), dtype=bool),
-                           {"moves": move_counts(cols, cols, labels.shape[1])})
+        return NoiseResult(
+            labels.copy(),
+            np.zeros(len(labels), dtype=bool),
+            {"moves": move_counts(cols, cols, labels.shape[1])},
+        )

@@ -12,6 +12,7 @@ ones (unlike Co-teaching's and the CMMQ release's hard-coded seeds, bhanML/Co-te
 data/utils.py L174-178), and the
 image side of a per-modality run equals the shared labels of the same run without it.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from xbench.registry import UnknownEntryError
 
 from .base import NoiseModel, NoiseResult, NoiseSpec, as_multihot, label_type
@@ -73,8 +75,9 @@ def _row_normalise(counts: np.ndarray) -> np.ndarray:
         return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), np.nan)
 
 
-def realised_stats(clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray,
-                   moves: np.ndarray | None = None) -> dict[str, Any]:
+def realised_stats(
+    clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray, moves: np.ndarray | None = None
+) -> dict[str, Any]:
     """What one draw of noise actually did (every value JSON-serialisable).
 
     * ``corrupted_fraction`` — fraction of samples whose label vector changed (``num_corrupted``);
@@ -102,7 +105,9 @@ def realised_stats(clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray,
     n, c = clean.shape
     counts = clean.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        trans = (clean.T.astype(np.float64) @ noisy.astype(np.float64)) / np.where(counts > 0, counts, np.nan)[:, None]
+        trans = (clean.T.astype(np.float64) @ noisy.astype(np.float64)) / np.where(
+            counts > 0, counts, np.nan
+        )[:, None]
     changed = clean != noisy
     labelled = clean.any(1)
     shares = (clean & noisy).any(1)
@@ -135,11 +140,16 @@ def _checked(model: NoiseModel, clean: np.ndarray, result: NoiseResult) -> Noise
     noisy = np.asarray(result.noisy_labels)
     corrupted = np.asarray(result.corrupted)
     if noisy.shape != clean.shape or not np.isin(noisy, (0, 1)).all():
-        raise ValueError(f"noise model '{model.name}' returned labels of shape {noisy.shape}, "
-                         f"expected {clean.shape} of 0/1")
-    if corrupted.shape != (len(clean),) or not np.array_equal(corrupted.astype(bool), (noisy != clean).any(1)):
-        raise ValueError(f"noise model '{model.name}' returned a corrupted mask that is not "
-                         "'label vector changed'")
+        raise ValueError(
+            f"noise model '{model.name}' returned labels of shape {noisy.shape}, "
+            f"expected {clean.shape} of 0/1"
+        )
+    if corrupted.shape != (len(clean),) or not np.array_equal(
+        corrupted.astype(bool), (noisy != clean).any(1)
+    ):
+        raise ValueError(
+            f"noise model '{model.name}' returned a corrupted mask that is not 'label vector changed'"
+        )
     return NoiseResult(noisy.astype(np.uint8), corrupted.astype(bool), result.info)
 
 
@@ -151,8 +161,13 @@ def _side_stats(clean: np.ndarray, result: NoiseResult) -> dict[str, Any]:
     return stats
 
 
-def inject(labels: np.ndarray, spec: NoiseSpec | str, seed: int, per_modality: bool = False,
-           num_classes: int | None = None) -> NoiseOutcome:
+def inject(
+    labels: np.ndarray,
+    spec: NoiseSpec | str,
+    seed: int,
+    per_modality: bool = False,
+    num_classes: int | None = None,
+) -> NoiseOutcome:
     """Noisy training labels for a run (never modifies ``labels``).
 
     ``labels``: N×C multi-hot (one-hot for single-label data) or 1-d class indices
@@ -171,10 +186,19 @@ def inject(labels: np.ndarray, spec: NoiseSpec | str, seed: int, per_modality: b
     clean = as_multihot(labels, num_classes)
     model.validate(clean, spec.rate)
     image = _checked(model, clean, model.apply(clean, spec.rate, noise_rng(seed, spec, "image")))
-    text = (_checked(model, clean, model.apply(clean, spec.rate, noise_rng(seed, spec, "text")))
-            if per_modality else None)
-    stats: dict[str, Any] = {"spec": str(spec), "model": model.name, "rate": float(spec.rate), "seed": int(seed),
-                             "per_modality": bool(per_modality), "label_type": label_type(clean)}
+    text = (
+        _checked(model, clean, model.apply(clean, spec.rate, noise_rng(seed, spec, "text")))
+        if per_modality
+        else None
+    )
+    stats: dict[str, Any] = {
+        "spec": str(spec),
+        "model": model.name,
+        "rate": float(spec.rate),
+        "seed": int(seed),
+        "per_modality": bool(per_modality),
+        "label_type": label_type(clean),
+    }
     if text is None:
         stats["shared"] = _side_stats(clean, image)
     else:

@@ -17,6 +17,7 @@ Transition-matrix models (``symmetric``, ``asymmetric``)
     Draw order: positives in row-major order (``numpy.nonzero``), one uniform u ~ U[0, 1)
     each, destination = the first j with u < Σ_{l ≤ j} T[i, l] (inverse CDF).
 """
+
 from __future__ import annotations
 
 import abc
@@ -92,15 +93,21 @@ class SymmetricNoise(TransitionNoise):
     """Co-teaching symmetric noise: a corrupted label never stays the true one."""
 
     name = "symmetric"
-    description = ("each positive label kept w.p. 1−ρ, else moved to one of the other C−1 classes uniformly "
-                   "(never the true one)")
-    definition = ("T = (1−ρ)·I + ρ/(C−1)·(11ᵀ−I); every positive label i is redrawn from row T[i] "
-                  "independently and the noisy set is the union of the draws (duplicates merge). "
-                  "Single-label: one draw per sample, P(ỹ=j|y=i)=T[i,j]. ρ=0.6, C=6 gives the CMMQ paper's "
-                  "Fig. 3 (40% diagonal, 12% elsewhere).")
-    used_by = ("CMMQ (CVPR 2022, §4.2 and Fig. 3; multi-label application: our reading (a), docs/noise.md); "
-               "Co-teaching `noisify_multiclass_symmetric` (single-label). Not MRL's 'symmetric', which may keep "
-               "the true label and has an off-by-one (penghu-cs/MRL src/noisydataset.py L138-179).")
+    description = (
+        "each positive label kept w.p. 1−ρ, else moved to one of the other C−1 classes uniformly "
+        "(never the true one)"
+    )
+    definition = (
+        "T = (1−ρ)·I + ρ/(C−1)·(11ᵀ−I); every positive label i is redrawn from row T[i] "
+        "independently and the noisy set is the union of the draws (duplicates merge). "
+        "Single-label: one draw per sample, P(ỹ=j|y=i)=T[i,j]. ρ=0.6, C=6 gives the CMMQ paper's "
+        "Fig. 3 (40% diagonal, 12% elsewhere)."
+    )
+    used_by = (
+        "CMMQ (CVPR 2022, §4.2 and Fig. 3; multi-label application: our reading (a), docs/noise.md); "
+        "Co-teaching `noisify_multiclass_symmetric` (single-label). Not MRL's 'symmetric', which may keep "
+        "the true label and has an off-by-one (penghu-cs/MRL src/noisydataset.py L138-179)."
+    )
 
     def matrix(self, num_classes: int, rate: float) -> np.ndarray:
         return symmetric_matrix(num_classes, rate)
@@ -111,12 +118,16 @@ class AsymmetricNoise(TransitionNoise):
 
     name = "asymmetric"
     description = "pair-flip: each positive label i moved to class (i+1) mod C w.p. ρ"
-    definition = ("T[i,i] = 1−ρ, T[i,(i+1) mod C] = ρ; every positive label is moved through T independently, "
-                  "the noisy set is the union (duplicates merge). Single-label: one draw per sample. "
-                  "Needs C ≥ 2.")
-    used_by = ("Co-teaching `noisify_pairflip` (single-label) and the CMMQ release's bytecode generator; "
-               "the CMMQ paper's Fig. 1/3 captions say 'asymmetric'. Not MRL's 'asymmetric' (a random class "
-               "pairing, penghu-cs/MRL src/noisydataset.py L138-179).")
+    definition = (
+        "T[i,i] = 1−ρ, T[i,(i+1) mod C] = ρ; every positive label is moved through T independently, "
+        "the noisy set is the union (duplicates merge). Single-label: one draw per sample. "
+        "Needs C ≥ 2."
+    )
+    used_by = (
+        "Co-teaching `noisify_pairflip` (single-label) and the CMMQ release's bytecode generator; "
+        "the CMMQ paper's Fig. 1/3 captions say 'asymmetric'. Not MRL's 'asymmetric' (a random class "
+        "pairing, penghu-cs/MRL src/noisydataset.py L138-179)."
+    )
 
     def matrix(self, num_classes: int, rate: float) -> np.ndarray:
         return pairflip_matrix(num_classes, rate)
@@ -139,15 +150,21 @@ class SymmetricSampleNoise(NoiseModel):
     """
 
     name = "symmetric-sample"
-    description = ("each sample corrupted w.p. ρ; a corrupted sample's positives all move to other classes "
-                   "uniformly (the per-sample reading of the paper's symmetric T)")
-    definition = ("sample n chosen iff u_n < ρ (u ~ U[0,1) per sample); every positive i of a chosen sample is "
-                  "redrawn from row i of T₁ = (11ᵀ−I)/(C−1) (T's off-diagonal law); the noisy set is the union "
-                  "of the draws. Single-label: identical in law to symmetric:ρ. Multi-label: ≈ ρ of the samples "
-                  "change (vs. 1−E[(1−ρ)^|y|] under the per-label symmetric:ρ).")
-    used_by = ("reading (b)-like per-sample application of the CMMQ paper's symmetric matrix (§4.2, Fig. 3; "
-               "docs/noise.md lists the readings); the per-sample rate matches how swap noise (NRCH) and "
-               "small-loss selection (keep 1−ρ) count noise")
+    description = (
+        "each sample corrupted w.p. ρ; a corrupted sample's positives all move to other classes "
+        "uniformly (the per-sample reading of the paper's symmetric T)"
+    )
+    definition = (
+        "sample n chosen iff u_n < ρ (u ~ U[0,1) per sample); every positive i of a chosen sample is "
+        "redrawn from row i of T₁ = (11ᵀ−I)/(C−1) (T's off-diagonal law); the noisy set is the union "
+        "of the draws. Single-label: identical in law to symmetric:ρ. Multi-label: ≈ ρ of the samples "
+        "change (vs. 1−E[(1−ρ)^|y|] under the per-label symmetric:ρ)."
+    )
+    used_by = (
+        "reading (b)-like per-sample application of the CMMQ paper's symmetric matrix (§4.2, Fig. 3; "
+        "docs/noise.md lists the readings); the per-sample rate matches how swap noise (NRCH) and "
+        "small-loss selection (keep 1−ρ) count noise"
+    )
     min_classes = 2
 
     def apply(self, labels: np.ndarray, rate: float, rng: np.random.Generator) -> NoiseResult:
@@ -162,8 +179,9 @@ class SymmetricSampleNoise(NoiseModel):
         noisy = np.zeros_like(labels)
         noisy[rows, dest] = 1
         corrupted = (noisy != labels).any(1)
-        return NoiseResult(noisy, corrupted, {"moves": move_counts(cols, dest, c),
-                                              "chosen_samples": int(chosen.sum())})
+        return NoiseResult(
+            noisy, corrupted, {"moves": move_counts(cols, dest, c), "chosen_samples": int(chosen.sum())}
+        )
 
 
 class SwapNoise(NoiseModel):
@@ -180,13 +198,19 @@ class SwapNoise(NoiseModel):
     """
 
     name = "swap"
-    description = "exactly round(ρ·N) samples, each with one positive label switched off and one negative switched on"
-    definition = ("choose m = round(ρN) samples uniformly without replacement among those with ≥1 positive and "
-                  "≥1 negative; in each, switch off one positive (uniform among its 1s) and switch on one "
-                  "negative (uniform among its original 0s): exactly 2 bits per corrupted sample, label "
-                  "count preserved, corrupted fraction = m/N exactly.")
-    used_by = ("NRCH `noise/generate.py` and MGSH `noise/generate.py` (noisy multi-label cross-modal hashing), "
-               "LonganWANG-cs/NRCH noise/generate.py L14-32")
+    description = (
+        "exactly round(ρ·N) samples, each with one positive label switched off and one negative switched on"
+    )
+    definition = (
+        "choose m = round(ρN) samples uniformly without replacement among those with ≥1 positive and "
+        "≥1 negative; in each, switch off one positive (uniform among its 1s) and switch on one "
+        "negative (uniform among its original 0s): exactly 2 bits per corrupted sample, label "
+        "count preserved, corrupted fraction = m/N exactly."
+    )
+    used_by = (
+        "NRCH `noise/generate.py` and MGSH `noise/generate.py` (noisy multi-label cross-modal hashing), "
+        "LonganWANG-cs/NRCH noise/generate.py L14-32"
+    )
     min_classes = 2
 
     @staticmethod
@@ -202,8 +226,10 @@ class SwapNoise(NoiseModel):
         eligible = int(np.count_nonzero((k >= 1) & (k < c)))
         m = self.num_corrupted(n, rate)
         if m > eligible:
-            raise ValueError(f"swap:{rate:g} needs {m} samples with at least one positive and one negative "
-                             f"label, only {eligible} of {n} have both")
+            raise ValueError(
+                f"swap:{rate:g} needs {m} samples with at least one positive and one negative "
+                f"label, only {eligible} of {n} have both"
+            )
 
     def apply(self, labels: np.ndarray, rate: float, rng: np.random.Generator) -> NoiseResult:
         labels = self.prepared(labels, rate)
@@ -246,10 +272,14 @@ class BitFlipNoise(NoiseModel):
     """
 
     name = "bitflip"
-    description = "every label bit flipped independently w.p. ρ (redrawn if a labelled sample would end empty)"
-    definition = ("ỹ_nc = y_nc XOR b_nc, b_nc ~ Bernoulli(ρ) i.i.d.; a sample with ≥1 clean label whose noisy "
-                  "row is empty gets its flips redrawn until it is not (rejection sampling, i.e. conditioned on "
-                  "ỹ ≠ 0). Per-bit, so ρ is not comparable with the per-sample rates of the other models.")
+    description = (
+        "every label bit flipped independently w.p. ρ (redrawn if a labelled sample would end empty)"
+    )
+    definition = (
+        "ỹ_nc = y_nc XOR b_nc, b_nc ~ Bernoulli(ρ) i.i.d.; a sample with ≥1 clean label whose noisy "
+        "row is empty gets its flips redrawn until it is not (rejection sampling, i.e. conditioned on "
+        "ỹ ≠ 0). Per-bit, so ρ is not comparable with the per-sample rates of the other models."
+    )
     used_by = "no public cross-modal code; a per-bit stress test offered by xbench"
 
     def apply(self, labels: np.ndarray, rate: float, rng: np.random.Generator) -> NoiseResult:
@@ -265,4 +295,6 @@ class BitFlipNoise(NoiseModel):
             noisy[bad] = labels[bad] ^ (rng.random((bad.size, c)) < rate).astype(np.uint8)
             bad = bad[noisy[bad].sum(1) == 0]
         corrupted = (noisy != labels).any(1)
-        return NoiseResult(noisy, corrupted, {"resampled_rows": int(resampled), "resample_rounds": int(rounds)})
+        return NoiseResult(
+            noisy, corrupted, {"resampled_rows": int(resampled), "resample_rounds": int(rounds)}
+        )

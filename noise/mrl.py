@@ -21,6 +21,7 @@ Draw order (per modality, its own generator): ``perm = rng.permutation(N)``; the
 m = ⌊ρN⌋ entries are the selected samples (in that order); ``new = rng.integers(0, C, m)``.
 Single-label data only (MRL's datasets are single-label); multi-label input is refused.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,11 +33,15 @@ class MRLNoise(NoiseModel):
     """MRL's per-modality symmetric noise (new label uniform among all C classes)."""
 
     name = "mrl"
-    description = ("MRL's generator: per modality, exactly ⌊ρN⌋ samples get a label drawn uniformly among all C "
-                   "classes (may equal the true one)")
-    definition = ("per modality independently: select m = ⌊ρN⌋ samples uniformly without replacement; each gets "
-                  "ỹ ~ Uniform{0,…,C−1} (the true class with probability 1/C), so E[changed] = (m/N)(C−1)/C. "
-                  "MRL's release draws randint(0, C), which can emit the invalid class C; xbench does not.")
+    description = (
+        "MRL's generator: per modality, exactly ⌊ρN⌋ samples get a label drawn uniformly among all C "
+        "classes (may equal the true one)"
+    )
+    definition = (
+        "per modality independently: select m = ⌊ρN⌋ samples uniformly without replacement; each gets "
+        "ỹ ~ Uniform{0,…,C−1} (the true class with probability 1/C), so E[changed] = (m/N)(C−1)/C. "
+        "MRL's release draws randint(0, C), which can emit the invalid class C; xbench does not."
+    )
     used_by = "MRL (CVPR 2021) penghu-cs/MRL src/noisydataset.py L138-179; ELRCMR copies it"
     min_classes = 2
     #: drawn independently for the image and the text side even without ``--noise-per-modality``
@@ -50,8 +55,10 @@ class MRLNoise(NoiseModel):
     def validate(self, labels: np.ndarray, rate: float) -> None:
         super().validate(labels, rate)
         if len(labels) and label_type(np.asarray(labels)) != "single-label":
-            raise ValueError("mrl noise is defined for single-label data (every sample exactly one class); "
-                             "use symmetric or swap for multi-label data")
+            raise ValueError(
+                "mrl noise is defined for single-label data (every sample exactly one class); "
+                "use symmetric or swap for multi-label data"
+            )
 
     def apply(self, labels: np.ndarray, rate: float, rng: np.random.Generator) -> NoiseResult:
         labels = self.prepared(labels, rate)
@@ -65,6 +72,13 @@ class MRLNoise(NoiseModel):
         noisy = np.zeros_like(labels)
         noisy[np.arange(n), dest] = 1
         corrupted = dest != clean
-        return NoiseResult(noisy, corrupted, {"moves": move_counts(clean, dest, c), "selected": int(m),
-                                              "selected_fraction": float(m / n) if n else 0.0,
-                                              "selected_kept": int(m - corrupted.sum())})
+        return NoiseResult(
+            noisy,
+            corrupted,
+            {
+                "moves": move_counts(clean, dest, c),
+                "selected": int(m),
+                "selected_fraction": float(m / n) if n else 0.0,
+                "selected_kept": int(m - corrupted.sum()),
+            },
+        )

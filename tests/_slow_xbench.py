@@ -4,6 +4,7 @@ Used by test_shared_folder.py to run real, concurrent ``xbench run`` processes: 
 sleeps ``XBENCH_TEST_SLEEP`` seconds per epoch and appends one line per training (pid and
 run label) to the file named by ``XBENCH_TEST_TRAIN_LOG``.
 """
+
 from __future__ import annotations
 
 import os

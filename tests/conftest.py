@@ -1,4 +1,5 @@
 """Shared fixtures: tiny synthetic data options, the shared data folder, a CLI runner."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,14 @@ torch.set_num_threads(1)
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # A synthetic dataset small enough for end-to-end CLI tests (seconds, not minutes).
-TINY = {"num_items": 300, "num_query": 40, "num_train": 120, "image_dim": 32, "vocab_size": 80,
-        "num_classes": 8}
+TINY = {
+    "num_items": 300,
+    "num_query": 40,
+    "num_train": 120,
+    "image_dim": 32,
+    "vocab_size": 80,
+    "num_classes": 8,
+}
 
 
 def tiny_options() -> list[str]:
@@ -32,6 +39,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def cli():
     from click.testing import CliRunner
+
     from xbench.cli import main
 
     runner = CliRunner()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from xbench.config import RunConfig, RunResult
 from xbench.store import save_result
 

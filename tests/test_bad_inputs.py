@@ -1,5 +1,6 @@
 """Bad input is refused before any training: exit status 2, one ``Error:`` line per problem, no
 traceback, and nothing on disk changes (the results folder is compared before and after)."""
+
 from __future__ import annotations
 
 import json
@@ -8,14 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from xbench.cli import main
 
 from .conftest import TINY, tiny_options
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.fixture
@@ -24,8 +27,9 @@ def world(tmp_path):
     results = tmp_path / "results"
     run_dir = results / "runs" / "synthetic" / "lsh"
     run_dir.mkdir(parents=True)
-    (run_dir / "0123456789abcdef.json").write_text(json.dumps({"run_id": "0123456789abcdef", "status": "ok",
-                                                               "config": {"method": "lsh"}}))
+    (run_dir / "0123456789abcdef.json").write_text(
+        json.dumps({"run_id": "0123456789abcdef", "status": "ok", "config": {"method": "lsh"}})
+    )
     (tmp_path / "not-utf8.toml").write_bytes(b'methods = ["lsh"]\n# \xff\xfe caf\xe9\n')
     (tmp_path / "set5.toml").write_text("set = 5\n")
     (tmp_path / "split5.toml").write_text("split_file = 5\n")
@@ -34,13 +38,19 @@ def world(tmp_path):
     (tmp_path / "boolbits.toml").write_text("bits = [true]\n")
     (tmp_path / "floatseeds.toml").write_text("seeds = [1.5]\n")
     (tmp_path / "group5.toml").write_text("[groups]\nsmall = 5\n")
-    (tmp_path / "setlist.toml").write_text('set = [5]\n')
+    (tmp_path / "setlist.toml").write_text("set = [5]\n")
     (tmp_path / "a-file").write_text("x")
     (tmp_path / "split.txt").write_text("not a split")
-    np.savez(tmp_path / "wrong-split.npz", query=np.arange(3), train=np.arange(3, 10),
-             database=np.arange(3, 20), num_items=np.int64(20))
-    np.savez(tmp_path / "nolabels.npz", image=np.zeros((30, 4), np.float32),
-             text=np.zeros((30, 5), np.float32))
+    np.savez(
+        tmp_path / "wrong-split.npz",
+        query=np.arange(3),
+        train=np.arange(3, 10),
+        database=np.arange(3, 20),
+        num_items=np.int64(20),
+    )
+    np.savez(
+        tmp_path / "nolabels.npz", image=np.zeros((30, 4), np.float32), text=np.zeros((30, 5), np.float32)
+    )
     return tmp_path
 
 
@@ -110,8 +120,12 @@ def _assert_refused(res, needle: str, lines: int | None = 1) -> None:
 def test_run_refuses_before_training(world, case):
     extra, needle = RUN_CASES[case]
     extra = [a.replace("{w}", str(world)) for a in extra]
-    base = {"--methods": "lsh", "--datasets": "synthetic", "--bits": "16",
-            "--results": str(world / "results")}
+    base = {
+        "--methods": "lsh",
+        "--datasets": "synthetic",
+        "--bits": "16",
+        "--results": str(world / "results"),
+    }
     for key in list(base):
         if key in extra:
             base.pop(key)
@@ -129,8 +143,26 @@ def test_run_refuses_before_training(world, case):
 
 def test_all_problems_reported_one_line_each(world):
     before = _snapshot(world)
-    res = _invoke(["run", "--methods", "lsh", "--datasets", "synthetic", "--results", str(world / "results"),
-                   "--epochs", "0", "--seeds", "-1", "--set", "lhs.x=1", "--topk", "0", *tiny_options()])
+    res = _invoke(
+        [
+            "run",
+            "--methods",
+            "lsh",
+            "--datasets",
+            "synthetic",
+            "--results",
+            str(world / "results"),
+            "--epochs",
+            "0",
+            "--seeds",
+            "-1",
+            "--set",
+            "lhs.x=1",
+            "--topk",
+            "0",
+            *tiny_options(),
+        ]
+    )
     _assert_refused(res, "--epochs", lines=4)
     assert _snapshot(world) == before
 
@@ -138,17 +170,25 @@ def test_all_problems_reported_one_line_each(world):
 def _codes(path: Path, q_labels, db_labels, compressed: bool = False) -> Path:
     rng = np.random.default_rng(0)
     save = np.savez_compressed if compressed else np.savez
-    save(path, query_codes=np.sign(rng.standard_normal((len(q_labels), 8))),
-         db_codes=np.sign(rng.standard_normal((len(db_labels), 8))), query_labels=q_labels,
-         db_labels=db_labels)
+    save(
+        path,
+        query_codes=np.sign(rng.standard_normal((len(q_labels), 8))),
+        db_codes=np.sign(rng.standard_normal((len(db_labels), 8))),
+        query_labels=q_labels,
+        db_labels=db_labels,
+    )
     return path
 
 
 def _damaged(path: Path) -> Path:
     rng = np.random.default_rng(1)
-    np.savez_compressed(path, query_codes=np.sign(rng.standard_normal((400, 64))),
-                        db_codes=np.sign(rng.standard_normal((400, 64))), query_labels=np.zeros(400),
-                        db_labels=np.zeros(400))
+    np.savez_compressed(
+        path,
+        query_codes=np.sign(rng.standard_normal((400, 64))),
+        db_codes=np.sign(rng.standard_normal((400, 64))),
+        query_labels=np.zeros(400),
+        db_labels=np.zeros(400),
+    )
     data = bytearray(path.read_bytes())
     for i in range(len(data) // 3, len(data) // 3 + 40):
         data[i] ^= 0x5A
@@ -162,8 +202,10 @@ EVALUATE_CASES = {
     "negative class index": (lambda w: [_codes(w / "c.npz", np.full(4, -1.0), np.zeros(6))], "non-negative"),
     "damaged compressed npz": (lambda w: [_damaged(w / "z.npz")], "z.npz"),
     "missing file": (lambda w: [w / "absent.npz"], "no such file"),
-    "output under a file": (lambda w: [_codes(w / "c.npz", np.zeros(4), np.zeros(6)), "-o",
-                                       w / "a-file" / "out.json"], "is a file"),
+    "output under a file": (
+        lambda w: [_codes(w / "c.npz", np.zeros(4), np.zeros(6)), "-o", w / "a-file" / "out.json"],
+        "is a file",
+    ),
     "output is a folder": (lambda w: [_codes(w / "c.npz", np.zeros(4), np.zeros(6)), "-o", w], "is a folder"),
     "topk 0": (lambda w: [_codes(w / "c.npz", np.zeros(4), np.zeros(6)), "--topk", "0"], "--topk"),
 }
@@ -180,9 +222,26 @@ def test_evaluate_refuses(world, case):
 
 def test_baseline_with_bad_seeds(world):
     baseline = world / "baseline.json"
-    baseline.write_text(json.dumps({"format": "xbench-baseline", "version": 1, "metric": "map", "cells": [
-        {"method": "lsh", "dataset": "synthetic", "bits": 16, "noise": "none", "task": "i2t", "value": 0.5,
-         "seeds": ["a"]}]}))
+    baseline.write_text(
+        json.dumps(
+            {
+                "format": "xbench-baseline",
+                "version": 1,
+                "metric": "map",
+                "cells": [
+                    {
+                        "method": "lsh",
+                        "dataset": "synthetic",
+                        "bits": 16,
+                        "noise": "none",
+                        "task": "i2t",
+                        "value": 0.5,
+                        "seeds": ["a"],
+                    }
+                ],
+            }
+        )
+    )
     before = _snapshot(world)
     res = _invoke(["check", "--baseline", str(baseline), "--results", str(world / "results")])
     _assert_refused(res, "'seeds' must be a list of integers")
@@ -191,7 +250,20 @@ def test_baseline_with_bad_seeds(world):
 
 def test_tiny_options_are_valid(world):
     """The base of every case above passes the checks (so each case fails for its own reason)."""
-    res = _invoke(["run", "--methods", "lsh", "--datasets", "synthetic", "--bits", "16", "--dry-run",
-                   "--results", str(world / "results"), *tiny_options()])
+    res = _invoke(
+        [
+            "run",
+            "--methods",
+            "lsh",
+            "--datasets",
+            "synthetic",
+            "--bits",
+            "16",
+            "--dry-run",
+            "--results",
+            str(world / "results"),
+            *tiny_options(),
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert TINY["num_classes"] == 8

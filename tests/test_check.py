@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from xbench.check import compare, make_baseline, read_baseline
 from xbench.cli import main
 from xbench.errors import XbenchError

@@ -1,10 +1,12 @@
 """``cca`` and ``pls``: scikit-learn projections behind the Hasher interface, end to end."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 from sklearn.cross_decomposition import CCA, PLSCanonical
+
 from xbench import methods
 from xbench.config import RunConfig
 from xbench.datasets.testing import write_wikipedia
@@ -17,11 +19,20 @@ def _problem(n=300, dx=12, dy=6, seed=0):
     z = rng.normal(size=(n, 3))
     x = z @ rng.normal(size=(3, dx)) + 0.3 * rng.normal(size=(n, dx)) + 5.0
     y = z @ rng.normal(size=(3, dy)) + 0.3 * rng.normal(size=(n, dy)) - 2.0
-    shape = ProblemShape(image=ModalityShape("features", dx), text=ModalityShape("features", dy), num_classes=3,
-                         multi_label=False, num_train=n)
+    shape = ProblemShape(
+        image=ModalityShape("features", dx),
+        text=ModalityShape("features", dy),
+        num_classes=3,
+        multi_label=False,
+        num_train=n,
+    )
     labels = torch.nn.functional.one_hot(torch.as_tensor(rng.integers(0, 3, n)), 3).float()
-    data = TrainData(image=torch.as_tensor(x, dtype=torch.float32), text=torch.as_tensor(y, dtype=torch.float32),
-                     labels=labels, noise_rate=0.0)
+    data = TrainData(
+        image=torch.as_tensor(x, dtype=torch.float32),
+        text=torch.as_tensor(y, dtype=torch.float32),
+        labels=labels,
+        noise_rate=0.0,
+    )
     return shape, data, x.astype(np.float32).astype(np.float64), y.astype(np.float32).astype(np.float64)
 
 
@@ -59,8 +70,20 @@ def test_too_many_components_is_a_clear_error():
 @pytest.mark.parametrize("name", ["cca", "pls"])
 def test_end_to_end_on_wikipedia_miniature(tmp_path, name):
     write_wikipedia(tmp_path / "wikipedia", n_train=60, n_test=30)
-    res = {rho: execute(RunConfig(method=name, dataset="wikipedia", bits=3, noise=f"symmetric:{rho}", topk=None,
-                                  retrieval=("cosine",)), tmp_path) for rho in (0.2, 0.8)}
+    res = {
+        rho: execute(
+            RunConfig(
+                method=name,
+                dataset="wikipedia",
+                bits=3,
+                noise=f"symmetric:{rho}",
+                topk=None,
+                retrieval=("cosine",),
+            ),
+            tmp_path,
+        )
+        for rho in (0.2, 0.8)
+    }
     for r in res.values():
         assert r.status == "ok", r.error
         assert r.arrays["query_image"].shape == (30, 3) and r.extra["epochs"] == 1

@@ -1,4 +1,5 @@
 """CMMQ loss pieces and selection schedule (methods/quantization.py, methods/selection.py)."""
+
 from __future__ import annotations
 
 import math
@@ -6,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from xbench.methods.quantization import (
     bernoulli_kl,
     proxy_bce,
@@ -23,8 +25,9 @@ from xbench.methods.selection import (
 
 
 # ---------------------------------------------------------------- R(t)
-@pytest.mark.parametrize("t,expected", [(0, 1.0), (1, 0.94), (5, 0.7), (9, 0.46), (10, 0.4), (11, 0.4),
-                                        (100, 0.4)])
+@pytest.mark.parametrize(
+    "t,expected", [(0, 1.0), (1, 0.94), (5, 0.7), (9, 0.46), (10, 0.4), (11, 0.4), (100, 0.4)]
+)
 def test_keep_ratio_paper_schedule(t, expected):
     assert keep_ratio(t, 0.6, 10) == pytest.approx(expected, abs=1e-12)
 
@@ -54,14 +57,17 @@ def test_release_forget_schedule_linspace_then_rho():
     assert (release_forget_schedule(4, 0.5, 0) == 0.5).all()
 
 
-@pytest.mark.parametrize("n,ratio,ceil_k,floor_k", [
-    (128, 0.4, 52, 51),      # 51.2
-    (10, 1 - 0.6, 4, 4),     # 4.000000000000001 must not round up to 5
-    (16, 0.4, 7, 6),         # 6.4
-    (1, 0.4, 1, 1),          # never empty
-    (7, 1.0, 7, 7),
-    (0, 0.5, 0, 0),
-])
+@pytest.mark.parametrize(
+    "n,ratio,ceil_k,floor_k",
+    [
+        (128, 0.4, 52, 51),  # 51.2
+        (10, 1 - 0.6, 4, 4),  # 4.000000000000001 must not round up to 5
+        (16, 0.4, 7, 6),  # 6.4
+        (1, 0.4, 1, 1),  # never empty
+        (7, 1.0, 7, 7),
+        (0, 0.5, 0, 0),
+    ],
+)
 def test_num_kept_rounding(n, ratio, ceil_k, floor_k):
     assert num_kept(n, ratio, "ceil") == ceil_k
     assert num_kept(n, ratio, "floor") == floor_k

@@ -1,4 +1,5 @@
 """The ``cmmq``, ``cmmq-code`` and ``bce`` hashers end to end on tiny data."""
+
 from __future__ import annotations
 
 import math
@@ -6,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from xbench import methods
 from xbench.methods import ModalityShape, ProblemShape, TrainData
 from xbench.methods.cmmq_code import (
@@ -29,8 +31,12 @@ def tiny(n: int = 100, classes: int = 4, multi: bool = True, seed: int = 0, nois
     image = labels @ rng.normal(0, 1, (classes, 16)) + 0.1 * rng.normal(0, 1, (n, 16))
     text = labels @ rng.normal(0, 1, (classes, 12)) + 0.1 * rng.normal(0, 1, (n, 12))
     shape = ProblemShape(ModalityShape("features", 16), ModalityShape("bow", 12), classes, multi, n, "tiny")
-    data = TrainData(torch.tensor(image, dtype=torch.float32), torch.tensor(text, dtype=torch.float32),
-                     torch.tensor(labels), noise_rate=noise_rate)
+    data = TrainData(
+        torch.tensor(image, dtype=torch.float32),
+        torch.tensor(text, dtype=torch.float32),
+        torch.tensor(labels),
+        noise_rate=noise_rate,
+    )
     return shape, data
 
 
@@ -68,16 +74,28 @@ def test_paper_defaults_and_features_mode_lr():
         values = (hp["weight_decay"], hp["batch_size"], hp["alpha"], hp["beta"], hp["mq_weight"], hp["t_k"])
         assert values == (1e-5, 128, 1e-4, 1.0, 0.7, 10.0)
     code = methods.get("cmmq-code").defaults(features_mode=False)
-    assert (code["mq_weight"], code["num_gradual"], code["quant_weight"], code["proxy_assign"],
-            code["text_net"]) == (0.0, 20, 1e-4, "name_based", "linear2")
+    assert (
+        code["mq_weight"],
+        code["num_gradual"],
+        code["quant_weight"],
+        code["proxy_assign"],
+        code["text_net"],
+    ) == (0.0, 20, 1e-4, "name_based", "linear2")
     assert cls.resolve_hyperparameters({"mq_weight": "0"})["mq_weight"] == 0.0
     with pytest.raises(ValueError, match="kl_reduction"):
         cls.resolve_hyperparameters({"kl_reduction": "max"})
 
 
-@pytest.mark.parametrize("name,key,value", [("cmmq", "noise_rate", "1.5"), ("cmmq", "t_k", "0"),
-                                            ("bce", "batch_size", "0"), ("cmmq-code", "num_gradual", "-1"),
-                                            ("cmmq-code", "lr", "-0.1")])
+@pytest.mark.parametrize(
+    "name,key,value",
+    [
+        ("cmmq", "noise_rate", "1.5"),
+        ("cmmq", "t_k", "0"),
+        ("bce", "batch_size", "0"),
+        ("cmmq-code", "num_gradual", "-1"),
+        ("cmmq-code", "lr", "-0.1"),
+    ],
+)
 def test_out_of_range_hyperparameters_refused(name, key, value):
     cls = methods.get(name)
     with pytest.raises(ValueError, match=f"{name}.{key}: expected"):
@@ -154,7 +172,7 @@ def test_selection_trains_only_on_small_loss_samples():
     sub = data.subset(torch.as_tensor(kept))
     sub.noise_rate = 0.0
     b.fit_epoch(sub, 0)
-    for pa, pb in zip(a.parameters(), b.parameters()):
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=False):
         assert torch.allclose(pa, pb, atol=1e-6)
 
 
@@ -186,11 +204,18 @@ def test_sample_losses_are_the_joint_loss():
     with torch.no_grad():
         b_i, b_t = model.image_net(data.image), model.text_net(data.text)
         o = majority_vote(data.labels, model.proxies, model.tie)
-        pc = sum(torch.nn.functional.binary_cross_entropy((x + 1) / 2, (o + 1) / 2, reduction="none").mean(1)
-                 + 1e-4 * (x.abs() - 1).pow(2).sum(1) for x in (b_i, b_t))
+        pc = sum(
+            torch.nn.functional.binary_cross_entropy((x + 1) / 2, (o + 1) / 2, reduction="none").mean(1)
+            + 1e-4 * (x.abs() - 1).pow(2).sum(1)
+            for x in (b_i, b_t)
+        )
         p, q = ((b_i + 1) / 2).clamp(1e-6, 1 - 1e-6), ((b_t + 1) / 2).clamp(1e-6, 1 - 1e-6)
-        kl = (p * (p / q).log() + (1 - p) * ((1 - p) / (1 - q)).log()
-              + q * (q / p).log() + (1 - q) * ((1 - q) / (1 - p)).log()).mean(1)
+        kl = (
+            p * (p / q).log()
+            + (1 - p) * ((1 - p) / (1 - q)).log()
+            + q * (q / p).log()
+            + (1 - q) * ((1 - q) / (1 - p)).log()
+        ).mean(1)
     assert np.allclose(model.sample_losses(data), (pc + 0.7 * kl).numpy(), atol=1e-5)
 
 
@@ -211,10 +236,21 @@ def test_many_classes_warns_when_proxy_criteria_unmet(name, keep, tries):
 
 
 # ---------------------------------------------------------------- released-code specifics
-@pytest.mark.parametrize("dataset,argmax", [("nuswide10", True), ("NUS-WIDE", True), ("nuswide", True),
-                                            ("nuswide_21", False), ("ms-coco", True), ("mscoco", True),
-                                            ("mirflickr", False), ("flickr", False), ("synthetic", False),
-                                            ("wikipedia", False)])
+@pytest.mark.parametrize(
+    "dataset,argmax",
+    [
+        ("nuswide10", True),
+        ("NUS-WIDE", True),
+        ("nuswide", True),
+        ("nuswide_21", False),
+        ("ms-coco", True),
+        ("mscoco", True),
+        ("mirflickr", False),
+        ("flickr", False),
+        ("synthetic", False),
+        ("wikipedia", False),
+    ],
+)
 def test_release_name_rule(dataset, argmax):
     assert release_assigns_by_argmax(dataset) is argmax
 
@@ -249,8 +285,11 @@ def test_release_loss_by_hand():
     o = torch.sign(torch.randn(5, 32))
     bce = torch.nn.functional.binary_cross_entropy
     t = (o + 1) / 2
-    per_bit = (bce((u + 1) / 2, t, reduction="none") + bce((v + 1) / 2, t, reduction="none")
-               + 1e-4 * ((u.abs() - 1) ** 2 + (v.abs() - 1) ** 2))
+    per_bit = (
+        bce((u + 1) / 2, t, reduction="none")
+        + bce((v + 1) / 2, t, reduction="none")
+        + 1e-4 * ((u.abs() - 1) ** 2 + (v.abs() - 1) ** 2)
+    )
     mq = -torch.log(torch.softmax(u @ v.T, dim=0).diagonal())
     assert torch.allclose(model.losses(u, v, o, o)["joint"], per_bit.mean(1) + 0.5 * mq, atol=1e-5)
 
@@ -273,8 +312,11 @@ def test_raw_images_end_to_end(name):
     shape = ProblemShape(ModalityShape("images", (3, 32, 32)), ModalityShape("bow", 6), 3, False, n, "tiny")
     labels = torch.zeros(n, 3)
     labels[torch.arange(n), torch.tensor([0, 1, 2])] = 1
-    data = TrainData(torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8),
-                     torch.rand(n, 6, generator=g), labels)
+    data = TrainData(
+        torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8),
+        torch.rand(n, 6, generator=g),
+        labels,
+    )
     model = build(name, shape, 16, backbone_weights="none", batch_size=2)
     assert model.hp["lr"] == 1e-5  # the paper's end-to-end rate
     log = model.fit_epoch(data, 0)  # batches of 2 and 1: the single-sample batch is skipped
@@ -293,10 +335,16 @@ def test_code_sample_losses_use_training_batches():
     losses = model.sample_losses(data)
     model.eval()
     with torch.no_grad():
-        b_i, b_t = model.outputs("image", data.image, train=False), model.outputs("text", data.text, train=False)
+        b_i, b_t = (
+            model.outputs("image", data.image, train=False),
+            model.outputs("text", data.text, train=False),
+        )
         o_i, o_t = model._targets(data)
-        pc = (proxy_bce(b_i, o_i) + proxy_bce(b_t, o_t)
-              + model.hp["quant_weight"] * ((b_i.abs() - 1).pow(2) + (b_t.abs() - 1).pow(2)).mean(1))
+        pc = (
+            proxy_bce(b_i, o_i)
+            + proxy_bce(b_t, o_t)
+            + model.hp["quant_weight"] * ((b_i.abs() - 1).pow(2) + (b_t.abs() - 1).pow(2)).mean(1)
+        )
         whole = (pc + release_infonce(b_i, b_t)).numpy()
     mq = losses - pc.numpy()  # the MQ part of each item, from its own batch of 25
     assert losses.shape == (100,) and np.isfinite(losses).all()

@@ -1,10 +1,12 @@
 """MRL's RC and MC losses against hand-written computations of the formulas."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 import torch
+
 from xbench.methods.contrastive import (
     multimodal_contrastive_loss,
     robust_clustering_loss,
@@ -26,7 +28,7 @@ def test_rc_single_label_matches_log_one_minus_p():
     logits = T([[0.3, -0.2, 0.9], [1.0, 0.5, -1.0]])
     labels = torch.tensor([2, 0])
     expected = []
-    for row, y in zip(logits.tolist(), labels.tolist()):
+    for row, y in zip(logits.tolist(), labels.tolist(), strict=False):
         p = _softmax_row(row)
         expected.append(math.log(1.0 - p[y]))
     per = robust_clustering_loss(logits, labels, reduction="none")
@@ -49,7 +51,9 @@ def test_rc_multi_hot_uses_positive_mass_and_empty_rows_give_zero():
     labels = T([[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
     p = _softmax_row(logits[0].tolist())
     expected = [math.log(1.0 - p[0] - p[2]), 0.0]
-    assert robust_clustering_loss(logits, labels, reduction="none").tolist() == pytest.approx(expected, abs=1e-12)
+    assert robust_clustering_loss(logits, labels, reduction="none").tolist() == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 def test_rc_floor_at_log_eps():
@@ -64,7 +68,7 @@ def _hand_mc(zi: torch.Tensor, zt: torch.Tensor, tau: float, include_self: bool)
     out = []
     for a in range(2 * n):
         partner = a + n if a < n else a - n
-        s = [sum(x * y for x, y in zip(z[a], z[b])) / tau for b in range(2 * n)]
+        s = [sum(x * y for x, y in zip(z[a], z[b], strict=False)) / tau for b in range(2 * n)]
         num = math.exp(s[partner]) + (math.exp(s[a]) if include_self else 0.0)
         den = sum(math.exp(s[b]) for b in range(2 * n) if include_self or b != a)
         out.append(-math.log(num / den))
@@ -83,7 +87,9 @@ def test_mc_matches_hand_computation(include_self):
     got_sum = multimodal_contrastive_loss(zi, zt, tau, reduction="sum_modalities", include_self=include_self)
     assert float(got_sum) == pytest.approx(2 * mean, rel=1e-12)
     per_pair = multimodal_contrastive_loss(zi, zt, tau, reduction="none", include_self=include_self)
-    assert per_pair.tolist() == pytest.approx([(anchors[i] + anchors[i + 3]) / 2 for i in range(3)], rel=1e-12)
+    assert per_pair.tolist() == pytest.approx(
+        [(anchors[i] + anchors[i + 3]) / 2 for i in range(3)], rel=1e-12
+    )
 
 
 def test_mc_sum_modalities_equals_official_loss1_plus_loss2():

@@ -1,4 +1,5 @@
 """MAT v5 / v7.3 / HDF5 / npz reading, orientation, and lazy N×3×H×W images."""
+
 from __future__ import annotations
 
 import pickle
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 import scipy.sparse
+
 from xbench.datasets.errors import (
     DatasetError,
     DatasetFileNotFoundError,
@@ -32,8 +34,13 @@ def test_formats_told_from_header_not_suffix(tmp_path):
     np.savez(tmp_path / "x.npz", A=a)
     scipy.io.savemat(tmp_path / "v4.mat", {"A": a}, format="4")
     (tmp_path / "junk.mat").write_bytes(b"hello world, not a mat file")
-    assert [file_format(tmp_path / f) for f in ("v5.mat", "v73.mat", "plain.mat", "x.npz", "v4.mat")] == \
-        ["mat5", "mat73", "hdf5", "npz", "mat4"]
+    assert [file_format(tmp_path / f) for f in ("v5.mat", "v73.mat", "plain.mat", "x.npz", "v4.mat")] == [
+        "mat5",
+        "mat73",
+        "hdf5",
+        "npz",
+        "mat4",
+    ]
     with pytest.raises(DatasetError, match=r"junk\.mat: not a MATLAB .*starts with 'hello world"):
         file_format(tmp_path / "junk.mat")
 
@@ -92,15 +99,23 @@ def test_v73_sparse_matrix_is_densified(tmp_path):
 def test_missing_variable_lists_what_was_found(tmp_path):
     scipy.io.savemat(tmp_path / "l.mat", {"LAbels": np.eye(3)})
     with ArrayFile(tmp_path / "l.mat") as af:
-        with pytest.raises(MissingVariableError, match=r"l\.mat: no variable 'LAll' \(labels\); found: LAbels \(3, 3\)"):
+        with pytest.raises(
+            MissingVariableError, match=r"l\.mat: no variable 'LAll' \(labels\); found: LAbels \(3, 3\)"
+        ):
             af.require("LAll", "labels")
         assert af.first_present(["labels"]) == "LAbels"  # case-insensitive fallback
     with pytest.raises(DatasetFileNotFoundError, match="nope.mat: no such file"):
         ArrayFile(tmp_path / "nope.mat")
 
 
-@pytest.mark.parametrize("layout, to_stored", [
-    ("NCHW", lambda x: x), ("NHWC", lambda x: x.transpose(0, 2, 3, 1)), ("HWCN", lambda x: x.transpose(2, 3, 1, 0))])
+@pytest.mark.parametrize(
+    "layout, to_stored",
+    [
+        ("NCHW", lambda x: x),
+        ("NHWC", lambda x: x.transpose(0, 2, 3, 1)),
+        ("HWCN", lambda x: x.transpose(2, 3, 1, 0)),
+    ],
+)
 def test_layout_detection_and_orientation_in_memory(layout, to_stored):
     imgs = make_arrays(7)["images"]
     stored = np.ascontiguousarray(to_stored(imgs))

@@ -1,4 +1,5 @@
 """MIRFlickr-25K, NUS-WIDE and MS-COCO loaders on tiny files in each distributed format."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +8,7 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io
+
 from xbench import datasets
 from xbench.datasets.errors import (
     DatasetError,
@@ -74,8 +76,10 @@ def test_mirflickr_dadh_features_in_a_v5_single_file(tmp_path):
     arr = make_arrays(20)
     feats = np.random.default_rng(0).normal(size=(20, 16))
     (tmp_path / "mirflickr25k").mkdir()
-    scipy.io.savemat(tmp_path / "mirflickr25k" / "FLICKR-25K.mat",
-                     {"images": feats, "YAll": arr["text"], "LAll": arr["labels"]})
+    scipy.io.savemat(
+        tmp_path / "mirflickr25k" / "FLICKR-25K.mat",
+        {"images": feats, "YAll": arr["text"], "LAll": arr["labels"]},
+    )
     data = _mir(tmp_path)
     assert data.image_kind == "features" and data.image_dim == 16 and data.image.dtype == np.float32
     np.testing.assert_allclose(data.image, feats, rtol=1e-6)
@@ -89,8 +93,15 @@ def test_features_in_place_of_images(tmp_path):
     with pytest.raises(DatasetFileNotFoundError, match="no image file: expected mirflickr25k-iall.mat"):
         _mir(tmp_path)
     feats = np.random.default_rng(2).random((30, 8)).astype(np.float32)
-    write_features(folder / "features" / "resnet18.npz", feats, arr["labels"], "mirflickr25k", "resnet18", "none",
-                   "imagenet")
+    write_features(
+        folder / "features" / "resnet18.npz",
+        feats,
+        arr["labels"],
+        "mirflickr25k",
+        "resnet18",
+        "none",
+        "imagenet",
+    )
     assert datasets.get("mirflickr25k").available(tmp_path)
     data = _mir(tmp_path)  # auto: no release images → the one features file
     assert data.image_kind == "features"
@@ -114,11 +125,20 @@ def test_features_file_from_another_dataset_is_refused(tmp_path):
     write_dcmh_split_files(folder, arr, images=False)
     other = arr["labels"].copy()
     other[0] = 1 - other[0]
-    write_features(folder / "features" / "f.npz", np.zeros((30, 4)), other, "x", "resnet18", "none", "imagenet")
+    write_features(
+        folder / "features" / "f.npz", np.zeros((30, 4)), other, "x", "resnet18", "none", "imagenet"
+    )
     with pytest.raises(DatasetError, match="extracted from a dataset with other labels"):
         _mir(tmp_path)
-    write_features(folder / "features" / "f.npz", np.zeros((29, 4)), arr["labels"][:29], "x", "resnet18", "none",
-                   "imagenet")
+    write_features(
+        folder / "features" / "f.npz",
+        np.zeros((29, 4)),
+        arr["labels"][:29],
+        "x",
+        "resnet18",
+        "none",
+        "imagenet",
+    )
     with pytest.raises(DatasetError, match="made for 29 items, but the dataset has 30"):
         _mir(tmp_path)
 
@@ -133,7 +153,10 @@ def test_nuswide_with_v73_text_file(tmp_path):
     np.testing.assert_array_equal(data.take("image", np.array([39, 0])), arr["images"][[39, 0]])
     assert data.split.checksum() == standard_split(40, 5, 12, seed=2).checksum()
     assert data.class_names is None and data.meta["expected_items"] == 186577
-    assert datasets.get("nuswide").options["num_query"] == 2100 and datasets.get("nuswide").options["num_train"] == 10500
+    assert (
+        datasets.get("nuswide").options["num_query"] == 2100
+        and datasets.get("nuswide").options["num_train"] == 10500
+    )
 
 
 @pytest.mark.parametrize("family, fname", [("CMMQ", "MS-COCO.h5"), ("BMC", "raw_coco.mat")])
@@ -184,8 +207,11 @@ def test_missing_variable(tmp_path):
     arr = make_arrays(30)
     write_dcmh_split_files(tmp_path / "mirflickr25k", arr)
     scipy.io.savemat(tmp_path / "mirflickr25k" / "mirflickr25k-lall.mat", {"labels": arr["labels"]})
-    with pytest.raises(MissingVariableError, match=r"mirflickr25k-lall.mat: no variable 'LAll' \(labels\); found: "
-                                                   r"labels \(30, 24\)"):
+    with pytest.raises(
+        MissingVariableError,
+        match=r"mirflickr25k-lall.mat: no variable 'LAll' \(labels\); found: "
+        r"labels \(30, 24\)",
+    ):
         _mir(tmp_path)
 
 
@@ -193,11 +219,16 @@ def test_mismatched_item_counts(tmp_path):
     arr = make_arrays(30)
     write_dcmh_split_files(tmp_path / "mirflickr25k", arr)
     scipy.io.savemat(tmp_path / "mirflickr25k" / "mirflickr25k-yall.mat", {"YAll": arr["text"][:29]})
-    with pytest.raises(DatasetError, match=r"item counts differ between modalities/labels \(text bow rows 29, label "
-                                           r"rows 30\)"):
+    with pytest.raises(
+        DatasetError,
+        match=r"item counts differ between modalities/labels \(text bow rows 29, label "
+        r"rows 30\)",
+    ):
         _mir(tmp_path)
     write_dcmh_split_files(tmp_path / "mirflickr25k", arr)
-    write_v73(tmp_path / "mirflickr25k" / "mirflickr25k-iall.mat", {"IAll": matlab_images(arr["images"][:28])})
+    write_v73(
+        tmp_path / "mirflickr25k" / "mirflickr25k-iall.mat", {"IAll": matlab_images(arr["images"][:28])}
+    )
     with pytest.raises(DatasetError, match=r"28 images .* but 30 items"):
         _mir(tmp_path)
 

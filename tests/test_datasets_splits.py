@@ -1,10 +1,12 @@
 """Seeded standard splits, split index files and their validation."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
+
 from xbench.datasets import Split
 from xbench.datasets.errors import DatasetFileNotFoundError, SplitError
 from xbench.datasets.splits import (
@@ -23,7 +25,11 @@ def test_standard_split_is_the_documented_permutation():
     np.testing.assert_array_equal(s.database, np.sort(perm[4:]))
     np.testing.assert_array_equal(s.train, np.sort(perm[4:10]))
     assert s.protocol == "train-in-database" and s.source == "seeded permutation (seed 3)"
-    assert s.checksum() == standard_split(20, 4, 6, seed=3).checksum() != standard_split(20, 4, 6, seed=4).checksum()
+    assert (
+        s.checksum()
+        == standard_split(20, 4, 6, seed=3).checksum()
+        != standard_split(20, 4, 6, seed=4).checksum()
+    )
 
 
 @pytest.mark.parametrize("n, q, t, db", [(20015, 2000, 10000, 18015), (186577, 2100, 10500, 184477)])
@@ -43,12 +49,22 @@ def test_write_read_roundtrip(tmp_path):
     s = standard_split(50, 5, 10, seed=1)
     path = write_split(s, tmp_path / "splits" / f"mir-{s.checksum()}.npz", num_items=50)
     with np.load(path) as z:
-        assert sorted(z.files) == ["checksum", "database", "num_items", "protocol", "query", "source", "train"]
+        assert sorted(z.files) == [
+            "checksum",
+            "database",
+            "num_items",
+            "protocol",
+            "query",
+            "source",
+            "train",
+        ]
         assert str(z["checksum"]) == s.checksum() and z["query"].dtype == np.int64
     back = read_split_file(path, 50)
     for part in ("query", "train", "database"):
         np.testing.assert_array_equal(getattr(back, part), getattr(s, part))
-    assert back.checksum() == s.checksum() and back.protocol == "train-in-database" and back.source == str(path)
+    assert (
+        back.checksum() == s.checksum() and back.protocol == "train-in-database" and back.source == str(path)
+    )
     assert not list(tmp_path.glob("splits/.*"))  # no temporary file left behind
 
 
@@ -69,18 +85,27 @@ def test_json_split_files(tmp_path):
     assert s.sizes() == {"query": 2, "train": 2, "database": 3} and s.protocol == "disjoint"
 
 
-@pytest.mark.parametrize("arrays, message", [
-    ({"query": [0, 1], "train": [2]}, r"missing database .*expected query, train and database"),
-    ({"query": [0, 10], "train": [2], "database": [2, 3]}, r"1 'query' index\(es\) out of range for 10 items \(e\.g\. 10"),
-    ({"query": [1, 10], "train": [2], "database": [2, 3]}, r"1-based indices\? subtract 1"),
-    ({"query": [-1], "train": [2], "database": [2, 3]}, "out of range"),
-    ({"query": [0, 1], "train": [2], "database": [1, 2, 3]}, r"1 item\(s\) are both query and database \(e\.g\. row 1\)"),
-    ({"query": [0, 1], "train": [1, 2], "database": [2, 3]}, r"both query and train"),
-    ({"query": [0, 0], "train": [2], "database": [2, 3]}, r"'query' repeats 1 index"),
-    ({"query": [0.5], "train": [2], "database": [2, 3]}, "integer row indices"),
-    ({"query": [], "train": [2], "database": [2, 3]}, "the query set is empty"),
-    ({"query": np.zeros((2, 2), int), "train": [2], "database": [3]}, "1-d index array"),
-])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"query": [0, 1], "train": [2]}, r"missing database .*expected query, train and database"),
+        (
+            {"query": [0, 10], "train": [2], "database": [2, 3]},
+            r"1 'query' index\(es\) out of range for 10 items \(e\.g\. 10",
+        ),
+        ({"query": [1, 10], "train": [2], "database": [2, 3]}, r"1-based indices\? subtract 1"),
+        ({"query": [-1], "train": [2], "database": [2, 3]}, "out of range"),
+        (
+            {"query": [0, 1], "train": [2], "database": [1, 2, 3]},
+            r"1 item\(s\) are both query and database \(e\.g\. row 1\)",
+        ),
+        ({"query": [0, 1], "train": [1, 2], "database": [2, 3]}, r"both query and train"),
+        ({"query": [0, 0], "train": [2], "database": [2, 3]}, r"'query' repeats 1 index"),
+        ({"query": [0.5], "train": [2], "database": [2, 3]}, "integer row indices"),
+        ({"query": [], "train": [2], "database": [2, 3]}, "the query set is empty"),
+        ({"query": np.zeros((2, 2), int), "train": [2], "database": [3]}, "1-d index array"),
+    ],
+)
 def test_bad_split_files_are_refused_with_one_line(tmp_path, arrays, message):
     path = _write(tmp_path, **{k: np.asarray(v) for k, v in arrays.items()})
     with pytest.raises(SplitError, match=message) as info:
@@ -89,13 +114,24 @@ def test_bad_split_files_are_refused_with_one_line(tmp_path, arrays, message):
 
 
 def test_protocols(tmp_path):
-    path = _write(tmp_path, query=np.array([0, 1]), train=np.array([2, 5]), database=np.array([2, 3, 4]),
-                  protocol=np.str_("train-in-database"))
+    path = _write(
+        tmp_path,
+        query=np.array([0, 1]),
+        train=np.array([2, 5]),
+        database=np.array([2, 3, 4]),
+        protocol=np.str_("train-in-database"),
+    )
     with pytest.raises(SplitError, match=r"1 train item\(s\) are not in the database \(e\.g\. row 5\)"):
         read_split_file(path, 10)
     assert read_split_file(path, 10, protocol="disjoint").protocol == "disjoint"  # caller overrides the file
-    path = _write(tmp_path, "q.npz", query=np.array([0, 1]), train=np.array([5]), database=np.array([0, 1, 2]),
-                  protocol=np.str_("query-in-database"))
+    path = _write(
+        tmp_path,
+        "q.npz",
+        query=np.array([0, 1]),
+        train=np.array([5]),
+        database=np.array([0, 1, 2]),
+        protocol=np.str_("query-in-database"),
+    )
     assert read_split_file(path, 10).sizes() == {"query": 2, "train": 1, "database": 3}
     with pytest.raises(SplitError, match="unknown protocol 'odd'"):
         read_split_file(path, 10, protocol="odd")

@@ -1,4 +1,5 @@
 """`xbench evaluate CODES.npz`: results equal the Python API; bad files exit 2 with one line."""
+
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from xbench import metrics
 from xbench.cli import main
 
@@ -15,9 +17,12 @@ def arrays(seed: int = 0, nq: int = 15, nd: int = 200, bits: int = 32, labels: i
     protos = rng.choice([-1, 1], size=(4, bits))
     q = protos[rng.integers(0, 4, nq)] * np.where(rng.random((nq, bits)) < 0.05, -1, 1)
     d = protos[rng.integers(0, 4, nd)] * np.where(rng.random((nd, bits)) < 0.05, -1, 1)
-    return {"query_codes": q.astype(np.int8), "db_codes": d.astype(np.int8),
-                "query_labels": (rng.random((nq, labels)) < 0.3).astype(np.uint8),
-                "db_labels": (rng.random((nd, labels)) < 0.3).astype(np.uint8)}
+    return {
+        "query_codes": q.astype(np.int8),
+        "db_codes": d.astype(np.int8),
+        "query_labels": (rng.random((nq, labels)) < 0.3).astype(np.uint8),
+        "db_labels": (rng.random((nd, labels)) < 0.3).astype(np.uint8),
+    }
 
 
 def save(tmp_path, name="codes.npz", **data):
@@ -36,10 +41,20 @@ def test_json_output_equals_python_api(tmp_path):
     res = run(path, "--topk", "50")
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    want = metrics.evaluate(data["query_codes"], data["db_codes"], data["query_labels"], data["db_labels"], topk=50)
+    want = metrics.evaluate(
+        data["query_codes"], data["db_codes"], data["query_labels"], data["db_labels"], topk=50
+    )
     assert out["file"] == str(path)
-    for key in ("topk", "map", "map_tie_averaged", "topn_precision", "recall_at_k", "pr_radius",
-                "precision_radius2", "semantics"):
+    for key in (
+        "topk",
+        "map",
+        "map_tie_averaged",
+        "topn_precision",
+        "recall_at_k",
+        "pr_radius",
+        "precision_radius2",
+        "semantics",
+    ):
         assert out[key] == want[key]
     assert out["topk"] == 50 and out["num_queries"] == 15 and out["num_database"] == 200
     assert out["topn_precision"]["n"] == [1, 2, 5, 10, 20, 50, 100, 200]
@@ -51,8 +66,13 @@ def test_default_topk_is_the_papers_5000_and_all_means_whole_database(tmp_path):
     default = json.loads(run(path).output)
     whole = json.loads(run(path, "--topk", "all").output)
     assert default["topk"] == 5000 and whole["topk"] is None
-    assert default["map"] == whole["map"] == metrics.mean_average_precision(
-        data["query_codes"], data["db_codes"], data["query_labels"], data["db_labels"])
+    assert (
+        default["map"]
+        == whole["map"]
+        == metrics.mean_average_precision(
+            data["query_codes"], data["db_codes"], data["query_labels"], data["db_labels"]
+        )
+    )
 
 
 def test_zero_one_codes_and_class_indices(tmp_path):
@@ -60,8 +80,14 @@ def test_zero_one_codes_and_class_indices(tmp_path):
     rng = np.random.default_rng(2)
     ql, dl = rng.integers(0, 4, 15), rng.integers(0, 4, 200)
     pm1 = save(tmp_path, "a.npz", **{**data, "query_labels": ql, "db_labels": dl})
-    bits01 = save(tmp_path, "b.npz", query_codes=(data["query_codes"] > 0).astype(np.uint8),
-                  db_codes=(data["db_codes"] > 0), query_labels=ql, db_labels=dl)
+    bits01 = save(
+        tmp_path,
+        "b.npz",
+        query_codes=(data["query_codes"] > 0).astype(np.uint8),
+        db_codes=(data["db_codes"] > 0),
+        query_labels=ql,
+        db_labels=dl,
+    )
     a, b = json.loads(run(pm1).output), json.loads(run(bits01).output)
     assert a["map"] == b["map"] and a["pr_radius"] == b["pr_radius"]
 
@@ -92,18 +118,21 @@ def _one_line_error(res, *fragments):
         assert f in lines[0], lines[0]
 
 
-@pytest.mark.parametrize("change, fragments", [
-    ({"db_labels": None}, ("missing key 'db_labels'",)),
-    ({"query_labels": np.ones((14, 5))}, ("query_labels: 14 rows but query_codes has 15",)),
-    ({"db_codes": np.ones((200, 16))}, ("db_codes: 16 bits per code but query_codes has 32",)),
-    ({"query_codes": np.full((15, 32), 0.5)}, ("query_codes: values must be ±1 or 0/1, found 0.5",)),
-    ({"db_codes": np.where(np.eye(200, 32) > 0, np.nan, 1.0)}, ("db_codes: contains NaN",)),
-    ({"query_labels": np.full((15, 5), np.nan)}, ("query_labels: contains NaN",)),
-    ({"query_codes": np.ones((0, 32)), "query_labels": np.ones((0, 5))}, ("query_codes: empty",)),
-    ({"db_labels": np.arange(200)}, ("db_labels: class indices but query_labels holds multi-hot rows",)),
-    ({"db_labels": np.full((200, 5), 3)}, ("db_labels: multi-hot entries must be 0 or 1, found 3",)),
-    ({"query_labels": -np.ones(15)}, ("query_labels: class indices must be non-negative",)),
-])
+@pytest.mark.parametrize(
+    "change, fragments",
+    [
+        ({"db_labels": None}, ("missing key 'db_labels'",)),
+        ({"query_labels": np.ones((14, 5))}, ("query_labels: 14 rows but query_codes has 15",)),
+        ({"db_codes": np.ones((200, 16))}, ("db_codes: 16 bits per code but query_codes has 32",)),
+        ({"query_codes": np.full((15, 32), 0.5)}, ("query_codes: values must be ±1 or 0/1, found 0.5",)),
+        ({"db_codes": np.where(np.eye(200, 32) > 0, np.nan, 1.0)}, ("db_codes: contains NaN",)),
+        ({"query_labels": np.full((15, 5), np.nan)}, ("query_labels: contains NaN",)),
+        ({"query_codes": np.ones((0, 32)), "query_labels": np.ones((0, 5))}, ("query_codes: empty",)),
+        ({"db_labels": np.arange(200)}, ("db_labels: class indices but query_labels holds multi-hot rows",)),
+        ({"db_labels": np.full((200, 5), 3)}, ("db_labels: multi-hot entries must be 0 or 1, found 3",)),
+        ({"query_labels": -np.ones(15)}, ("query_labels: class indices must be non-negative",)),
+    ],
+)
 def test_bad_input_exits_2_naming_the_key(tmp_path, change, fragments):
     data = {**arrays(4), **change}
     data = {k: v for k, v in data.items() if v is not None}

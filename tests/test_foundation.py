@@ -1,4 +1,5 @@
 """The package, its registries (incl. entry-point plugins), the synthetic dataset and CLI errors."""
+
 from __future__ import annotations
 
 import subprocess
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from xbench import datasets, methods, noise
 
 from .conftest import TINY, tiny_options
@@ -29,18 +31,30 @@ def test_regular_install_imports(tmp_path):
     """`pip install .` (non-editable) yields the same import package (built into a target folder)."""
     wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
     pip = [sys.executable, "-m", "pip"]
-    subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        pip + ["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(wheel_dir.glob("xbench-*.whl"))
-    subprocess.run(pip + ["install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        pip + ["install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     code = textwrap.dedent("""
         import xbench, xbench.methods, xbench.datasets, xbench.noise, xbench.cli
         print(xbench.__file__); print(xbench.methods.__file__)
         print(sorted(xbench.methods.registry.names())[:1])
     """)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, cwd=tmp_path).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+    ).stdout
     assert str(target) in out.splitlines()[0] and str(target) in out.splitlines()[1]
 
 
@@ -55,12 +69,14 @@ def test_builtin_registries():
 def test_entry_point_plugin_registers(tmp_path, monkeypatch):
     """A third-party distribution's entry point in group xbench.methods registers its Hasher."""
     pkg = tmp_path / "xb_plugin_demo.py"
-    pkg.write_text(textwrap.dedent("""
+    pkg.write_text(
+        textwrap.dedent("""
         from xbench.methods.lsh import LSH
         class DemoHasher(LSH):
             name = "demo-plugin"
             description = "plugin test"
-    """))
+    """)
+    )
     dist = tmp_path / "xb_plugin_demo-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: xb-plugin-demo\nVersion: 1.0\n")
@@ -118,7 +134,9 @@ def test_list_commands(cli):
     assert cli("--version").output.startswith("xbench, version ")
 
 
-@pytest.mark.parametrize("option,value,valid", [("--methods", "nope", "lsh"), ("--datasets", "nope", "synthetic")])
+@pytest.mark.parametrize(
+    "option,value,valid", [("--methods", "nope", "lsh"), ("--datasets", "nope", "synthetic")]
+)
 def test_unknown_names_exit_2_with_valid_names(cli, tmp_path, option, value, valid):
     args = {"--methods": "lsh", "--datasets": "synthetic"}
     args[option] = value
@@ -129,8 +147,19 @@ def test_unknown_names_exit_2_with_valid_names(cli, tmp_path, option, value, val
 
 
 def test_run_end_to_end_and_skip(cli, tmp_path):
-    args = ["run", "--methods", "all", "--bits", "8,16", "--epochs", "2", "--results", tmp_path, "-q",
-            *tiny_options()]
+    args = [
+        "run",
+        "--methods",
+        "all",
+        "--bits",
+        "8,16",
+        "--epochs",
+        "2",
+        "--results",
+        tmp_path,
+        "-q",
+        *tiny_options(),
+    ]
     first = cli(*args)
     assert first.exit_code == 0, first.output
     files = sorted((tmp_path / "runs" / "synthetic").rglob("*.json"))

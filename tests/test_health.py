@@ -1,4 +1,5 @@
 """Code health (distinct codes, bit balance, ties), selection quality, and their report/check/plot use."""
+
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+
 from xbench import health, methods, results, selection_quality
 from xbench.config import RunConfig
 from xbench.methods.lsh import LSH
@@ -27,8 +29,14 @@ def test_set_health_by_hand():
 def test_set_health_balanced_codes():
     codes = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
     h = health.set_health(torch.as_tensor(codes, dtype=torch.int8))
-    assert h == {"n": 4, "bits": 2, "distinct": 4, "distinct_fraction": 1.0, "bit_balance": 0.0,
-                 "constant_bits": 0}
+    assert h == {
+        "n": 4,
+        "bits": 2,
+        "distinct": 4,
+        "distinct_fraction": 1.0,
+        "bit_balance": 0.0,
+        "constant_bits": 0,
+    }
 
 
 def test_tied_at_nearest_by_hand():
@@ -40,8 +48,11 @@ def test_tied_at_nearest_by_hand():
 
 def _codes(n_db=100, k=16, seed=0, collapse_text=False):
     rng = np.random.default_rng(seed)
-    out = {f"{p}_{m}": np.where(rng.random((n, k)) < 0.5, 1, -1).astype(np.int8)
-           for p, n in (("query", 20), ("db", n_db)) for m in ("image", "text")}
+    out = {
+        f"{p}_{m}": np.where(rng.random((n, k)) < 0.5, 1, -1).astype(np.int8)
+        for p, n in (("query", 20), ("db", n_db))
+        for m in ("image", "text")
+    }
     if collapse_text:
         out["db_text"] = np.tile(out["db_text"][:3], (n_db // 3 + 1, 1))[:n_db]
     return out
@@ -63,15 +74,20 @@ def test_thresholds():
     assert health.problems({"sets": {"query": {"image": health.set_health(edge)}}}) == []
     edge[4, 3] = -1  # bit 3: mean −0.25 → balance 0.8125
     assert health.problems({"sets": {"query": {"image": health.set_health(edge)}}}) == [
-        "image query: bit balance 0.81 (> 0.75)"]
-    assert found == [f"image query: bit balance {health.set_health(c['query_image'])['bit_balance']:.2f} (> 0.75)"]
+        "image query: bit balance 0.81 (> 0.75)"
+    ]
+    assert found == [
+        f"image query: bit balance {health.set_health(c['query_image'])['bit_balance']:.2f} (> 0.75)"
+    ]
     # the distinct-code floor is capped at 2^K: 4-bit codes on a 1000-item database need 2 codes
     small = {k: v[:, :4] for k, v in _codes(n_db=1000).items()}
     small["db_image"] = np.tile([[1, 1, -1, -1], [-1, -1, 1, 1]], (500, 1))
     assert not [p for p in health.problems(health.code_health(small)) if "distinct" in p]
     small["db_image"][:] = 1
-    assert any("image database: 1 distinct codes (< 10% of 16)" in p
-               for p in health.problems(health.code_health(small)))
+    assert any(
+        "image database: 1 distinct codes (< 10% of 16)" in p
+        for p in health.problems(health.code_health(small))
+    )
 
 
 # ------------------------------------------------------------------ selection quality by value
@@ -82,8 +98,13 @@ def test_selection_stats_by_hand():
     assert unc.tolist() == [True, False, False, True, False]
     assert ovl.tolist() == [True, False, True, True, False]
     s = selection_quality.selection_stats(np.array([0, 2, 4]), unc, ovl)
-    assert s == {"selected_fraction": 0.6, "selected_clean_precision": 1 / 3, "selected_clean_recall": 0.5,
-                 "selected_overlap_precision": 2 / 3, "selected_overlap_recall": 2 / 3}
+    assert s == {
+        "selected_fraction": 0.6,
+        "selected_clean_precision": 1 / 3,
+        "selected_clean_recall": 0.5,
+        "selected_overlap_precision": 2 / 3,
+        "selected_overlap_recall": 2 / 3,
+    }
     mask = np.array([True, False, True, False, True])
     assert selection_quality.selection_stats(mask, unc, ovl) == s
     assert selection_quality.selection_stats([], unc, ovl)["selected_clean_precision"] is None
@@ -134,8 +155,14 @@ def fake_methods():
 
 
 def _config(method, **kw):
-    return RunConfig(method=method, dataset="synthetic", bits=16, noise="symmetric:0.5",
-                     dataset_options=tuple(sorted(TINY.items())), **kw)
+    return RunConfig(
+        method=method,
+        dataset="synthetic",
+        bits=16,
+        noise="symmetric:0.5",
+        dataset_options=tuple(sorted(TINY.items())),
+        **kw,
+    )
 
 
 def test_runner_stores_health_and_selection(tmp_path, fake_methods):
@@ -167,8 +194,9 @@ def test_runner_stores_health_and_selection(tmp_path, fake_methods):
 
 
 def test_report_marks_and_check_fails_unhealthy(cli, tmp_path, fake_methods):
-    res = cli("run", "--methods", "lsh,test-collapsed", "--bits", "16", "--results", tmp_path, "-q",
-              *tiny_options())
+    res = cli(
+        "run", "--methods", "lsh,test-collapsed", "--bits", "16", "--results", tmp_path, "-q", *tiny_options()
+    )
     assert res.exit_code == 0, res.output
     stored = {rec.method: rec for rec in results.scan(tmp_path).records}
     assert stored["test-collapsed"].health["problems"] and not stored["lsh"].health["problems"]
@@ -200,8 +228,21 @@ def test_health_computed_for_runs_stored_without_it(cli, tmp_path, fake_methods)
 
 
 def test_selection_plot(cli, tmp_path, fake_methods):
-    res = cli("run", "--methods", "test-selecting,lsh", "--bits", "16", "--noise", "symmetric:0.5",
-              "--epochs", "2", "--results", tmp_path, "-q", *tiny_options())
+    res = cli(
+        "run",
+        "--methods",
+        "test-selecting,lsh",
+        "--bits",
+        "16",
+        "--noise",
+        "symmetric:0.5",
+        "--epochs",
+        "2",
+        "--results",
+        tmp_path,
+        "-q",
+        *tiny_options(),
+    )
     assert res.exit_code == 0, res.output
     out = tmp_path / "figs"
     plot = cli("plot", "--results", tmp_path, "--kind", "selection", "--out", out, "--formats", "png")
@@ -215,14 +256,24 @@ def test_selection_plot(cli, tmp_path, fake_methods):
 
 
 # ------------------------------------------------------------------ built-in selecting methods
-@pytest.mark.parametrize("method,hparams,epochs", [
-    ("cmmq", (("t_k", 1),), 2),
-    ("cmmq-code", (("num_gradual", 2),), 2),
-    ("uot-rcl", (("warmup_epochs", 1),), 2),
-])
+@pytest.mark.parametrize(
+    "method,hparams,epochs",
+    [
+        ("cmmq", (("t_k", 1),), 2),
+        ("cmmq-code", (("num_gradual", 2),), 2),
+        ("uot-rcl", (("warmup_epochs", 1),), 2),
+    ],
+)
 def test_builtin_methods_report_selection(tmp_path, method, hparams, epochs):
-    cfg = RunConfig(method=method, dataset="synthetic", bits=16, noise="symmetric:0.5", epochs=epochs,
-                    hparams=hparams, dataset_options=tuple(sorted(TINY.items())))
+    cfg = RunConfig(
+        method=method,
+        dataset="synthetic",
+        bits=16,
+        noise="symmetric:0.5",
+        epochs=epochs,
+        hparams=hparams,
+        dataset_options=tuple(sorted(TINY.items())),
+    )
     result = execute(cfg, data_root=tmp_path)
     assert result.status == "ok", result.error
     last = result.history[-1]
@@ -239,7 +290,13 @@ def test_builtin_methods_report_selection(tmp_path, method, hparams, epochs):
 
 
 def test_bce_selects_nothing(tmp_path):
-    cfg = RunConfig(method="bce", dataset="synthetic", bits=16, noise="symmetric:0.5", epochs=1,
-                    dataset_options=tuple(sorted(TINY.items())))
+    cfg = RunConfig(
+        method="bce",
+        dataset="synthetic",
+        bits=16,
+        noise="symmetric:0.5",
+        epochs=1,
+        dataset_options=tuple(sorted(TINY.items())),
+    )
     result = execute(cfg, data_root=tmp_path)
     assert result.status == "ok" and "selected_fraction" not in result.history[0]

@@ -1,4 +1,5 @@
 """Display metadata on the registered classes, the shared registry and one registration style."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import matplotlib.colors
 import pytest
 from matplotlib.markers import MarkerStyle
+
 from xbench import datasets, display, methods, noise, plots, results
 
 
@@ -37,8 +39,20 @@ def test_report_and_plots_read_the_classes(monkeypatch):
 
 
 def test_method_order_and_names_of_the_paper_tables():
-    assert display.method_order() == ("lsh", "cca", "pls", "bce", "dcmh", "prdh", "ssah", "cmhh", "mrl", "uot-rcl",
-                                      "cmmq-code", "cmmq")
+    assert display.method_order() == (
+        "lsh",
+        "cca",
+        "pls",
+        "bce",
+        "dcmh",
+        "prdh",
+        "ssah",
+        "cmhh",
+        "mrl",
+        "uot-rcl",
+        "cmmq-code",
+        "cmmq",
+    )
     names = [display.method_display(m) for m in ("cmmq-code", "uot-rcl", "bce")]
     assert names == ["CMMQ-code", "UOT-RCL", "BCE"]
 
@@ -61,10 +75,12 @@ def test_dataset_entries_carry_display_metadata():
 
 
 def test_one_registration_style_for_the_three_wings():
-    for wing, names in ((methods, [c.name for c in methods.BUILTINS]),
-                        (datasets, [e.name for e in datasets.BUILTINS]),
-                        (noise, [c.name for c in noise.BUILTINS])):
-        assert wing.registry.names()[:len(names)] == names
+    for wing, names in (
+        (methods, [c.name for c in methods.BUILTINS]),
+        (datasets, [e.name for e in datasets.BUILTINS]),
+        (noise, [c.name for c in noise.BUILTINS]),
+    ):
+        assert wing.registry.names()[: len(names)] == names
     assert type(methods.registry) is type(datasets.registry) is type(noise.registry)
 
 
@@ -73,14 +89,16 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_the_registry_module_is_standalone():
-    out = _python("import sys, xbench.registry\n"
-                  "print(sorted(m for m in sys.modules if m.startswith('xbench')))")
+    out = _python(
+        "import sys, xbench.registry\nprint(sorted(m for m in sys.modules if m.startswith('xbench')))"
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['xbench', 'xbench._version', 'xbench.registry']"
 
 
-@pytest.mark.parametrize("wing, module", [("methods", "ssah"), ("datasets", "wikipedia"),
-                                          ("noise", "models")])
+@pytest.mark.parametrize(
+    "wing, module", [("methods", "ssah"), ("datasets", "wikipedia"), ("noise", "models")]
+)
 def test_a_missing_builtin_module_is_an_error(wing, module):
     # the module is made to look absent both to the import system and to importlib.util.find_spec
     code = f"""

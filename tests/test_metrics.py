@@ -1,4 +1,5 @@
 """xbench.metrics against a plain, hand-written reference (docs/metrics.md)."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+
 from xbench import metrics
 
 # ----------------------------------------------------------------------------------------------
@@ -53,12 +55,19 @@ def ref_metrics(q, d, ql, dl, topk, cutoffs):
         good = (within & rel).sum()
         pr_p.append(good / within.sum() if within.sum() else 0.0)
         pr_r.append(good / rel.sum() if rel.sum() else 0.0)
-    return {"ap": np.array(aps), "precision": np.array(prec).mean(axis=0) if cutoffs else np.zeros(0),
-                "recall": np.array(rec).mean(axis=0) if cutoffs else np.zeros(0), "pr_p": np.array(pr_p),
-                "pr_r": np.array(pr_r), "p2": float(np.mean(p2))}
+    return {
+        "ap": np.array(aps),
+        "precision": np.array(prec).mean(axis=0) if cutoffs else np.zeros(0),
+        "recall": np.array(rec).mean(axis=0) if cutoffs else np.zeros(0),
+        "pr_p": np.array(pr_p),
+        "pr_r": np.array(pr_r),
+        "p2": float(np.mean(p2)),
+    }
 
 
-def tied_problem(seed: int, nq: int, nd: int, bits: int, labels: str, num_labels: int = 6, flip: float = 0.04):
+def tied_problem(
+    seed: int, nq: int, nd: int, bits: int, labels: str, num_labels: int = 6, flip: float = 0.04
+):
     """Codes near a few prototypes (many exact ties); some queries with no relevant item."""
     rng = np.random.default_rng(seed)
     protos = rng.choice([-1, 1], size=(5, bits))
@@ -117,9 +126,11 @@ def test_queries_without_relevant_items_score_zero_everywhere():
 
 def test_topk_larger_than_database_is_whole_database():
     q, d, ql, dl = tied_problem(4, 12, 90, 32, "multi")
-    assert metrics.mean_average_precision(q, d, ql, dl, topk=10_000) == \
-        metrics.mean_average_precision(q, d, ql, dl, topk=None) == \
-        metrics.mean_average_precision(q, d, ql, dl, topk="all")
+    assert (
+        metrics.mean_average_precision(q, d, ql, dl, topk=10_000)
+        == metrics.mean_average_precision(q, d, ql, dl, topk=None)
+        == metrics.mean_average_precision(q, d, ql, dl, topk="all")
+    )
 
 
 @pytest.mark.parametrize("tile_pairs", [1, 250, 2000, 7777])
@@ -167,8 +178,9 @@ def test_torch_backend_equals_numpy_backend(labels):
 def test_runner_inputs_int8_tensors_and_float_multihot():
     q, d, ql, dl = tied_problem(7, 15, 120, 32, "multi")
     as_np = metrics.evaluate(q, d, ql, dl, topk=30)
-    as_torch = metrics.evaluate(torch.from_numpy(q), torch.from_numpy(d), torch.from_numpy(ql),
-                                torch.from_numpy(dl), topk=30)
+    as_torch = metrics.evaluate(
+        torch.from_numpy(q), torch.from_numpy(d), torch.from_numpy(ql), torch.from_numpy(dl), topk=30
+    )
     assert as_np == as_torch
 
 
@@ -223,7 +235,9 @@ def test_hand_computed_example():
     assert metrics.tie_averaged_map(q, d, ql, dl) == pytest.approx(float(ap_all), abs=1e-15)
     # tie-averaged, R = 3: the d=1 group straddles (m = 1 of 2 positions inside, both relevant) → 1/3
     assert metrics.tie_averaged_map(q, d, ql, dl, topk=3) == pytest.approx(1 / 3, abs=1e-15)
-    np.testing.assert_allclose(metrics.precision_at_n(q, d, ql, dl, n=[1, 3, 5, 10]), [0, 1 / 3, 3 / 5, 3 / 10])
+    np.testing.assert_allclose(
+        metrics.precision_at_n(q, d, ql, dl, n=[1, 3, 5, 10]), [0, 1 / 3, 3 / 5, 3 / 10]
+    )
     np.testing.assert_allclose(metrics.recall_at_k(q, d, ql, dl, k=[2, 4, 5]), [0, 2 / 3, 1])
     pr = metrics.pr_by_radius(q, d, ql, dl)
     assert pr["radius"] == [0, 1, 2, 3, 4]
@@ -249,15 +263,25 @@ def test_pr_radius_counts_nothing_within_as_zero_and_ends_at_recall_one():
 def test_evaluate_dict_is_json_and_cheap_path_omits_curves():
     q, d, ql, dl = tied_problem(13, 11, 130, 32, "multi")
     full = metrics.evaluate(q, d, ql, dl, topk=50)
-    assert set(full) >= {"topk", "map", "map_tie_averaged", "topn_precision", "recall_at_k", "pr_radius",
-                         "precision_radius2", "semantics"}
+    assert set(full) >= {
+        "topk",
+        "map",
+        "map_tie_averaged",
+        "topn_precision",
+        "recall_at_k",
+        "pr_radius",
+        "precision_radius2",
+        "semantics",
+    }
     assert full["topn_precision"]["n"] == [1, 2, 5, 10, 20, 50, 100] == full["recall_at_k"]["k"]
     assert json.loads(json.dumps(full)) == full
     cheap = metrics.evaluate(q, d, ql, dl, topk=50, curves=False)
     assert "topn_precision" not in cheap and "pr_radius" not in cheap
     assert cheap["map"] == full["map"] and cheap["map_tie_averaged"] == full["map_tie_averaged"]
     assert full["map"] == metrics.mean_average_precision(q, d, ql, dl, topk=50)
-    assert full["map_tie_averaged"] == pytest.approx(metrics.tie_averaged_map(q, d, ql, dl, topk=50), abs=1e-15)
+    assert full["map_tie_averaged"] == pytest.approx(
+        metrics.tie_averaged_map(q, d, ql, dl, topk=50), abs=1e-15
+    )
 
 
 def test_precision_beyond_database_divides_by_n():
@@ -266,28 +290,43 @@ def test_precision_beyond_database_divides_by_n():
     np.testing.assert_allclose(s.precision_at()[1], s.precision_at()[0] / 2)
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"query_codes": np.ones((3, 8)), "db_codes": np.ones((4, 16))}, "db_codes: 16 bits per code"),
-    ({"query_labels": np.ones((2, 3))}, "query_labels: 2 rows but query_codes has 3"),
-    ({"db_labels": np.ones((4, 2))}, "db_labels: 2 label columns"),
-    ({"db_labels": np.arange(4)}, "db_labels: class indices but query_labels holds multi-hot"),
-    ({"query_codes": np.full((3, 8), np.nan)}, "query_codes: contains NaN"),
-    ({"db_codes": np.ones((0, 8))}, "db_codes: empty"),
-    ({"query_codes": np.ones(8)}, "query_codes: expected a 2-D array"),
-    ({"query_labels": np.array([0.5, 1, 2])}, "query_labels: class indices must be non-negative integers"),
-    ({"topk": 0}, "topk: expected a positive integer"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"query_codes": np.ones((3, 8)), "db_codes": np.ones((4, 16))}, "db_codes: 16 bits per code"),
+        ({"query_labels": np.ones((2, 3))}, "query_labels: 2 rows but query_codes has 3"),
+        ({"db_labels": np.ones((4, 2))}, "db_labels: 2 label columns"),
+        ({"db_labels": np.arange(4)}, "db_labels: class indices but query_labels holds multi-hot"),
+        ({"query_codes": np.full((3, 8), np.nan)}, "query_codes: contains NaN"),
+        ({"db_codes": np.ones((0, 8))}, "db_codes: empty"),
+        ({"query_codes": np.ones(8)}, "query_codes: expected a 2-D array"),
+        (
+            {"query_labels": np.array([0.5, 1, 2])},
+            "query_labels: class indices must be non-negative integers",
+        ),
+        ({"topk": 0}, "topk: expected a positive integer"),
+    ],
+)
 def test_bad_input_raises_named_error(args, message):
-    kw = {"query_codes": np.ones((3, 8)), "db_codes": np.ones((4, 8)), "query_labels": np.ones((3, 3)),
-              "db_labels": np.ones((4, 3)), "topk": None}
+    kw = {
+        "query_codes": np.ones((3, 8)),
+        "db_codes": np.ones((4, 8)),
+        "query_labels": np.ones((3, 3)),
+        "db_labels": np.ones((4, 3)),
+        "topk": None,
+    }
     kw.update(args)
     with pytest.raises(metrics.MetricInputError, match=message):
         metrics.evaluate(**kw)
 
 
 def test_strict_mode_rejects_non_binary_codes_and_labels():
-    ok = {"query_codes": np.ones((3, 8)), "db_codes": -np.ones((4, 8)), "query_labels": np.ones((3, 3)),
-              "db_labels": np.ones((4, 3))}
+    ok = {
+        "query_codes": np.ones((3, 8)),
+        "db_codes": -np.ones((4, 8)),
+        "query_labels": np.ones((3, 3)),
+        "db_labels": np.ones((4, 3)),
+    }
     metrics.evaluate(**ok, strict=True)
     with pytest.raises(metrics.MetricInputError, match=r"db_codes: values must be ±1 or 0/1, found 0"):
         metrics.evaluate(**{**ok, "db_codes": np.array([[-1, 0] * 4] * 4)}, strict=True)
@@ -304,7 +343,9 @@ def test_single_label_wikipedia_categories_match_reference():
         pytest.skip("Wikipedia lists not present")
 
     def categories(name):
-        return np.array([int(line.split()[-1]) - 1 for line in (root / name).read_text().splitlines() if line])
+        return np.array(
+            [int(line.split()[-1]) - 1 for line in (root / name).read_text().splitlines() if line]
+        )
 
     ql, dl = categories("testset_txt_img_cat.list")[:40], categories("trainset_txt_img_cat.list")
     rng = np.random.default_rng(17)
@@ -322,5 +363,5 @@ def test_inputs_are_not_modified():
     copies = [a.copy() for a in (q, d, ql, dl)]
     metrics.evaluate(q, d, ql, dl, topk=10)
     metrics.evaluate(tq, d, ql, dl, topk=10, backend="torch")
-    assert all(np.array_equal(a, b) for a, b in zip((q, d, ql, dl), copies))
+    assert all(np.array_equal(a, b) for a, b in zip((q, d, ql, dl), copies, strict=False))
     assert torch.equal(tq, torch.from_numpy(q.astype(np.float32) * 0.5))

@@ -3,6 +3,7 @@
 Definition (docs/metrics.md): the expectation of AP@R over uniformly random
 orders inside each group of tied Hamming distances.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from xbench import metrics
 
 
@@ -44,8 +46,8 @@ def dp_tie_averaged(dist_row, rel_row, topk):
     dist_row, rel_row = np.asarray(dist_row), np.asarray(rel_row, dtype=bool)
     nd = len(dist_row)
     r_cut = nd if topk is None else min(topk, nd)
-    prob = {0: 1.0}      # hits so far -> probability
-    num = {0: 0.0}       # hits so far -> E[numerator · 1{state}]
+    prob = {0: 1.0}  # hits so far -> probability
+    num = {0: 0.0}  # hits so far -> E[numerator · 1{state}]
     seen = 0
     for v in sorted(set(dist_row.tolist())):
         if seen >= r_cut:
@@ -81,8 +83,9 @@ def test_closed_form_equals_brute_force_over_all_tie_orders(data):
     nd = data.draw(st.integers(1, 6), label="database size")
     bits = data.draw(st.integers(1, 3), label="bits")
     nq = data.draw(st.integers(1, 3), label="queries")
-    draw_codes = st.lists(st.lists(st.sampled_from([-1, 1]), min_size=bits, max_size=bits),
-                          min_size=1, max_size=1)
+    draw_codes = st.lists(
+        st.lists(st.sampled_from([-1, 1]), min_size=bits, max_size=bits), min_size=1, max_size=1
+    )
     q = np.array([data.draw(draw_codes)[0] for _ in range(nq)])
     d = np.array([data.draw(draw_codes)[0] for _ in range(nd)])
     ql = np.array(data.draw(st.lists(st.integers(0, 2), min_size=nq, max_size=nq)))
@@ -91,8 +94,10 @@ def test_closed_form_equals_brute_force_over_all_tie_orders(data):
     rel = ql[:, None] == dl[None, :]
     for topk in [*range(1, nd + 2), None]:
         got = metrics.tie_averaged_average_precisions(q, d, ql, dl, topk=topk)
-        want = [brute_force_tie_averaged(list(dist[i]), list(rel[i]), nd if topk is None else topk)
-                for i in range(nq)]
+        want = [
+            brute_force_tie_averaged(list(dist[i]), list(rel[i]), nd if topk is None else topk)
+            for i in range(nq)
+        ]
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 

@@ -1,10 +1,12 @@
 """MRL as a hashing method: the total loss by hand, the schedule, centres, training on tiny data."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 import torch
+
 from xbench.methods import get
 from xbench.methods.mrl import mrl_loss
 from xbench.methods.schedules import Schedule, learning_rate
@@ -27,8 +29,8 @@ def _hand_mrl(zi, zt, centres, yi, yt, beta, tau1, tau2):
 
     def rc(zs, ys):
         total = 0.0
-        for z, y in zip(zs, ys):
-            e = [math.exp(sum(a * b for a, b in zip(z, col)) / tau1) for col in cols]
+        for z, y in zip(zs, ys, strict=False):
+            e = [math.exp(sum(a * b for a, b in zip(z, col, strict=False)) / tau1) for col in cols]
             total += math.log(1.0 - e[y] / sum(e))
         return total / n
 
@@ -36,7 +38,9 @@ def _hand_mrl(zi, zt, centres, yi, yt, beta, tau1, tau2):
     mc = 0.0
     for a in range(2 * n):
         partner = (a + n) % (2 * n)
-        s = [math.exp(sum(x * y for x, y in zip(allz[a], allz[b])) / tau2) for b in range(2 * n)]
+        s = [
+            math.exp(sum(x * y for x, y in zip(allz[a], allz[b], strict=False)) / tau2) for b in range(2 * n)
+        ]
         mc += -math.log(s[partner] / (sum(s) - s[a]))
     mc = 2 * mc / (2 * n)  # Σ over the two modalities of the per-pair mean
     return beta * (rc(zi, yi) + rc(zt, yt)) + (1 - beta) * mc

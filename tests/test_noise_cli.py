@@ -1,13 +1,22 @@
 """`xbench data noise` and `xbench list noise`."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
+
 from xbench import datasets, noise
 
-SMALL = {"num_items": 400, "num_query": 50, "num_train": 300, "image_dim": 8, "vocab_size": 30, "num_classes": 6}
+SMALL = {
+    "num_items": 400,
+    "num_query": 50,
+    "num_train": 300,
+    "image_dim": 8,
+    "vocab_size": 30,
+    "num_classes": 6,
+}
 
 
 def small_options() -> list[str]:
@@ -18,8 +27,18 @@ def small_options() -> list[str]:
 
 
 def test_json_equals_inject_on_training_labels(cli):
-    res = cli("data", "noise", "synthetic", "--noise", "symmetric:0.6", "--seed", "4", "--format", "json",
-              *small_options())
+    res = cli(
+        "data",
+        "noise",
+        "synthetic",
+        "--noise",
+        "symmetric:0.6",
+        "--seed",
+        "4",
+        "--format",
+        "json",
+        *small_options(),
+    )
     assert res.exit_code == 0, res.output
     report = json.loads(res.output)
     data = datasets.load("synthetic", "data", **SMALL)
@@ -43,31 +62,56 @@ def test_table_shows_statistics_and_matrix(cli):
 
 
 def test_table_per_modality_and_no_matrix(cli):
-    res = cli("data", "noise", "synthetic", "--noise", "asymmetric:0.4", "--noise-per-modality", "--no-matrix",
-              *small_options())
+    res = cli(
+        "data",
+        "noise",
+        "synthetic",
+        "--noise",
+        "asymmetric:0.4",
+        "--noise-per-modality",
+        "--no-matrix",
+        *small_options(),
+    )
     assert res.exit_code == 0, res.output
     assert "drawn independently per modality" in res.output
-    header = [line for line in res.output.splitlines() if line.strip() in ("image                      text",)]
+    header = [
+        line for line in res.output.splitlines() if line.strip() in ("image                      text",)
+    ]
     assert header, res.output
     assert "image/text labels differ" in res.output
     assert "transition" not in res.output.split("image/text labels differ")[1]
 
 
 def test_json_per_modality(cli):
-    res = cli("data", "noise", "synthetic", "--noise", "bitflip:0.1", "--noise-per-modality", "--format", "json",
-              *small_options())
+    res = cli(
+        "data",
+        "noise",
+        "synthetic",
+        "--noise",
+        "bitflip:0.1",
+        "--noise-per-modality",
+        "--format",
+        "json",
+        *small_options(),
+    )
     report = json.loads(res.output)["noise"]
     assert set(report) >= {"image", "text", "modality_disagreement_fraction"} and "shared" not in report
     assert report["image"] != report["text"]
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--noise", "symmetric:1"], "rate must be in [0, 1)"),
-    (["--noise", "gaussian:0.2"], "unknown noise model 'gaussian'"),
-    (["--noise", "symmetric"], "expected TYPE:RATE"),
-    (["--noise", "swap:0.2", "--dataset-option", "num_classes"], "--dataset-option 'num_classes': expected KEY=VALUE"),
-    (["--noise", "swap:0.2", "--dataset-option", "num_classes=1"], "dataset 'synthetic'"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--noise", "symmetric:1"], "rate must be in [0, 1)"),
+        (["--noise", "gaussian:0.2"], "unknown noise model 'gaussian'"),
+        (["--noise", "symmetric"], "expected TYPE:RATE"),
+        (
+            ["--noise", "swap:0.2", "--dataset-option", "num_classes"],
+            "--dataset-option 'num_classes': expected KEY=VALUE",
+        ),
+        (["--noise", "swap:0.2", "--dataset-option", "num_classes=1"], "dataset 'synthetic'"),
+    ],
+)
 def test_errors_exit_2(cli, args, fragment):
     res = cli("data", "noise", "synthetic", *args)
     assert res.exit_code == 2
@@ -101,5 +145,7 @@ def test_same_seed_same_output_different_seed_differs(cli):
     b = json.loads(cli(*args, "--seed", "1").output)
     c = json.loads(cli(*args, "--seed", "2").output)
     assert a == b
-    assert np.array(a["noise"]["shared"]["positive_transition_matrix"]).tolist() != \
-        np.array(c["noise"]["shared"]["positive_transition_matrix"]).tolist()
+    assert (
+        np.array(a["noise"]["shared"]["positive_transition_matrix"]).tolist()
+        != np.array(c["noise"]["shared"]["positive_transition_matrix"]).tolist()
+    )

@@ -4,6 +4,7 @@ Statistical checks use fixed seeds and tolerances of 5 binomial standard errors,
 neither flake nor pass a wrong definition (e.g. DivideMix-style symmetric noise, which keeps
 the true label w.p. 1−ρ+ρ/C, sits > 10 σ away in the Fig. 3 test).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,6 +13,7 @@ import math
 
 import numpy as np
 import pytest
+
 from xbench import noise
 from xbench.noise import (
     AsymmetricNoise,
@@ -48,11 +50,19 @@ def single_label(per_class: int, c: int, seed: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- spec parsing
-@pytest.mark.parametrize("text, kind, rate", [
-    ("symmetric:0.6", "symmetric", 0.6), (" Asymmetric : 0.4 ", "asymmetric", 0.4), ("swap:0", "swap", 0.0),
-    ("none", "none", 0.0), ("clean", "none", 0.0), ("", "none", 0.0), ("none:0", "none", 0.0),
-    ("bitflip:.05", "bitflip", 0.05),
-])
+@pytest.mark.parametrize(
+    "text, kind, rate",
+    [
+        ("symmetric:0.6", "symmetric", 0.6),
+        (" Asymmetric : 0.4 ", "asymmetric", 0.4),
+        ("swap:0", "swap", 0.0),
+        ("none", "none", 0.0),
+        ("clean", "none", 0.0),
+        ("", "none", 0.0),
+        ("none:0", "none", 0.0),
+        ("bitflip:.05", "bitflip", 0.05),
+    ],
+)
 def test_spec_parse(text, kind, rate):
     spec = NoiseSpec.parse(text)
     assert (spec.kind, spec.rate) == (kind, rate)
@@ -63,12 +73,20 @@ def test_spec_str_roundtrip():
     assert str(NoiseSpec.parse("none")) == "none"
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("symmetric:1", "rate must be in [0, 1)"), ("symmetric:1.5", "rate must be in [0, 1)"),
-    ("symmetric:-0.1", "rate must be in [0, 1)"), ("symmetric:nan", "rate must be in [0, 1)"),
-    ("symmetric:inf", "rate must be in [0, 1)"), ("symmetric:abc", "is not a number"),
-    ("symmetric", "expected TYPE:RATE"), (":0.3", "missing TYPE"), ("none:0.3", "takes no rate"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("symmetric:1", "rate must be in [0, 1)"),
+        ("symmetric:1.5", "rate must be in [0, 1)"),
+        ("symmetric:-0.1", "rate must be in [0, 1)"),
+        ("symmetric:nan", "rate must be in [0, 1)"),
+        ("symmetric:inf", "rate must be in [0, 1)"),
+        ("symmetric:abc", "is not a number"),
+        ("symmetric", "expected TYPE:RATE"),
+        (":0.3", "missing TYPE"),
+        ("none:0.3", "takes no rate"),
+    ],
+)
 def test_spec_parse_errors(text, fragment):
     with pytest.raises(ValueError, match=fragment.replace("[", r"\[").replace(")", r"\)")):
         NoiseSpec.parse(text)
@@ -89,7 +107,9 @@ def test_registry_lists_every_model_with_definition():
 # --------------------------------------------------------------------------- label formats
 def test_as_multihot_accepts_indices_and_multihot():
     np.testing.assert_array_equal(noise.as_multihot([2, 0, 1]), [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
-    np.testing.assert_array_equal(noise.as_multihot(np.array([1, 0]), num_classes=4), [[0, 1, 0, 0], [1, 0, 0, 0]])
+    np.testing.assert_array_equal(
+        noise.as_multihot(np.array([1, 0]), num_classes=4), [[0, 1, 0, 0], [1, 0, 0, 0]]
+    )
     mh = np.array([[True, False, True], [False, False, False]])
     out = noise.as_multihot(mh)
     assert out.dtype == np.uint8 and out.tolist() == [[1, 0, 1], [0, 0, 0]]
@@ -98,10 +118,19 @@ def test_as_multihot_accepts_indices_and_multihot():
         noise.as_multihot(mh, num_classes=4)
 
 
-@pytest.mark.parametrize("bad", [
-    np.array([[0, 2], [1, 0]]), np.array([[0, -1]]), np.array([[0.5, 1.0]]), np.array([[np.nan, 1.0]]),
-    np.array([-1, 0, 1]), np.array([0.5, 1.0]), np.zeros((2, 2, 2)), np.array([["a", "b"]]),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array([[0, 2], [1, 0]]),
+        np.array([[0, -1]]),
+        np.array([[0.5, 1.0]]),
+        np.array([[np.nan, 1.0]]),
+        np.array([-1, 0, 1]),
+        np.array([0.5, 1.0]),
+        np.zeros((2, 2, 2)),
+        np.array([["a", "b"]]),
+    ],
+)
 def test_as_multihot_rejects(bad):
     with pytest.raises(ValueError, match="labels"):
         noise.as_multihot(bad)
@@ -112,7 +141,9 @@ def test_as_multihot_rejects(bad):
 def test_label_type_detection():
     assert noise.label_type(np.eye(4, dtype=np.uint8)) == "single-label"
     assert noise.label_type(np.array([[1, 1, 0], [0, 1, 0]])) == "multi-label"
-    assert noise.label_type(np.array([[1, 0, 0], [0, 0, 0]])) == "multi-label"  # an empty row: not single-label
+    assert (
+        noise.label_type(np.array([[1, 0, 0], [0, 0, 0]])) == "multi-label"
+    )  # an empty row: not single-label
 
 
 # --------------------------------------------------------------------------- matrices
@@ -125,8 +156,9 @@ def test_symmetric_matrix_is_figure_3():
 
 
 def test_pairflip_matrix():
-    np.testing.assert_allclose(pairflip_matrix(4, 0.3), [[0.7, 0.3, 0, 0], [0, 0.7, 0.3, 0],
-                                                          [0, 0, 0.7, 0.3], [0.3, 0, 0, 0.7]])
+    np.testing.assert_allclose(
+        pairflip_matrix(4, 0.3), [[0.7, 0.3, 0, 0], [0, 0.7, 0.3, 0], [0, 0, 0.7, 0.3], [0.3, 0, 0, 0.7]]
+    )
     np.testing.assert_allclose(pairflip_matrix(2, 0.25), [[0.75, 0.25], [0.25, 0.75]])
 
 
@@ -143,7 +175,7 @@ def reference_transition(labels: np.ndarray, t: np.ndarray, rng: np.random.Gener
     positives = [(r, i) for r in range(n) for i in range(c) if labels[r, i]]
     u = rng.random(len(positives))
     out = np.zeros_like(labels)
-    for (r, i), ur in zip(positives, u):
+    for (r, i), ur in zip(positives, u, strict=False):
         acc = 0.0
         for j in range(c):
             acc += t[i, j]
@@ -153,7 +185,9 @@ def reference_transition(labels: np.ndarray, t: np.ndarray, rng: np.random.Gener
     return out
 
 
-@pytest.mark.parametrize("cls, matrix", [(SymmetricNoise, symmetric_matrix), (AsymmetricNoise, pairflip_matrix)])
+@pytest.mark.parametrize(
+    "cls, matrix", [(SymmetricNoise, symmetric_matrix), (AsymmetricNoise, pairflip_matrix)]
+)
 def test_transition_models_match_reference_procedure(cls, matrix):
     y = multilabel(60, 5, seed=1)
     result = cls().apply(y, 0.45, np.random.default_rng(7))
@@ -171,7 +205,7 @@ def reference_swap(labels: np.ndarray, rate: float, rng: np.random.Generator) ->
     chosen = np.sort(rng.choice(eligible, size=m, replace=False))
     u_off, u_on = rng.random(m), rng.random(m)
     out = labels.copy()
-    for r, a, b in zip(chosen, u_off, u_on):
+    for r, a, b in zip(chosen, u_off, u_on, strict=False):
         ones = [j for j in range(c) if labels[r, j]]
         zeros = [j for j in range(c) if not labels[r, j]]
         out[r, ones[int(a * len(ones))]] = 0
@@ -192,7 +226,7 @@ def reference_bitflip(labels: np.ndarray, rate: float, rng: np.random.Generator)
     bad = [r for r in range(n) if labels[r].any() and not out[r].any()]
     while bad:
         redraw = rng.random((len(bad), c)) < rate
-        for row, r in zip(redraw, bad):
+        for row, r in zip(redraw, bad, strict=False):
             out[r] = labels[r] ^ row
         bad = [r for r in bad if not out[r].any()]
     return out.astype(np.uint8)
@@ -239,7 +273,9 @@ def hand_pairflip(c: int, rate: float) -> np.ndarray:
     return (1 - rate) * np.eye(c) + rate * np.roll(np.eye(c), 1, axis=1)
 
 
-@pytest.mark.parametrize("spec, matrix", [("symmetric:0.6", hand_symmetric), ("asymmetric:0.3", hand_pairflip)])
+@pytest.mark.parametrize(
+    "spec, matrix", [("symmetric:0.6", hand_symmetric), ("asymmetric:0.3", hand_pairflip)]
+)
 def test_multilabel_positives_move_through_matrix(spec, matrix):
     y = multilabel(6000, 8, seed=4)
     out = noise.inject(y, spec, seed=1)
@@ -311,12 +347,12 @@ def test_bitflip_rate_and_conditional_distribution():
     for clean in ([1, 0, 0], [1, 1, 0]):
         rows = (y == clean).all(1)
         k = sum(clean)
-        z_norm = 1 - rate ** k * (1 - rate) ** (c - k)
+        z_norm = 1 - rate**k * (1 - rate) ** (c - k)
         for z in itertools.product((0, 1), repeat=c):
             if not any(z):
                 continue
-            d = sum(a != b for a, b in zip(z, clean))
-            p = rate ** d * (1 - rate) ** (c - d) / z_norm
+            d = sum(a != b for a, b in zip(z, clean, strict=False))
+            p = rate**d * (1 - rate) ** (c - d) / z_norm
             emp = (noisy[rows] == z).all(1).mean()
             assert abs(emp - p) < binomial_tol(p, rows.sum()), (clean, z, emp, p)
 

@@ -1,8 +1,10 @@
 """``mrl:ρ`` — MRL's per-modality noise: draw order, realised statistics vs an independent count."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from xbench import noise
 
 
@@ -12,7 +14,7 @@ def _labels(n=2173, c=10, seed=0):
 
 def test_registered_and_always_per_modality():
     assert noise.registry.get("mrl") is noise.MRLNoise
-    out = noise.inject(_labels(), "mrl:0.4", seed=1)            # per_modality not asked for
+    out = noise.inject(_labels(), "mrl:0.4", seed=1)  # per_modality not asked for
     assert out.stats["per_modality"] and out.text is not None
     assert not np.array_equal(out.image.noisy_labels, out.text.noisy_labels)
 
@@ -29,7 +31,7 @@ def test_realised_stats_match_an_independent_count(rate):
         assert stats["corrupted_fraction"] == pytest.approx(changed / len(clean))
         m = int(rate * len(clean))
         assert stats["selected"] == m and stats["selected_kept"] == m - changed
-        assert (result.noisy_labels.sum(1) == 1).all()          # always one valid class
+        assert (result.noisy_labels.sum(1) == 1).all()  # always one valid class
         # the draw order of the docstring: the first m of a permutation are the only candidates
         rng = noise.noise_rng(3, noise.NoiseSpec.parse(f"mrl:{rate}"), side)
         selected = rng.permutation(len(clean))[:m]

@@ -1,9 +1,11 @@
 """``symmetric-sample`` (the per-sample reading of the paper's symmetric noise) and the
 positives-lost / negatives-gained statistics, checked against independent counts."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from xbench import noise
 from xbench.noise import SymmetricSampleNoise
 
@@ -24,7 +26,7 @@ def reference(labels: np.ndarray, rate: float, rng: np.random.Generator) -> tupl
     noisy = labels.copy()
     for r in np.flatnonzero(chosen):
         noisy[r] = 0
-    for (r, j), ur in zip(positives, u):
+    for (r, j), ur in zip(positives, u, strict=False):
         others = [k for k in range(c) if k != j]  # uniform over the other C−1 classes, in order
         noisy[r, others[min(int(ur * (c - 1)), c - 2)]] = 1
     return noisy, chosen
@@ -83,8 +85,10 @@ def test_per_sample_versus_per_label_rate():
     per_sample = noise.inject(labels, "symmetric-sample:0.4", 0).stats["shared"]["corrupted_fraction"]
     k = labels.sum(1)
     # per label: a row with k positives is untouched w.p. (1−ρ)^k (ignoring merges, which only add changes)
-    assert per_label >= 1 - np.mean(0.6 ** k) - 0.03
-    assert abs(per_sample - 0.4) < 5 * np.sqrt(0.24 / 4000) and per_sample <= 0.4 + 1e-12 + 5 * np.sqrt(0.24 / 4000)
+    assert per_label >= 1 - np.mean(0.6**k) - 0.03
+    assert abs(per_sample - 0.4) < 5 * np.sqrt(0.24 / 4000) and per_sample <= 0.4 + 1e-12 + 5 * np.sqrt(
+        0.24 / 4000
+    )
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.5])

@@ -1,4 +1,5 @@
 """Loss pieces of the pairwise baselines (methods/pairwise.py) against hand-written formulas."""
+
 from __future__ import annotations
 
 import math
@@ -6,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from xbench.methods import ModalityShape, ProblemShape, TrainData
 from xbench.methods.pairwise import (
     InputNormalisation,
@@ -77,7 +79,9 @@ def test_decorrelation_is_the_off_diagonal_covariance_energy():
     assert got == pytest.approx(_decorrelation_by_hand(h), rel=1e-12)
     assert got > 0.1  # correlated bits are penalised (torchcmh's version is identically zero)
     # bits that are exactly uncorrelated (columns of a Hadamard matrix) cost nothing
-    hadamard = torch.tensor([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=torch.float64)
+    hadamard = torch.tensor(
+        [[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=torch.float64
+    )
     assert float(decorrelation_loss(hadamard[:, 1:])) == pytest.approx(0.0, abs=1e-12)
     # scale: covariances are quadratic in h, the loss quartic
     assert float(decorrelation_loss(torch.tensor(2 * h))) == pytest.approx(16 * got, rel=1e-12)
@@ -114,7 +118,7 @@ def test_exponential_focal_loss_by_hand():
             if s[i, j] > 0:
                 want = (1 - p) ** gamma * beta * float(d[i, j])  # −(1−p)^γ log p
             else:
-                want = -(p ** gamma) * math.log(1 - p)
+                want = -(p**gamma) * math.log(1 - p)
             assert float(got[i, j]) == pytest.approx(want, rel=1e-10)
     # coincident dissimilar codes stay finite
     assert torch.isfinite(exponential_focal_loss(torch.zeros(1, 1), torch.zeros(1, 1), beta, gamma)).all()
@@ -140,10 +144,10 @@ def scheduled_lr(lr0: float, lr_end: float, epoch: int, total: int, kind: str) -
 def test_scheduled_lr_matches_logspace_and_linspace():
     log = np.logspace(-1.5, -3, 500)
     for epoch in (0, 1, 250, 499):
-        assert scheduled_lr(10 ** -1.5, 1e-3, epoch, 500, "log") == pytest.approx(log[epoch], rel=1e-9)
-    lin = np.linspace(10 ** -1.5, 1e-6, 500)
+        assert scheduled_lr(10**-1.5, 1e-3, epoch, 500, "log") == pytest.approx(log[epoch], rel=1e-9)
+    lin = np.linspace(10**-1.5, 1e-6, 500)
     for epoch in (0, 123, 499):
-        assert scheduled_lr(10 ** -1.5, 1e-6, epoch, 500, "linear") == pytest.approx(lin[epoch], rel=1e-9)
+        assert scheduled_lr(10**-1.5, 1e-6, epoch, 500, "linear") == pytest.approx(lin[epoch], rel=1e-9)
     assert scheduled_lr(0.1, 0.01, 900, 500, "log") == pytest.approx(0.01)  # past the schedule: the end
     assert scheduled_lr(0.1, 0.01, 7, 500, "constant") == 0.1
     with pytest.raises(ValueError, match="schedule"):
@@ -163,7 +167,9 @@ def test_input_normalisation_modes():
     off = InputNormalisation(shape, "none")
     off.fit(data)
     assert torch.equal(off("image", x_img), x_img)
-    raw = InputNormalisation(ProblemShape(ModalityShape("images", (3, 8, 8)), ModalityShape("bow", 2), 2), "standardize")
+    raw = InputNormalisation(
+        ProblemShape(ModalityShape("images", (3, 8, 8)), ModalityShape("bow", 2), 2), "standardize"
+    )
     assert raw.mode == {"image": "none", "text": "standardize"}
     with pytest.raises(ValueError, match="normalisation"):
         InputNormalisation(shape, "whiten")

@@ -1,4 +1,5 @@
 """``dcmh``, ``prdh`` and ``cmhh``: batch gradients, the B-step, training on tiny data, codes."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+
 from xbench import methods
 from xbench.datasets.synthetic import make_synthetic
 from xbench.methods import ModalityShape, ProblemShape, TrainData
@@ -25,10 +27,19 @@ SMALL_BATCH = {"batch_size": 32}
 def tiny_problem() -> tuple[ProblemShape, TrainData]:
     data = make_synthetic(**DATA)
     tr = data.split.train
-    train = TrainData(torch.from_numpy(data.take("image", tr)).float(), torch.from_numpy(data.take("text", tr)).float(),
-                      torch.from_numpy(data.take("labels", tr).astype(np.float32)))
-    shape = ProblemShape(ModalityShape(data.image_kind, data.image_dim), ModalityShape(data.text_kind, data.text_dim),
-                         data.num_classes, data.multi_label, len(train), data.name)
+    train = TrainData(
+        torch.from_numpy(data.take("image", tr)).float(),
+        torch.from_numpy(data.take("text", tr)).float(),
+        torch.from_numpy(data.take("labels", tr).astype(np.float32)),
+    )
+    shape = ProblemShape(
+        ModalityShape(data.image_kind, data.image_dim),
+        ModalityShape(data.text_kind, data.text_dim),
+        data.num_classes,
+        data.multi_label,
+        len(train),
+        data.name,
+    )
     return shape, train
 
 
@@ -61,7 +72,7 @@ def test_registered_with_cited_defaults():
     # features-mode learning rates differ from the end-to-end (DCMH code) ones and are applied
     features = methods.get("dcmh").defaults(features_mode=True)
     raw = methods.get("dcmh").defaults(features_mode=False)
-    assert raw["lr_image"] == pytest.approx(10 ** -1.5) and features["lr_image"] != raw["lr_image"]
+    assert raw["lr_image"] == pytest.approx(10**-1.5) and features["lr_image"] != raw["lr_image"]
     m, _ = make("dcmh")
     assert m.hp["lr_image"] == features["lr_image"]
 
@@ -119,9 +130,12 @@ def test_prdh_batch_gradient_is_the_gradient_of_the_full_objective():
     full = m.F.clone()
     full = torch.where(rows[:, None], torch.zeros_like(full), full).index_put((idx,), u2)
     lab = train.labels
-    j = (pairwise_nll(0.5 * full @ m.G.t(), similarity(lab, lab)).sum()
-         + 0.8 * pairwise_nll(0.5 * full @ full.t(), similarity(lab, lab)).sum()
-         + 0.5 * ((m.B - full) ** 2).sum() + 2.0 * (full.sum(0) ** 2).sum())
+    j = (
+        pairwise_nll(0.5 * full @ m.G.t(), similarity(lab, lab)).sum()
+        + 0.8 * pairwise_nll(0.5 * full @ full.t(), similarity(lab, lab)).sum()
+        + 0.5 * ((m.B - full) ** 2).sum()
+        + 2.0 * (full.sum(0) ** 2).sum()
+    )
     (want,) = torch.autograd.grad(j / (len(train) * len(idx)), u2)
     assert torch.allclose(grad, want, atol=1e-6, rtol=1e-4)
 
@@ -130,7 +144,9 @@ def test_prdh_batch_gradient_is_the_gradient_of_the_full_objective():
     filled_buffers(m2, train)
     m2.F[idx] = u.detach()
     _, terms = m2.batch_terms("image", u, idx, train)
-    assert float(terms["decorrelation"].detach()) == pytest.approx(0.25 * float(decorrelation_loss(u.detach())), rel=1e-5)
+    assert float(terms["decorrelation"].detach()) == pytest.approx(
+        0.25 * float(decorrelation_loss(u.detach())), rel=1e-5
+    )
 
 
 @pytest.mark.parametrize("name", ["dcmh", "prdh"])
@@ -184,15 +200,17 @@ def test_cmhh_batch_loss_by_hand():
             if s[i, j] > 0:
                 total += n_all / n_pos * (1 - p) ** 1.5 * 0.4 * d
             else:
-                total -= n_all / (n_all - n_pos) * p ** 1.5 * np.log(1 - p)
+                total -= n_all / (n_all - n_pos) * p**1.5 * np.log(1 - p)
     assert float(m.pair_loss(hi, ht, s)) == pytest.approx(total / n_all, rel=1e-4)
 
 
 # Learning rates for 120 training items: the features-mode defaults are set for n ≥ 2000
 # (the balance term's curvature along the output bias is 2η·bs/n, README "SGD stability").
-TINY_HP = {"dcmh": {**SMALL_BATCH, "lr_image": 1.0, "lr_text": 1.0},
-           "prdh": {**SMALL_BATCH, "lr_image": 0.3, "lr_text": 0.3},
-           "cmhh": SMALL_BATCH}
+TINY_HP = {
+    "dcmh": {**SMALL_BATCH, "lr_image": 1.0, "lr_text": 1.0},
+    "prdh": {**SMALL_BATCH, "lr_image": 0.3, "lr_text": 0.3},
+    "cmhh": SMALL_BATCH,
+}
 
 
 @pytest.mark.parametrize("name", PAIRWISE)
@@ -247,11 +265,14 @@ def test_learned_codes_beat_the_untrained_ones(name):
 def test_raw_images_end_to_end_mode():
     shape = ProblemShape(ModalityShape("images", (3, 16, 16)), ModalityShape("bow", 12), num_classes=3)
     g = torch.Generator().manual_seed(0)
-    train = TrainData(torch.randint(0, 256, (6, 3, 16, 16), generator=g, dtype=torch.uint8),
-                      torch.rand(6, 12, generator=g), torch.eye(3)[[0, 1, 2, 0, 1, 2]])
+    train = TrainData(
+        torch.randint(0, 256, (6, 3, 16, 16), generator=g, dtype=torch.uint8),
+        torch.rand(6, 12, generator=g),
+        torch.eye(3)[[0, 1, 2, 0, 1, 2]],
+    )
     torch.manual_seed(0)
     m = methods.get("dcmh")(shape, 8, backbone_weights="none", batch_size=3)
-    assert m.hp["lr_image"] == pytest.approx(10 ** -1.5)  # end-to-end defaults
+    assert m.hp["lr_image"] == pytest.approx(10**-1.5)  # end-to-end defaults
     assert m.inputs.mode["image"] == "none"
     log = m.fit_epoch(train, 0)
     assert np.isfinite(log["loss"])
@@ -265,7 +286,9 @@ def test_cmhh_training_objective_by_hand(quantization):
     sign checked against a numpy computation (one full batch, so the logged loss is that of the
     networks before the step)."""
     beta, gamma, lam = 0.3, 2.0, 0.7
-    m, train = make("cmhh", beta=beta, gamma=gamma, lam=lam, quantization=quantization, batch_size=len(train_n()))
+    m, train = make(
+        "cmhh", beta=beta, gamma=gamma, lam=lam, quantization=quantization, batch_size=len(train_n())
+    )
     m.inputs.fit(train)
     m._fitted = True
     with torch.no_grad():
@@ -276,12 +299,14 @@ def test_cmhh_training_objective_by_hand(quantization):
     k = hi.shape[1]
 
     def cosine(a, b):
-        return (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (b / np.linalg.norm(b, axis=1, keepdims=True)).T
+        return (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (
+            b / np.linalg.norm(b, axis=1, keepdims=True)
+        ).T
 
     d = 0.5 * k * (1 - cosine(hi, ht))
     p = np.exp(-beta * d)
     w = np.where(s > 0, s.size / s.sum(), s.size / (s.size - s.sum()))
-    focal = (w * (s * (1 - p) ** gamma * beta * d - (1 - s) * p ** gamma * np.log(1 - p))).mean()
+    focal = (w * (s * (1 - p) ** gamma * beta * d - (1 - s) * p**gamma * np.log(1 - p))).mean()
 
     def q(h):
         if quantization == "square":

@@ -1,16 +1,32 @@
 """The GPU benchmark script runs end to end on the CPU with ``--small`` (its figures are not checked)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+
 from xbench import perf_gpu
 
 
 def test_perf_gpu_small_on_cpu(tmp_path, capsys):
     out = tmp_path / "figures.json"
-    assert perf_gpu.main(["--device", "cpu", "--small", "--parts", "eval,grid,images", "--methods", "lsh",
-                          "--json", str(out)]) == 0
+    assert (
+        perf_gpu.main(
+            [
+                "--device",
+                "cpu",
+                "--small",
+                "--parts",
+                "eval,grid,images",
+                "--methods",
+                "lsh",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     figures = json.loads(out.read_text())
     assert figures["eval"]["max_abs_diff"] <= 1e-9
     assert set(figures["grid"]["seconds"]) == {"lsh"}

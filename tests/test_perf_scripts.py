@@ -1,4 +1,5 @@
 """The speed benchmark scripts run end to end on tiny problems (their figures are not checked)."""
+
 from __future__ import annotations
 
 import math
@@ -16,15 +17,21 @@ def _options() -> list[str]:
 
 
 def test_perf_threads_compares_the_policy_with_alternatives(capsys):
-    assert perf_threads.main(["--methods", "lsh", "--bits", "16,32", "--epochs", "1", "--alternatives", "1x2",
-                              *_options()]) == 0
+    assert (
+        perf_threads.main(
+            ["--methods", "lsh", "--bits", "16,32", "--epochs", "1", "--alternatives", "1x2", *_options()]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "policy (--jobs auto)" in out and "--jobs 1 --threads 2" in out
     assert "torch threads per cell: features 1" in out and "load average" in out
 
 
 def test_perf_budget_prints_both_budgets(capsys):
-    assert perf_budget.main(["--methods", "bce", "--bits", "16", "--set", "bce.batch_size=64", *_options()]) == 0
+    assert (
+        perf_budget.main(["--methods", "bce", "--bits", "16", "--set", "bce.batch_size=64", *_options()]) == 0
+    )
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.startswith("bce"))
     assert "batch_size=64" in line and line.split()[-1] in ("yes", "NO")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from matplotlib.image import imread
+
 from xbench import plots
 from xbench.cli import main
 from xbench.errors import XbenchError

@@ -1,11 +1,13 @@
 """Hadamard proxy codes and their assignment (methods/proxies.py; CMMQ §3.2, CSQ:
 swuxyj/DeepHash-pytorch @ ab14068 CSQ.py L72-113)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import scipy.linalg
 import torch
+
 from xbench.methods.proxies import (
     argmax_assign,
     count_ties,
@@ -17,10 +19,7 @@ from xbench.methods.proxies import (
     tie_vector,
 )
 
-H4 = np.array([[1, 1, 1, 1],
-               [1, -1, 1, -1],
-               [1, 1, -1, -1],
-               [1, -1, -1, 1]])
+H4 = np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]])
 
 
 def test_sylvester_h4_by_hand():
@@ -61,12 +60,16 @@ def test_negated_block_when_k_lt_c_le_2k():
     assert np.array_equal(p.codes.numpy(), expected)
     c = p.codes.numpy().astype(int)
     dist = (4 - c @ c.T) // 2
-    expected_dist = np.array([[0, 2, 2, 2, 4, 2],
-                              [2, 0, 2, 2, 2, 4],
-                              [2, 2, 0, 2, 2, 2],
-                              [2, 2, 2, 0, 2, 2],
-                              [4, 2, 2, 2, 0, 2],
-                              [2, 4, 2, 2, 2, 0]])
+    expected_dist = np.array(
+        [
+            [0, 2, 2, 2, 4, 2],
+            [2, 0, 2, 2, 2, 4],
+            [2, 2, 0, 2, 2, 2],
+            [2, 2, 2, 0, 2, 2],
+            [4, 2, 2, 2, 0, 2],
+            [2, 4, 2, 2, 2, 0],
+        ]
+    )
     assert np.array_equal(dist, expected_dist)
     assert p.min_distance == 2
 
@@ -120,17 +123,19 @@ def test_best_keeps_largest_minimum_distance():
 def test_majority_vote_with_ties_by_hand():
     proxies = torch.tensor(H4, dtype=torch.float32)
     tie = torch.tensor([-1.0, 1.0, -1.0, -1.0])
-    labels = torch.tensor([[1, 0, 0, 0],   # single label → its own row
-                           [1, 1, 0, 0],   # sum [2, 0, 2, 0] → bits 1 and 3 tie
-                           [1, 1, 1, 0],   # sum [3, 1, 1, -1]
-                           [0, 0, 0, 0],   # empty → the tie vector
-                           [1, 1, 1, 1]],  # sum [4, 0, 0, 0]
-                          dtype=torch.float32)
-    expected = torch.tensor([[1, 1, 1, 1],
-                             [1, 1, 1, -1],
-                             [1, 1, 1, -1],
-                             [-1, 1, -1, -1],
-                             [1, 1, -1, -1]], dtype=torch.float32)
+    labels = torch.tensor(
+        [
+            [1, 0, 0, 0],  # single label → its own row
+            [1, 1, 0, 0],  # sum [2, 0, 2, 0] → bits 1 and 3 tie
+            [1, 1, 1, 0],  # sum [3, 1, 1, -1]
+            [0, 0, 0, 0],  # empty → the tie vector
+            [1, 1, 1, 1],
+        ],  # sum [4, 0, 0, 0]
+        dtype=torch.float32,
+    )
+    expected = torch.tensor(
+        [[1, 1, 1, 1], [1, 1, 1, -1], [1, 1, 1, -1], [-1, 1, -1, -1], [1, 1, -1, -1]], dtype=torch.float32
+    )
     assert torch.equal(majority_vote(labels, proxies, tie), expected)
     assert count_ties(labels, proxies) == 0 + 2 + 0 + 4 + 3
 

@@ -1,4 +1,5 @@
 """Real-valued (cosine / Euclidean) retrieval against an exact brute-force reference."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+
 from xbench import metrics
 from xbench import realvalued as rv
 
@@ -17,13 +19,16 @@ def _exact_scores(q: np.ndarray, d: np.ndarray, similarity: str) -> list[list]:
         row = []
         for bi in d.tolist():
             if similarity == "euclidean":
-                row.append(-sum((a - b) ** 2 for a, b in zip(qi, bi)))
+                row.append(-sum((a - b) ** 2 for a, b in zip(qi, bi, strict=False)))
             else:
-                dot = sum(a * b for a, b in zip(qi, bi))
+                dot = sum(a * b for a, b in zip(qi, bi, strict=False))
                 nq, nb = sum(a * a for a in qi), sum(b * b for b in bi)
                 # cos = dot / sqrt(nq nb); compare sign(dot)·dot² / (nq nb) exactly
-                row.append(Fraction(0) if nq == 0 or nb == 0 else
-                           Fraction((1 if dot >= 0 else -1) * dot * dot, nq * nb))
+                row.append(
+                    Fraction(0)
+                    if nq == 0 or nb == 0
+                    else Fraction((1 if dot >= 0 else -1) * dot * dot, nq * nb)
+                )
         out.append(row)
     return out
 
@@ -46,8 +51,10 @@ def _reference(q, d, ql, dl, similarity, topk):
         order = sorted(range(len(row)), key=lambda j: (-row[j], j))
         aps.append(_ap([rel[j] for j in order], topk))
         groups = [list(g) for _, g in itertools.groupby(order, key=lambda j: row[j])]
-        vals = [_ap([rel[j] for g in p for j in g], topk)
-                for p in itertools.product(*[list(itertools.permutations(g)) for g in groups])]
+        vals = [
+            _ap([rel[j] for g in p for j in g], topk)
+            for p in itertools.product(*[list(itertools.permutations(g)) for g in groups])
+        ]
         ties.append(float(np.mean(vals)))
         prec.append([sum(rel[j] for j in order[:n]) / n for n in (1, 2, 5)])
     return float(np.mean(aps)), float(np.mean(ties)), np.mean(prec, axis=0)
@@ -58,9 +65,9 @@ def _cases():
     for case in range(12):
         nd = 7
         base = rng.integers(-2, 3, (4, 3))
-        d = base[rng.integers(0, 4, nd)]          # duplicated database vectors → ties
+        d = base[rng.integers(0, 4, nd)]  # duplicated database vectors → ties
         if case % 3 == 0:
-            d[1] = 2 * d[0]                        # same direction: a cosine tie, not a Euclidean one
+            d[1] = 2 * d[0]  # same direction: a cosine tie, not a Euclidean one
         q = rng.integers(-2, 3, (5, 3))
         yield q, d, rng.integers(0, 3, 5), rng.integers(0, 3, nd)
 
@@ -109,11 +116,14 @@ def test_cosine_ignores_scale_euclidean_does_not():
     assert rv.similarities(q, d, "euclidean")[0, 0] == pytest.approx(-((q[0] - d[0]) ** 2).sum())
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"similarity": "hamming"}, "similarity"),
-    ({"query": np.full((2, 3), np.nan)}, "query_embeddings"),
-    ({"database": np.zeros((4, 2))}, "dimensions"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"similarity": "hamming"}, "similarity"),
+        ({"query": np.full((2, 3), np.nan)}, "query_embeddings"),
+        ({"database": np.zeros((4, 2))}, "dimensions"),
+    ],
+)
 def test_bad_input(bad, message):
     args = {"query": np.ones((2, 3)), "database": np.ones((4, 3)), "similarity": "cosine"}
     args.update(bad)
@@ -123,20 +133,31 @@ def test_bad_input(bad, message):
 
 def test_evaluate_cli_similarity(tmp_path):
     from click.testing import CliRunner
+
     from xbench.cli import main
 
     rng = np.random.default_rng(5)
-    arrays = {"query_codes": rng.normal(size=(12, 4)), "db_codes": rng.normal(size=(30, 4)),
-              "query_labels": rng.integers(0, 3, 12), "db_labels": rng.integers(0, 3, 30)}
+    arrays = {
+        "query_codes": rng.normal(size=(12, 4)),
+        "db_codes": rng.normal(size=(30, 4)),
+        "query_labels": rng.integers(0, 3, 12),
+        "db_labels": rng.integers(0, 3, 30),
+    }
     np.savez(tmp_path / "emb.npz", **arrays)
-    res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "emb.npz"), "--similarity", "euclidean",
-                                    "--topk", "all"])
+    res = CliRunner().invoke(
+        main, ["evaluate", str(tmp_path / "emb.npz"), "--similarity", "euclidean", "--topk", "all"]
+    )
     assert res.exit_code == 0, res.output
     import json
 
     out = json.loads(res.stdout)
-    ref = rv.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"], arrays["db_labels"],
-                      similarity="euclidean")
+    ref = rv.evaluate(
+        arrays["query_codes"],
+        arrays["db_codes"],
+        arrays["query_labels"],
+        arrays["db_labels"],
+        similarity="euclidean",
+    )
     assert out["map"] == ref["map"] and out["similarity"] == "euclidean" and "pr_radius" not in out
     res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "emb.npz")])
     assert res.exit_code == 2 and "--similarity cosine or euclidean" in res.output

@@ -1,4 +1,5 @@
 """``--compare paper``: published numbers matched on the whole setting, notes shown, CSVs shipped as package data."""
+
 from __future__ import annotations
 
 import configparser
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from click.testing import CliRunner
+
 from xbench.cli import main
 from xbench.config import RunConfig, RunResult
 from xbench.reference import load_reference, matching, packaged_reference_dir
@@ -23,22 +25,57 @@ def _metric(v):
 def mrl_run(results: Path, noise="mrl:0.2", per_modality=True, protocol="mrl", method="mrl"):
     """A stored run with Hamming/last numbers and cosine + best-validation variants (as the runner writes)."""
     options = (("protocol", protocol),) if protocol else ()
-    cfg = RunConfig(method=method, dataset="wikipedia", bits=512, noise=noise, epochs=30, dataset_options=options,
-                    retrieval=("cosine",), select="validation", topk=None)
+    cfg = RunConfig(
+        method=method,
+        dataset="wikipedia",
+        bits=512,
+        noise=noise,
+        epochs=30,
+        dataset_options=options,
+        retrieval=("cosine",),
+        select="validation",
+        topk=None,
+    )
     res = RunResult(run_id=cfg.run_id(), config=cfg.identity() | {"group": ""}, status="ok")
     res.noise = {"per_modality": per_modality}
-    res.metrics = {"i2t": _metric(0.30), "t2i": _metric(0.29), "variants": [
-        {"retrieval": "cosine", "selection": "last", "epoch": 30, "i2t": _metric(0.40), "t2i": _metric(0.39)},
-        {"retrieval": "hamming", "selection": "validation", "epoch": 12, "i2t": _metric(0.31), "t2i": _metric(0.3)},
-        {"retrieval": "cosine", "selection": "validation", "epoch": 14, "i2t": _metric(0.45), "t2i": _metric(0.41)},
-    ]}
+    res.metrics = {
+        "i2t": _metric(0.30),
+        "t2i": _metric(0.29),
+        "variants": [
+            {
+                "retrieval": "cosine",
+                "selection": "last",
+                "epoch": 30,
+                "i2t": _metric(0.40),
+                "t2i": _metric(0.39),
+            },
+            {
+                "retrieval": "hamming",
+                "selection": "validation",
+                "epoch": 12,
+                "i2t": _metric(0.31),
+                "t2i": _metric(0.3),
+            },
+            {
+                "retrieval": "cosine",
+                "selection": "validation",
+                "epoch": 14,
+                "i2t": _metric(0.45),
+                "t2i": _metric(0.41),
+            },
+        ],
+    }
     res.extra = {"epochs": 30, "topk": None}
     return save_result(results, res)
 
 
 def _rows(tables):
-    return {(t.title, tuple(stub[1:]), tuple(None if c is None else round(c.mean, 3) for c in cells))
-            for t in tables for block in t.blocks for stub, cells in block}
+    return {
+        (t.title, tuple(stub[1:]), tuple(None if c is None else round(c.mean, 3) for c in cells))
+        for t in tables
+        for block in t.blocks
+        for stub, cells in block
+    }
 
 
 def test_mrl_numbers_only_beside_the_same_setting(tmp_path):
@@ -52,7 +89,9 @@ def test_mrl_numbers_only_beside_the_same_setting(tmp_path):
     assert any("retrieval: ours hamming, published cosine" in n for n in notes)
     # the baselines' epoch choice is not stated, so the last-epoch cosine setting matches their rows
     # but MRL's own row (best validation) is not among them
-    assert any("no method of 'mrl:0.2; per-modality; options protocol=mrl; cosine retrieval'" in n for n in notes)
+    assert any(
+        "no method of 'mrl:0.2; per-modality; options protocol=mrl; cosine retrieval'" in n for n in notes
+    )
     (table,) = tables
     assert any(n.startswith("MRL T1 notes: ") and "best-validation" in n for n in table.notes)
 
@@ -61,16 +100,25 @@ def test_other_protocol_or_noise_model_does_not_match(tmp_path):
     mrl_run(tmp_path / "a", protocol="")
     mrl_run(tmp_path / "b", noise="symmetric:0.2")
     ref = load_reference()
-    for folder, why in (("a", "split protocol: ours the dataset's default, published mrl"),
-                        ("b", "noise model: ours symmetric:0.2")):
+    for folder, why in (
+        ("a", "split protocol: ours the dataset's default, published mrl"),
+        ("b", "noise model: ours symmetric:0.2"),
+    ):
         tables, notes = compare_tables(load_runs(tmp_path / folder), ref)
         assert not tables and any(why in n for n in notes), notes
 
 
 def test_per_modality_must_match():
     ref = load_reference()
-    row = pd.Series({"noise": "symmetric:0.6", "per_modality": True, "split_protocol": "", "retrieval": "hamming",
-                     "selection": "last"})
+    row = pd.Series(
+        {
+            "noise": "symmetric:0.6",
+            "per_modality": True,
+            "split_protocol": "",
+            "retrieval": "hamming",
+            "selection": "last",
+        }
+    )
     got, why = matching(ref[ref["dataset"] == "mirflickr25k"], row)
     assert got.empty and why == "per-modality noise: ours true, published false"
     got, why = matching(ref[ref["dataset"] == "mirflickr25k"], row.replace({True: False}))
@@ -88,8 +136,9 @@ def test_shipped_as_package_data_and_found_outside_a_checkout(tmp_path, monkeypa
     assert len(load_reference()) == 570
     user = tmp_path / "results" / "reference"
     user.mkdir(parents=True)
-    (user / "mine.csv").write_text("source,tag,dataset,method,task,noise,topk,value\n"
-                                   "me,ME,wikipedia,lsh,i2t,none,all,0.1\n")
+    (user / "mine.csv").write_text(
+        "source,tag,dataset,method,task,noise,topk,value\nme,ME,wikipedia,lsh,i2t,none,all,0.1\n"
+    )
     ref = load_reference()
     mine = ref[ref["tag"] == "ME"].iloc[0]
     assert len(ref) == 571 and mine["retrieval"] == "hamming" and mine["per_modality"] == ""

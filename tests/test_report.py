@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
+
 from xbench.cli import main
 from xbench.reference import load_reference
 from xbench.report import compare_tables, sweep_tables, table2
@@ -123,7 +124,11 @@ def test_html_and_out_file_format_from_suffix(results, tmp_path):
     assert res.exit_code == 0, res.output
     text = out.read_text()
     assert text.startswith("<!DOCTYPE html>") and '<th colspan="2">synthetic</th>' in text
-    assert '<td data-value="0.7">' in text and "<b>0.700</b> ± 0.014</td>" in text and "RuntimeError: boom" in text
+    assert (
+        '<td data-value="0.7">' in text
+        and "<b>0.700</b> ± 0.014</td>" in text
+        and "RuntimeError: boom" in text
+    )
 
 
 def test_duplicate_seed_uses_latest_file(tmp_path):

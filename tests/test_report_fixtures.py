@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from xbench.config import RunConfig, RunResult
 from xbench.store import save_result
 
@@ -98,9 +99,15 @@ def make_run(
         if losses:  # a selecting method: selection quality per epoch (xbench.selection_quality)
             for entry in result.history:
                 e = entry["epoch"]
-                entry.update({"selected_fraction": 1 - 0.1 * e, "selected_clean_precision": 0.5 + 0.1 * e,
-                              "selected_clean_recall": 0.9 - 0.05 * e, "selected_overlap_precision": 0.6 + 0.1 * e,
-                              "selected_overlap_recall": 0.95 - 0.05 * e})
+                entry.update(
+                    {
+                        "selected_fraction": 1 - 0.1 * e,
+                        "selected_clean_precision": 0.5 + 0.1 * e,
+                        "selected_clean_recall": 0.9 - 0.05 * e,
+                        "selected_overlap_precision": 0.6 + 0.1 * e,
+                        "selected_overlap_recall": 0.95 - 0.05 * e,
+                    }
+                )
             result.extra["selection_base"] = {"clean": 0.4, "overlap": 0.5}
     if losses:
         rng = np.random.default_rng(seed)

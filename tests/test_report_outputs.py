@@ -37,6 +37,7 @@ def results(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(results, tmp_path_factory):
     from click.testing import CliRunner
+
     from xbench.cli import main
 
     out = tmp_path_factory.mktemp("html") / "report.html"

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from xbench import atomic, results
 from xbench.cli import main
 from xbench.errors import XbenchError

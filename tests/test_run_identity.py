@@ -1,9 +1,11 @@
 """Run ids: one per experiment whatever the spelling; files: ids follow the content; --force reruns."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
+
 from xbench import executor, grid, results, store
 from xbench.config import RunConfig, RunResult
 from xbench.preflight import canonical_noise
@@ -16,8 +18,15 @@ def test_noise_spellings_are_one_run():
     assert {canonical_noise(s) for s in spellings} == {"symmetric:0.6"}
     assert {canonical_noise(s) for s in ("none", "clean", "none:0", "")} == {"none"}
     assert canonical_noise("symmetric:0.123456789") == "symmetric:0.123456789"  # no digits lost
-    spec = grid.build_specs(None, {"methods": "lsh", "datasets": "synthetic", "bits": "16",
-                                   "noise": "symmetric:0.6,symmetric:0.60,Symmetric:0.6"})[0]
+    spec = grid.build_specs(
+        None,
+        {
+            "methods": "lsh",
+            "datasets": "synthetic",
+            "bits": "16",
+            "noise": "symmetric:0.6,symmetric:0.60,Symmetric:0.6",
+        },
+    )[0]
     configs = [executor.normalize(c) for c in grid.expand(spec)]
     todo, done = executor.plan(configs, "unused-results-folder", ["cpu"])
     assert len(todo) == 1 and not done and todo[0].config.noise == "symmetric:0.6"
@@ -25,8 +34,12 @@ def test_noise_spellings_are_one_run():
 
 def _files_data(path, shift: int) -> None:
     rng = np.random.default_rng(shift)
-    np.savez(path, image=rng.standard_normal((60, 6)).astype(np.float32),
-             text=rng.integers(0, 2, (60, 9)).astype(np.float32), labels=rng.integers(0, 3, 60))
+    np.savez(
+        path,
+        image=rng.standard_normal((60, 6)).astype(np.float32),
+        text=rng.integers(0, 2, (60, 9)).astype(np.float32),
+        labels=rng.integers(0, 3, 60),
+    )
 
 
 def test_files_run_ids_follow_the_file_content(tmp_path):
@@ -52,8 +65,19 @@ def test_failed_force_rerun_leaves_no_codes_of_the_old_run(tmp_path):
 
 
 def test_force_rerun_through_the_cli(cli, tmp_path):
-    args = ["run", "--methods", "lsh", "--datasets", "synthetic", "--bits", "8", "-q", "--results", tmp_path,
-            *tiny_options()]
+    args = [
+        "run",
+        "--methods",
+        "lsh",
+        "--datasets",
+        "synthetic",
+        "--bits",
+        "8",
+        "-q",
+        "--results",
+        tmp_path,
+        *tiny_options(),
+    ]
     assert cli(*args).exit_code == 0
     (path,) = tmp_path.rglob("*.json")
     before = path.stat().st_mtime_ns

@@ -1,4 +1,5 @@
 """The grid runner: expansion, resume, failures, config errors, determinism, parallel and Dask."""
+
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from xbench import executor, grid, methods, results
 from xbench.config import RunConfig
 from xbench.methods.lsh import LSH
@@ -49,8 +51,9 @@ class _Trained(LSH):
         total = 0.0
         for idx in self.batches(len(data), 32):
             target = torch.tanh(self.proxy(data.labels[idx]))
-            loss = ((torch.tanh(self.img(data.image[idx])) - target) ** 2).mean() + \
-                ((torch.tanh(self.txt(data.text[idx])) - target) ** 2).mean()
+            loss = ((torch.tanh(self.img(data.image[idx])) - target) ** 2).mean() + (
+                (torch.tanh(self.txt(data.text[idx])) - target) ** 2
+            ).mean()
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
@@ -77,8 +80,17 @@ def _runs(folder: Path) -> list[dict]:
 
 # ---------------------------------------------------------------------------------- grid expansion
 def test_cli_grid_expansion():
-    spec = grid.build_specs(None, {"methods": "lsh", "datasets": "synthetic", "bits": "16,32", "noise": "none",
-                                   "seeds": "0,1,2", "set": ["lsh.center=true,false"]})[0]
+    spec = grid.build_specs(
+        None,
+        {
+            "methods": "lsh",
+            "datasets": "synthetic",
+            "bits": "16,32",
+            "noise": "none",
+            "seeds": "0,1,2",
+            "set": ["lsh.center=true,false"],
+        },
+    )[0]
     cells = grid.expand(spec)
     assert len(cells) == 2 * 3 * 2
     assert {c.hparams for c in cells} == {(("center", "true"),), (("center", "false"),)}
@@ -141,17 +153,38 @@ def test_run_id_is_stable_and_distinguishes_configs():
     assert a.run_id() == RunConfig(method="lsh", dataset="synthetic", bits=16).run_id()
     assert a.run_id() != RunConfig(method="lsh", dataset="synthetic", bits=32).run_id()
     assert a.run_id() != RunConfig(method="lsh", dataset="synthetic", bits=16, seed=1).run_id()
-    norm = executor.normalize(RunConfig(method="lsh", dataset="synthetic", bits=16, hparams=(("center", "true"),)))
+    norm = executor.normalize(
+        RunConfig(method="lsh", dataset="synthetic", bits=16, hparams=(("center", "true"),))
+    )
     assert norm.hparams == (("center", True),)
 
 
 # ---------------------------------------------------------------------------------- config errors
 def test_config_errors_reported_together_before_training(cli, tmp_path):
-    res = cli("run", "--methods", "lsh,nope", "--datasets", "synthetic,nada", "--noise", "weird:0.1,symmetric:1.5",
-              "--bits", "0", "--set", "lsh.colour=1", "--results", tmp_path)
+    res = cli(
+        "run",
+        "--methods",
+        "lsh,nope",
+        "--datasets",
+        "synthetic,nada",
+        "--noise",
+        "weird:0.1,symmetric:1.5",
+        "--bits",
+        "0",
+        "--set",
+        "lsh.colour=1",
+        "--results",
+        tmp_path,
+    )
     assert res.exit_code == 2
-    for needle in ("unknown method 'nope'", "unknown dataset 'nada'", "unknown noise model 'weird'",
-                   "rate must be in [0, 1)", "code lengths must be positive", "unknown hyperparameter 'colour'"):
+    for needle in (
+        "unknown method 'nope'",
+        "unknown dataset 'nada'",
+        "unknown noise model 'weird'",
+        "rate must be in [0, 1)",
+        "code lengths must be positive",
+        "unknown hyperparameter 'colour'",
+    ):
         assert needle in res.output
     assert not (tmp_path / "runs").exists()
     lines = res.output.strip().splitlines()
@@ -160,8 +193,17 @@ def test_config_errors_reported_together_before_training(cli, tmp_path):
 
 # ---------------------------------------------------------------------------------- failures
 def test_failing_method_does_not_stop_grid(cli, tmp_path, test_methods):
-    res = cli("run", "--methods", "lsh,test-exploding,test-nan", "--bits", "8", "--results", tmp_path, "-q",
-              *tiny_options())
+    res = cli(
+        "run",
+        "--methods",
+        "lsh,test-exploding,test-nan",
+        "--bits",
+        "8",
+        "--results",
+        tmp_path,
+        "-q",
+        *tiny_options(),
+    )
     assert res.exit_code == 1
     runs = {r["config"]["method"]: r for r in _runs(tmp_path)}
     assert runs["lsh"]["status"] == "ok"
@@ -169,8 +211,17 @@ def test_failing_method_does_not_stop_grid(cli, tmp_path, test_methods):
     assert runs["test-nan"]["status"] == "failed" and "non-finite loss" in runs["test-nan"]["error"]
     assert "FAILED" in res.output
     # failed runs are retried on the next invocation, successful ones skipped
-    again = cli("run", "--methods", "lsh,test-exploding,test-nan", "--bits", "8", "--results", tmp_path, "-q",
-                *tiny_options())
+    again = cli(
+        "run",
+        "--methods",
+        "lsh,test-exploding,test-nan",
+        "--bits",
+        "8",
+        "--results",
+        tmp_path,
+        "-q",
+        *tiny_options(),
+    )
     assert "1 already done, 2 to run" in again.output
 
 
@@ -221,15 +272,28 @@ def test_determinism_same_seed_same_codes(cli, tmp_path, test_methods):
     cli(*args, "--results", tmp_path / "a")
     cli(*args, "--results", tmp_path / "b")
     _assert_same(_codes(tmp_path / "a"), _codes(tmp_path / "b"))
-    cli(*args[:-len(tiny_options())], *tiny_options(), "--seeds", "1", "--results", tmp_path / "c")
-    assert next(iter(_codes(tmp_path / "c").values()))["map"].tolist() != \
-        next(iter(_codes(tmp_path / "a").values()))["map"].tolist()
+    cli(*args[: -len(tiny_options())], *tiny_options(), "--seeds", "1", "--results", tmp_path / "c")
+    assert (
+        next(iter(_codes(tmp_path / "c").values()))["map"].tolist()
+        != next(iter(_codes(tmp_path / "a").values()))["map"].tolist()
+    )
 
 
 @pytest.mark.slow
 def test_jobs_2_equals_jobs_1(cli, tmp_path):
-    args = ["run", "--methods", "lsh,bce", "--bits", "8,16", "--seeds", "0,1", "--epochs", "2", "-q",
-            *tiny_options()]
+    args = [
+        "run",
+        "--methods",
+        "lsh,bce",
+        "--bits",
+        "8,16",
+        "--seeds",
+        "0,1",
+        "--epochs",
+        "2",
+        "-q",
+        *tiny_options(),
+    ]
     assert cli(*args, "--results", tmp_path / "serial").exit_code == 0
     assert cli(*args, "--jobs", "2", "--results", tmp_path / "parallel").exit_code == 0
     _assert_same(_codes(tmp_path / "serial"), _codes(tmp_path / "parallel"))
@@ -238,17 +302,36 @@ def test_jobs_2_equals_jobs_1(cli, tmp_path):
 @pytest.mark.slow
 def test_dask_backend_on_local_cluster(cli, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as lc:
         args = ["run", "--methods", "lsh", "--bits", "8,16", "-q", *tiny_options()]
-        res = cli(*args, "--backend", "dask", "--scheduler", lc.scheduler_address, "--results", tmp_path / "dask")
+        res = cli(
+            *args, "--backend", "dask", "--scheduler", lc.scheduler_address, "--results", tmp_path / "dask"
+        )
         assert res.exit_code == 0, res.output
     cli(*args, "--results", tmp_path / "local")
     _assert_same(_codes(tmp_path / "dask"), _codes(tmp_path / "local"))
 
 
 def test_eval_every_and_loss_epochs_recorded(cli, tmp_path, test_methods):
-    res = cli("run", "--methods", "test-trained", "--bits", "8", "--epochs", "4", "--eval-every", "2",
-              "--noise", "none", "--results", tmp_path, "-q", *tiny_options())
+    res = cli(
+        "run",
+        "--methods",
+        "test-trained",
+        "--bits",
+        "8",
+        "--epochs",
+        "4",
+        "--eval-every",
+        "2",
+        "--noise",
+        "none",
+        "--results",
+        tmp_path,
+        "-q",
+        *tiny_options(),
+    )
     assert res.exit_code == 0, res.output
     (data,) = _runs(tmp_path)
     hist = data["history"]

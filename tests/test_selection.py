@@ -1,4 +1,5 @@
 """Validation-split model selection, MRL's Wikipedia protocol, and real-valued results in runs."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from xbench import metrics, realvalued, results, selection, store
 from xbench.config import RunConfig
 from xbench.datasets import load
@@ -22,7 +24,13 @@ class EpochOutputs:
     """A stand-in method whose outputs at epoch e are fixed arrays (so every mAP can be recomputed)."""
 
     def __init__(self, tables: list[dict[int, np.ndarray]]):
-        self.tables, self.epoch, self.training, self.device, self.bits = tables, 0, True, torch.device("cpu"), 8
+        self.tables, self.epoch, self.training, self.device, self.bits = (
+            tables,
+            0,
+            True,
+            torch.device("cpu"),
+            8,
+        )
 
     def eval(self):
         self.training = False
@@ -40,9 +48,11 @@ class EpochOutputs:
 
 def _sides(rng, n_items):
     """Validation / test sides whose 'features' are row ids into the stub's tables."""
+
     def side(rows):
         ids = torch.as_tensor(rows, dtype=torch.float32)[:, None]
         return {"image": ids, "text": ids, "labels": torch.as_tensor(rng.integers(0, 3, len(rows)))}
+
     return side(np.arange(0, 40)), side(np.arange(40, n_items))
 
 
@@ -80,8 +90,11 @@ def test_selector_picks_the_best_validation_epoch_and_keeps_its_test_results():
         assert got["epoch"] == best + 1 and got["validation_map"] == pytest.approx(scores[best])
         t = tables[best]
         ti, tt, tl = t["image"][40:], t["text"][40:], labels[40:]
-        expect = (metrics.mean_average_precision(np.where(ti >= 0, 1, -1), np.where(tt >= 0, 1, -1), tl, tl)
-                  if r == "hamming" else realvalued.evaluate(ti, tt, tl, tl)["map"])
+        expect = (
+            metrics.mean_average_precision(np.where(ti >= 0, 1, -1), np.where(tt >= 0, 1, -1), tl, tl)
+            if r == "hamming"
+            else realvalued.evaluate(ti, tt, tl, tl)["map"]
+        )
         assert got["i2t"]["map"] == pytest.approx(expect)
     assert [v["retrieval"] for v in sel.variants()] == ["hamming", "cosine"]
 
@@ -149,8 +162,17 @@ def test_grid_keys_and_bad_values():
 @pytest.mark.parametrize("method", ["cca", "lsh"])
 def test_runner_stores_cosine_and_selected_epoch_beside_hamming(tmp_path, method):
     write_wikipedia(tmp_path / "data" / "wikipedia", n_train=60, n_test=240)
-    cfg = RunConfig(method=method, dataset="wikipedia", bits=4, noise="mrl:0.4", epochs=2, topk=None,
-                    dataset_options=(("protocol", "mrl"),), retrieval=("cosine",), select="validation")
+    cfg = RunConfig(
+        method=method,
+        dataset="wikipedia",
+        bits=4,
+        noise="mrl:0.4",
+        epochs=2,
+        topk=None,
+        dataset_options=(("protocol", "mrl"),),
+        retrieval=("cosine",),
+        select="validation",
+    )
     res = execute(cfg, tmp_path / "data")
     assert res.status == "ok", res.error
     assert res.split["validation"] == 231 and res.noise["per_modality"]
@@ -160,8 +182,12 @@ def test_runner_stores_cosine_and_selected_epoch_beside_hamming(tmp_path, method
     assert all("val_hamming_i2t" in h and "val_cosine_t2i" in h for h in res.history)
     store.save_result(tmp_path / "r", res)
     frame = results.load_runs(tmp_path / "r")
-    assert sorted(set(zip(frame["retrieval"], frame["selection"]))) == [
-        ("cosine", "last"), ("cosine", "validation"), ("hamming", "last"), ("hamming", "validation")]
+    assert sorted(set(zip(frame["retrieval"], frame["selection"], strict=False))) == [
+        ("cosine", "last"),
+        ("cosine", "validation"),
+        ("hamming", "last"),
+        ("hamming", "validation"),
+    ]
     ham = frame[(frame["retrieval"] == "hamming") & (frame["selection"] == "last") & (frame["task"] == "i2t")]
     assert float(ham["map"].iloc[0]) == pytest.approx(res.metrics["i2t"]["map"])
     saved = json.loads(next((tmp_path / "r").rglob("*.json")).read_text())

@@ -1,4 +1,5 @@
 """Several processes on one results folder: claims, stale-claim takeover, temp-file cleanup, interrupts."""
+
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from xbench import claims
 from xbench import results as results_layer
 
@@ -21,16 +23,37 @@ HELPER = Path(__file__).with_name("_slow_xbench.py")
 
 def _env(log: Path, sleep: float) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(OMP_NUM_THREADS="1", XBENCH_TEST_TRAIN_LOG=str(log), XBENCH_TEST_SLEEP=str(sleep),
-               PYTHONPATH=os.pathsep.join([str(HELPER.parent.parent), env.get("PYTHONPATH", "")]))
+    env.update(
+        OMP_NUM_THREADS="1",
+        XBENCH_TEST_TRAIN_LOG=str(log),
+        XBENCH_TEST_SLEEP=str(sleep),
+        PYTHONPATH=os.pathsep.join([str(HELPER.parent.parent), env.get("PYTHONPATH", "")]),
+    )
     return env
 
 
 def _slow_run(results: Path, log: Path, *extra: str, sleep: float = 1.0, seeds: str = "0,1,2,3"):
-    args = [sys.executable, str(HELPER), "run", "--methods", "test-slow", "--datasets", "synthetic",
-            "--bits", "8", "--seeds", seeds, "-q", "--results", str(results), *tiny_options(), *extra]
-    return subprocess.Popen(args, env=_env(log, sleep), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    args = [
+        sys.executable,
+        str(HELPER),
+        "run",
+        "--methods",
+        "test-slow",
+        "--datasets",
+        "synthetic",
+        "--bits",
+        "8",
+        "--seeds",
+        seeds,
+        "-q",
+        "--results",
+        str(results),
+        *tiny_options(),
+        *extra,
+    ]
+    return subprocess.Popen(
+        args, env=_env(log, sleep), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 @pytest.mark.slow
@@ -40,7 +63,7 @@ def test_two_processes_on_one_grid_train_each_cell_once(tmp_path):
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     lines = log.read_text().split()
-    trainings = [tuple(lines[i:i + 3]) for i in range(0, len(lines), 3)]
+    trainings = [tuple(lines[i : i + 3]) for i in range(0, len(lines), 3)]
     cells = [(bits, seed) for _, bits, seed in trainings]
     # six cells, each trained once
     assert sorted(cells) == sorted({("8", str(s)) for s in range(6)}), trainings
@@ -102,9 +125,19 @@ def test_heartbeat_keeps_a_claim_fresh(tmp_path):
 def test_run_skips_a_cell_claimed_by_a_live_process_and_takes_a_dead_ones(cli, tmp_path):
     from xbench import executor
 
-    args = ["run", "--methods", "lsh", "--datasets", "synthetic", "--bits", "8,16", "-q",
-            "--results", tmp_path,
-            *tiny_options()]
+    args = [
+        "run",
+        "--methods",
+        "lsh",
+        "--datasets",
+        "synthetic",
+        "--bits",
+        "8,16",
+        "-q",
+        "--results",
+        tmp_path,
+        *tiny_options(),
+    ]
     (cell8, cell16), _ = _planned(tmp_path, args)
     _claim_file(executor.claim_path(tmp_path, cell8), "other-node", 1)  # fresh claim elsewhere
     _claim_file(executor.claim_path(tmp_path, cell16), socket.gethostname(), _dead_pid())  # crashed here
@@ -117,9 +150,17 @@ def test_run_skips_a_cell_claimed_by_a_live_process_and_takes_a_dead_ones(cli, t
 def _planned(results: Path, args: list):
     from xbench import executor, grid
 
-    specs = grid.build_specs(None, {"methods": "lsh", "datasets": "synthetic", "bits": "8,16",
-                                    "dataset_options": {k: int(v) if v.isdigit() else v for k, v in
-                                                        (o.split("=") for o in tiny_options()[1::2])}})
+    specs = grid.build_specs(
+        None,
+        {
+            "methods": "lsh",
+            "datasets": "synthetic",
+            "bits": "8,16",
+            "dataset_options": {
+                k: int(v) if v.isdigit() else v for k, v in (o.split("=") for o in tiny_options()[1::2])
+            },
+        },
+    )
     configs = [executor.normalize(c) for c in grid.expand(specs[0])]
     return executor.plan(configs, results, ["cpu"])
 
@@ -175,12 +216,31 @@ def _alive(pids: list[int]) -> list[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_interrupted_parallel_grid_leaves_no_workers(tmp_path, sig):
-    args = [sys.executable, "-m", "xbench", "run", "--methods", "bce", "--datasets", "synthetic",
-            "--bits", "16", "--seeds", "0,1,2", "--epochs", "50000", "-q", "--jobs", "2",
-            "--results", str(tmp_path / "results"),
-            *tiny_options()]
-    proc = subprocess.Popen(args, env=_env(tmp_path / "log", 0), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    args = [
+        sys.executable,
+        "-m",
+        "xbench",
+        "run",
+        "--methods",
+        "bce",
+        "--datasets",
+        "synthetic",
+        "--bits",
+        "16",
+        "--seeds",
+        "0,1,2",
+        "--epochs",
+        "50000",
+        "-q",
+        "--jobs",
+        "2",
+        "--results",
+        str(tmp_path / "results"),
+        *tiny_options(),
+    ]
+    proc = subprocess.Popen(
+        args, env=_env(tmp_path / "log", 0), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while time.time() < deadline and len(_children(proc.pid)) < 2:
         time.sleep(0.2)

@@ -1,4 +1,5 @@
 """The training skeleton of methods/base.py: schedules, per-term logging, eval mode, epoch budget."""
+
 from __future__ import annotations
 
 import math
@@ -6,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from xbench import methods
 from xbench.config import RunConfig
 from xbench.methods import Hasher, Hyper, ModalityShape, ProblemShape, TrainData
@@ -27,9 +29,11 @@ class Recorder(Hasher):
 
     name = "recorder"
     default_epochs = 7
-    hyperparameters = {"batch_size": Hyper(8, "test", "mini-batch size"),
-                       "kind": Hyper("step", "test", "schedule kind"),
-                       "schedule_epochs": Hyper(0, "test", "schedule length (0 = the run's budget)")}
+    hyperparameters = {
+        "batch_size": Hyper(8, "test", "mini-batch size"),
+        "kind": Hyper("step", "test", "schedule kind"),
+        "schedule_epochs": Hyper(0, "test", "schedule length (0 = the run's budget)"),
+    }
 
     def __init__(self, shape, bits, **kw):
         super().__init__(shape, bits, **kw)
@@ -38,12 +42,15 @@ class Recorder(Hasher):
         self.modes: list[bool] = []
 
     def make_optimizers(self):
-        return {"image": torch.optim.SGD(self.image_net.parameters(), lr=0.1),
-                "text": torch.optim.SGD(self.text_net.parameters(), lr=0.4)}
+        return {
+            "image": torch.optim.SGD(self.image_net.parameters(), lr=0.1),
+            "text": torch.optim.SGD(self.text_net.parameters(), lr=0.4),
+        }
 
     def lr_schedule(self):
-        return Schedule(self.hp["kind"], decay=0.5, step=2, end_factor=0.01,
-                        epochs=self.hp["schedule_epochs"])
+        return Schedule(
+            self.hp["kind"], decay=0.5, step=2, end_factor=0.01, epochs=self.hp["schedule_epochs"]
+        )
 
     def batch_loss(self, data, idx, context):
         self.modes.append(self.training)
@@ -53,17 +60,20 @@ class Recorder(Hasher):
 
 
 # ------------------------------------------------------------------------------------ schedules
-@pytest.mark.parametrize("kind, epoch, total, expected", [
-    ("constant", 5, 10, 0.2),
-    ("step", 5, 10, 0.2 * 0.5 ** 2),  # ⌊5/2⌋ = 2 decays
-    ("exponential", 3, 10, 0.2 * 0.5 ** 3),
-    ("cosine", 5, 10, 0.1),  # half-way: half the rate
-    ("cosine", 12, 10, 0.0),  # past the end: eta_min = 0
-    ("log", 9, 10, 0.2 * 0.01),  # the last epoch reaches base·end_factor
-    ("log", 3, 7, 0.2 * 0.01 ** 0.5),
-    ("linear", 3, 7, 0.2 + (0.002 - 0.2) * 0.5),
-    ("linear", 99, 7, 0.002),
-])
+@pytest.mark.parametrize(
+    "kind, epoch, total, expected",
+    [
+        ("constant", 5, 10, 0.2),
+        ("step", 5, 10, 0.2 * 0.5**2),  # ⌊5/2⌋ = 2 decays
+        ("exponential", 3, 10, 0.2 * 0.5**3),
+        ("cosine", 5, 10, 0.1),  # half-way: half the rate
+        ("cosine", 12, 10, 0.0),  # past the end: eta_min = 0
+        ("log", 9, 10, 0.2 * 0.01),  # the last epoch reaches base·end_factor
+        ("log", 3, 7, 0.2 * 0.01**0.5),
+        ("linear", 3, 7, 0.2 + (0.002 - 0.2) * 0.5),
+        ("linear", 99, 7, 0.002),
+    ],
+)
 def test_learning_rate_kinds(kind, epoch, total, expected):
     schedule = Schedule(kind, end_factor=0.01, decay=0.5, step=2)
     assert learning_rate(schedule, 0.2, epoch, total) == pytest.approx(expected, abs=1e-15)
@@ -76,10 +86,21 @@ def test_unknown_schedule_kind_is_refused():
         Schedule("step", step=0)
 
 
-@pytest.mark.parametrize("name, kind", [
-    ("bce", "constant"), ("cmmq", "constant"), ("cmmq-code", "constant"), ("dcmh", "log"), ("prdh", "linear"),
-    ("cmhh", "step"), ("ssah", "exponential"), ("mrl", "cosine"), ("uot-rcl", "cosine"), ("lsh", "constant"),
-])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("bce", "constant"),
+        ("cmmq", "constant"),
+        ("cmmq-code", "constant"),
+        ("dcmh", "log"),
+        ("prdh", "linear"),
+        ("cmhh", "step"),
+        ("ssah", "exponential"),
+        ("mrl", "cosine"),
+        ("uot-rcl", "cosine"),
+        ("lsh", "constant"),
+    ],
+)
 def test_each_method_declares_its_schedule(name, kind):
     shape = ProblemShape(ModalityShape("features", 6), ModalityShape("bow", 5), 3, True, 20, "tiny")
     hp = {"ssah": {"label_hidden": 16, "embed_dim": 8}, "uot-rcl": {"hidden": 16}}.get(name, {})
@@ -130,9 +151,20 @@ def test_runner_passes_the_epoch_budget(monkeypatch):
     monkeypatch.setattr(Recorder, "fit_epoch", spy)
     methods.registry.register("recorder", Recorder, replace=True)
     try:
-        config = RunConfig(method="recorder", dataset="synthetic", bits=8, epochs=2,
-                           dataset_options=(("num_items", 200), ("num_query", 20), ("num_train", 60),
-                                            ("image_dim", 6), ("vocab_size", 5), ("num_classes", 3)))
+        config = RunConfig(
+            method="recorder",
+            dataset="synthetic",
+            bits=8,
+            epochs=2,
+            dataset_options=(
+                ("num_items", 200),
+                ("num_query", 20),
+                ("num_train", 60),
+                ("image_dim", 6),
+                ("vocab_size", 5),
+                ("num_classes", 3),
+            ),
+        )
         result = runner.execute(config)
     finally:
         methods.registry.unregister("recorder")
@@ -168,11 +200,13 @@ def test_logged_loss_matches_hand_computed_batches():
     clone.load_state_dict(method.state_dict())
     log = method.fit_epoch(data, 0)
     order = torch.randperm(20, generator=torch.Generator().manual_seed(0))  # the seeded batch order
-    opt = {"i": torch.optim.SGD(clone.image_net.parameters(), lr=0.1),
-           "t": torch.optim.SGD(clone.text_net.parameters(), lr=0.4)}
+    opt = {
+        "i": torch.optim.SGD(clone.image_net.parameters(), lr=0.1),
+        "t": torch.optim.SGD(clone.text_net.parameters(), lr=0.4),
+    }
     losses, terms_a = [], []
     for start in range(0, 20, 8):
-        idx = order[start:start + 8]
+        idx = order[start : start + 8]
         a = clone.image_net(data.image[idx]).pow(2).mean()
         loss = a + clone.text_net(data.text[idx]).pow(2).mean()
         for o in opt.values():

@@ -1,10 +1,12 @@
 """SSAH: loss pieces against hand-written formulas, the adversarial switch, training on tiny data."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 import torch
+
 from xbench.methods import ModalityShape, ProblemShape, TrainData, get
 from xbench.methods.adversarial import Discriminator, discriminator_loss, generator_loss
 from xbench.methods.ssah import (
@@ -41,9 +43,9 @@ def test_pairwise_loss_matches_hand_computation(form):
     total = 0.0
     for i in range(3):
         for j in range(2):
-            theta = 0.5 * sum(a * o for a, o in zip(anchors[i].tolist(), outputs[j].tolist()))
+            theta = 0.5 * sum(a * o for a, o in zip(anchors[i].tolist(), outputs[j].tolist(), strict=False))
             nll_part = float(s[i, j]) * theta - _softplus(theta)
-            total += -nll_part if form == "nll" else 0.5 * nll_part ** 2
+            total += -nll_part if form == "nll" else 0.5 * nll_part**2
     assert float(pairwise_loss(anchors, outputs, s, form)) == pytest.approx(total, rel=1e-12)
 
 
@@ -53,7 +55,9 @@ def test_pairwise_loss_rejects_unknown_form():
 
 
 def test_half_sq_is_half_sum_of_squares():
-    assert float(half_sq(T([1.0, -1.0, 1.0]), T([0.5, -0.2, 2.0]))) == pytest.approx(0.5 * (0.25 + 0.64 + 1.0))
+    assert float(half_sq(T([1.0, -1.0, 1.0]), T([0.5, -0.2, 2.0]))) == pytest.approx(
+        0.5 * (0.25 + 0.64 + 1.0)
+    )
 
 
 def test_local_response_norm_matches_tensorflow_formula():
@@ -62,7 +66,7 @@ def test_local_response_norm_matches_tensorflow_formula():
     values = x[0].tolist()
     expected = []
     for c, a in enumerate(values):
-        window = values[max(0, c - 2):c + 3]
+        window = values[max(0, c - 2) : c + 3]
         expected.append(a / (2.0 + 1e-4 * sum(v * v for v in window)) ** 0.75)
     assert got == pytest.approx(expected, rel=1e-6)
 
@@ -75,7 +79,10 @@ def _bce_logit(x: float, y: float) -> float:
 @pytest.mark.parametrize("form", ["bce", "squared"])
 def test_discriminator_and_generator_losses(form):
     torch.manual_seed(0)
-    d_i, d_t = Discriminator(4, hidden=(3, 2), init_std=0.5).double(), Discriminator(4, hidden=(3, 2), init_std=0.5).double()
+    d_i, d_t = (
+        Discriminator(4, hidden=(3, 2), init_std=0.5).double(),
+        Discriminator(4, hidden=(3, 2), init_std=0.5).double(),
+    )
     f_l, f_i, f_t = torch.randn(2, 4, dtype=D), torch.randn(3, 4, dtype=D), torch.randn(2, 4, dtype=D)
     loss_fn = _bce_logit if form == "bce" else (lambda x, y: (x - y) ** 2)
 
@@ -84,7 +91,9 @@ def test_discriminator_and_generator_losses(form):
         return sum(loss_fn(v, y) for v in out) / len(out)
 
     expected = (mean(d_i, f_i, 0) + mean(d_t, f_t, 0) + mean(d_i, f_l, 1) + mean(d_t, f_l, 1)) / 4
-    assert float(discriminator_loss(d_i, d_t, f_l, f_i, f_t, form).detach()) == pytest.approx(expected, rel=1e-10)
+    assert float(discriminator_loss(d_i, d_t, f_l, f_i, f_t, form).detach()) == pytest.approx(
+        expected, rel=1e-10
+    )
     assert float(generator_loss(d_i, f_i, form).detach()) == pytest.approx(mean(d_i, f_i, 1), rel=1e-10)
 
 
@@ -96,8 +105,9 @@ def tiny_problem(n: int = 48, classes: int = 4, seed: int = 0) -> tuple[ProblemS
     labels = torch.nn.functional.one_hot(y, classes).float()
     image = labels @ torch.randn(classes, 16, generator=g) * 2 + 0.5 * torch.randn(n, 16, generator=g)
     text = (labels @ torch.rand(classes, 20, generator=g) * 3 + torch.rand(n, 20, generator=g)).round()
-    shape = ProblemShape(ModalityShape("features", 16), ModalityShape("bow", 20), classes, multi_label=False,
-                         num_train=n)
+    shape = ProblemShape(
+        ModalityShape("features", 16), ModalityShape("bow", 20), classes, multi_label=False, num_train=n
+    )
     return shape, TrainData(image, text, labels)
 
 
@@ -177,7 +187,7 @@ def test_learning_rate_decays_per_epoch():
     method.fit_epoch(data, 2)
     assert method.optimizers["image"].param_groups[0]["lr"] == pytest.approx(1e-3 * 0.25)
     assert method.optimizers["label"].param_groups[0]["lr"] == pytest.approx(1e-3 * 0.25)
-    assert method.optimizers["text"].param_groups[0]["lr"] == pytest.approx(10 ** -3.5 * 0.25)
+    assert method.optimizers["text"].param_groups[0]["lr"] == pytest.approx(10**-3.5 * 0.25)
 
 
 def test_deterministic_given_seed():
@@ -229,10 +239,12 @@ def _hand_objective(method, labels_all, labels_b, out, own_feat, own_code, form,
     hp = method.hp
     s = value * ((labels_all @ labels_b.T) > 0)
     h = _np(out.hash)
-    total = (hp["alpha"] * _hand_pairwise(own_feat, _np(out.feature), s, form)
-             + hp["gamma"] * _hand_pairwise(own_code, h, s, form)
-             + hp["beta"] * 0.5 * ((np.sign(h) - h) ** 2).sum()
-             + hp["eta"] * 0.5 * ((labels_b - _np(out.label)) ** 2).sum())
+    total = (
+        hp["alpha"] * _hand_pairwise(own_feat, _np(out.feature), s, form)
+        + hp["gamma"] * _hand_pairwise(own_code, h, s, form)
+        + hp["beta"] * 0.5 * ((np.sign(h) - h) ** 2).sum()
+        + hp["eta"] * 0.5 * ((labels_b - _np(out.label)) ** 2).sum()
+    )
     if adv_logits is not None:  # BCE against "real" (1): mean log(1 + e^{−z})
         total += hp["delta"] * np.log1p(np.exp(-adv_logits)).mean()
     return total
@@ -243,8 +255,17 @@ def test_modality_objective_by_value(form):
     """ImgNet/TxtNet batch objective: every term, its sign and weight, and which buffers it uses."""
     import numpy as np
 
-    method, data = make(bits=6, alpha=0.3, gamma=0.7, beta=1.3, eta=0.9, delta=0.5, similarity=0.8, pairwise=form,
-                        adversarial="paper")
+    method, data = make(
+        bits=6,
+        alpha=0.3,
+        gamma=0.7,
+        beta=1.3,
+        eta=0.9,
+        delta=0.5,
+        similarity=0.8,
+        pairwise=form,
+        adversarial="paper",
+    )
     method.build_buffers(data)
     g = torch.Generator().manual_seed(5)
     method.feat_label = torch.rand(method.feat_label.shape, generator=g)  # LabNet's buffers, made distinct
@@ -257,8 +278,17 @@ def test_modality_objective_by_value(form):
         out = method.net(modality)(getattr(data, modality)[idx])
         loss, adv = method._modality_loss(modality, data, idx, out)
         logits = _np(method._discriminator(modality)(out.feature))
-        want = _hand_objective(method, labels_all, labels_b, out, _np(method.feat_label), _np(method.code_label),
-                               form, 0.8, logits)
+        want = _hand_objective(
+            method,
+            labels_all,
+            labels_b,
+            out,
+            _np(method.feat_label),
+            _np(method.code_label),
+            form,
+            0.8,
+            logits,
+        )
         assert float(adv.detach()) == pytest.approx(np.log1p(np.exp(-logits)).mean(), rel=1e-5)
         assert float(loss) == pytest.approx(want, rel=1e-5)
 
@@ -273,6 +303,8 @@ def test_label_objective_by_value(form):
         out = method.label_net(data.labels[idx])
     feat, code = method.feat_label.clone(), method.code_label.clone()
     feat[idx], code[idx] = out.feature, out.hash  # the step writes the batch into the buffers first
-    want = _hand_objective(method, _np(data.labels), _np(data.labels[idx]), out, _np(feat), _np(code), form, 0.8)
+    want = _hand_objective(
+        method, _np(data.labels), _np(data.labels[idx]), out, _np(feat), _np(code), form, 0.8
+    )
     loss, _ = method._label_step(data, idx)
     assert float(loss.detach()) == pytest.approx(want, rel=1e-5)

@@ -1,10 +1,12 @@
 """``synthetic-images``: determinism from its seed, the rendered content, the small-cnn backbone
 chosen in one place, and a tiny end-to-end run of every registered method on it."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+
 from xbench import datasets, methods
 from xbench.config import RunConfig
 from xbench.datasets.synthetic_images import (
@@ -18,8 +20,14 @@ from xbench.methods.backbones import SmallCNN, build_backbone
 from xbench.methods.networks import ImageNet, resolve_backbone
 from xbench.runner import execute
 
-TINY_IMAGES = {"num_items": 60, "num_query": 10, "num_train": 24, "num_classes": 6, "vocab_size": 40,
-               "image_size": 16}
+TINY_IMAGES = {
+    "num_items": 60,
+    "num_query": 10,
+    "num_train": 24,
+    "num_classes": 6,
+    "vocab_size": 40,
+    "image_size": 16,
+}
 
 
 def test_deterministic_from_seed_and_seed_dependent():
@@ -62,8 +70,18 @@ def test_labels_and_text_come_from_the_synthetic_generators():
 
 def test_an_object_of_a_class_is_painted_in_its_colour():
     """A clean picture (no clutter, no noise, one label) holds its class's colour where its shape is."""
-    d = make_synthetic_images(num_items=40, num_query=5, num_train=10, num_classes=4, mean_labels=1.0,
-                              clutter=0.0, pixel_noise=0.0, image_size=32, vocab_size=20, seed=1)
+    d = make_synthetic_images(
+        num_items=40,
+        num_query=5,
+        num_train=10,
+        num_classes=4,
+        mean_labels=1.0,
+        clutter=0.0,
+        pixel_noise=0.0,
+        image_size=32,
+        vocab_size=20,
+        seed=1,
+    )
     kinds = d.class_names
     for i in range(5):
         j = int(np.flatnonzero(d.labels[i])[0])
@@ -112,11 +130,20 @@ def test_runner_hands_the_dataset_backbone_to_methods():
     assert problem_shape(d2, 24).image.backbone == "resnet18"
 
 
-@pytest.mark.parametrize("method", [m for m in methods.registry.names()
-                                    if not m.startswith("test-") and methods.get(m).accepts_raw_images])
+@pytest.mark.parametrize(
+    "method",
+    [m for m in methods.registry.names() if not m.startswith("test-") and methods.get(m).accepts_raw_images],
+)
 def test_every_method_runs_end_to_end_on_raw_images(method):
-    cfg = RunConfig(method=method, dataset="synthetic-images", bits=16, noise="symmetric-sample:0.4", epochs=1,
-                    eval_every=1, dataset_options=tuple(sorted(TINY_IMAGES.items())))
+    cfg = RunConfig(
+        method=method,
+        dataset="synthetic-images",
+        bits=16,
+        noise="symmetric-sample:0.4",
+        epochs=1,
+        eval_every=1,
+        dataset_options=tuple(sorted(TINY_IMAGES.items())),
+    )
     result = execute(cfg)
     assert result.status == "ok", result.error
     for direction in ("i2t", "t2i"):
@@ -133,18 +160,36 @@ def test_figures_grid_draws_figures_1_and_8_on_synthetic_images():
     path = Path(__file__).resolve().parents[1] / "results" / "experiments" / "figures.toml"
     cells = [c for s in grid.build_specs(path, {}) for c in grid.expand(s)]
     curves = [c for c in cells if c.group == "curves"]
-    assert {c.dataset for c in curves} == {"synthetic-images"} and {c.method for c in curves} == {"bce", "cmmq"}
+    assert {c.dataset for c in curves} == {"synthetic-images"} and {c.method for c in curves} == {
+        "bce",
+        "cmmq",
+    }
     assert all(c.eval_every > 0 and c.epochs is None and not c.dataset_options for c in curves)
     assert {c.noise for c in curves} == {"symmetric:0.6", "none"}
 
 
 def test_feature_only_methods_are_refused_on_raw_images_before_training(tmp_path):
     from click.testing import CliRunner
+
     from xbench.cli import main
 
     options = [arg for k, v in sorted(TINY_IMAGES.items()) for arg in ("--dataset-option", f"{k}={v}")]
-    res = CliRunner().invoke(main, ["run", "--methods", "cca,pls", "--datasets", "synthetic-images", "--bits", "8",
-                                    "--results", str(tmp_path / "r"), "-q", *options])
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--methods",
+            "cca,pls",
+            "--datasets",
+            "synthetic-images",
+            "--bits",
+            "8",
+            "--results",
+            str(tmp_path / "r"),
+            "-q",
+            *options,
+        ],
+    )
     assert res.exit_code == 2
     assert "--methods cca on synthetic-images: needs precomputed image features" in res.output
     assert not (tmp_path / "r" / "runs").exists()

@@ -1,7 +1,9 @@
 """The thread policy of `xbench run` (issue 13 item 1) and the Table 2 noise default (item 3)."""
+
 from __future__ import annotations
 
 import pytest
+
 from xbench import threads
 from xbench.config import RunConfig
 
@@ -80,8 +82,19 @@ def test_default_noise_is_table_2(cli, tmp_path):
     res = cli("run", "--methods", "lsh", "--bits", "16", "--results", tmp_path, "--dry-run", *tiny_options())
     assert res.exit_code == 0, res.output
     assert "symmetric:0.6" in res.output
-    res = cli("run", "--methods", "lsh", "--bits", "16", "--noise", "none", "--results", tmp_path, "--dry-run",
-              *tiny_options())
+    res = cli(
+        "run",
+        "--methods",
+        "lsh",
+        "--bits",
+        "16",
+        "--noise",
+        "none",
+        "--results",
+        tmp_path,
+        "--dry-run",
+        *tiny_options(),
+    )
     assert "symmetric:0.6" not in res.output and " none" in res.output
 
 

@@ -1,4 +1,5 @@
 """The OT steps of uot-rcl (methods/transport.py) against hand-written references."""
+
 from __future__ import annotations
 
 import math
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from xbench.methods import transport as T
 
 
@@ -58,8 +60,14 @@ def test_consistent_cost_rejects_bad_input():
     with pytest.raises(ValueError, match="vote_weight"):
         T.consistent_cost(np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, vote_weight=1.5)
     with pytest.raises(ValueError, match="at most 1"):
-        T.consistent_cost(np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, np.ones((2, 3)) / 3, vote_weight=0.6,
-                          labels=np.eye(3)[:2], label_weight=0.6)
+        T.consistent_cost(
+            np.ones((2, 3)) / 3,
+            np.ones((2, 3)) / 3,
+            np.ones((2, 3)) / 3,
+            vote_weight=0.6,
+            labels=np.eye(3)[:2],
+            label_weight=0.6,
+        )
 
 
 def test_neighbour_vote_weights_by_cross_modal_agreement():
@@ -140,8 +148,9 @@ def test_semantic_alignment_moves_scheduled_mass_and_corrects(solver):
     n, c = pv.shape
     y_noisy = np.eye(c, dtype=np.uint8)[noisy]
     prior = T.class_prior(y_noisy)
-    step = T.semantic_alignment(T.consistent_cost(pv, pt), np.ones(n), prior, mass=0.3, reg=0.07,
-                                solver=solver)
+    step = T.semantic_alignment(
+        T.consistent_cost(pv, pt), np.ones(n), prior, mass=0.3, reg=0.07, solver=solver
+    )
     # exactly the scheduled mass moves; each class receives m·π_k; no row exceeds 1/N
     assert step.moved == pytest.approx(0.3, abs=1e-12)
     np.testing.assert_allclose(step.plan.sum(0), 0.3 * prior, atol=1e-8)
@@ -193,8 +202,7 @@ def test_relation_cost_by_hand():
     yt = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
     got = T.relation_cost(zi, zt, yi, yt, label_weight=0.5)
     s = 1 / math.sqrt(2)
-    want = torch.tensor([[1.0 + 0.0, 0.0 + 0.5 * (1 - s)],
-                         [0.0 + 0.5, 1.0 + 0.5 * (1 - s)]])
+    want = torch.tensor([[1.0 + 0.0, 0.0 + 0.5 * (1 - s)], [0.0 + 0.5, 1.0 + 0.5 * (1 - s)]])
     torch.testing.assert_close(got, want)
 
 

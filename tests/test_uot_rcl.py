@@ -1,9 +1,11 @@
 """uot-rcl (methods/uot_rcl.py): registration, training on tiny data, label-correction bookkeeping."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+
 from xbench.methods import ModalityShape, ProblemShape, TrainData, get, uot_rcl
 from xbench.methods.uot_rcl import UOTRCL
 
@@ -28,10 +30,20 @@ def tiny_data(n: int = 90, c: int = 3, rate: float = 0.3, seed: int = 0, multi_l
         noisy[flip] = np.roll(clean[flip], 1, axis=1)
     else:
         noisy[flip] = np.eye(c, dtype=np.uint8)[noisy_idx[flip]]
-    shape = ProblemShape(ModalityShape("features", 8), ModalityShape("features", 6), c,
-                         multi_label=multi_label, num_train=n, dataset="tiny")
-    data = TrainData(torch.tensor(image, dtype=torch.float32), torch.tensor(text, dtype=torch.float32),
-                     torch.tensor(noisy, dtype=torch.float32), noise_rate=rate)
+    shape = ProblemShape(
+        ModalityShape("features", 8),
+        ModalityShape("features", 6),
+        c,
+        multi_label=multi_label,
+        num_train=n,
+        dataset="tiny",
+    )
+    data = TrainData(
+        torch.tensor(image, dtype=torch.float32),
+        torch.tensor(text, dtype=torch.float32),
+        torch.tensor(noisy, dtype=torch.float32),
+        noise_rate=rate,
+    )
     return shape, data, clean, noisy, flip
 
 
@@ -56,8 +68,18 @@ def test_trains_and_encodes_pm1_codes():
     method = make(shape)
     logs = [method.fit_epoch(data, e) for e in range(4)]
     for log in logs:
-        for key in ("loss", "loss_class", "loss_align", "mass", "moved", "transported", "changed",
-                    "relabelled", "plan_cost", "lr"):
+        for key in (
+            "loss",
+            "loss_class",
+            "loss_align",
+            "mass",
+            "moved",
+            "transported",
+            "changed",
+            "relabelled",
+            "plan_cost",
+            "lr",
+        ):
             assert key in log and np.isfinite(log[key]), key
     assert logs[0]["mass"] == 0.0 and logs[0]["transported"] == 0.0  # warm-up
     assert [round(log["mass"], 6) for log in logs[1:]] == [0.3, 0.65, 1.0]
@@ -69,8 +91,9 @@ def test_trains_and_encodes_pm1_codes():
     h = method.continuous("image", data.image[:5]).detach()
     assert h.shape == (5, 16) and float(h.abs().max()) < 1
     torch.testing.assert_close(method.embed("image", data.image[:5]).norm(dim=1), torch.ones(5))
-    torch.testing.assert_close(method.encode("image", data.image[:5]),
-                               torch.where(h >= 0, 1, -1).to(torch.int8))
+    torch.testing.assert_close(
+        method.encode("image", data.image[:5]), torch.where(h >= 0, 1, -1).to(torch.int8)
+    )
 
 
 def test_corrected_labels_and_statistics_bookkeeping():
@@ -155,21 +178,31 @@ def test_per_modality_labels_are_kept_apart():
 
 def test_variants_run():
     shape, data, *_ = tiny_data(n=40)
-    for hp in ({"ot_solver": "exact", "class_loss": "ce"},
-               {"vote_weight": 0.5, "vote_k": 3, "label_weight": 0.3},
-               {"relation_weight": 0.0, "mc_weight": 1.0}, {"mc_weight": 0.5, "networks": "shared"},
-               {"relation_mass": 0.5, "unselected_weight": 0.0, "quant_weight": 0.1,
-                "class_prior": "uniform"}):
+    for hp in (
+        {"ot_solver": "exact", "class_loss": "ce"},
+        {"vote_weight": 0.5, "vote_k": 3, "label_weight": 0.3},
+        {"relation_weight": 0.0, "mc_weight": 1.0},
+        {"mc_weight": 0.5, "networks": "shared"},
+        {"relation_mass": 0.5, "unselected_weight": 0.0, "quant_weight": 0.1, "class_prior": "uniform"},
+    ):
         method = make(shape, **hp)
         logs = [method.fit_epoch(data, e) for e in range(2)]
         assert all(np.isfinite(v) for log in logs for v in log.values()), hp
 
 
-@pytest.mark.parametrize("hp, match", [({"mass_start": 0.0}, "mass_start"), ({"momentum": 1.0}, "momentum"),
-                                        ({"ot_solver": "sinkhorn"}, "ot_solver"),
-                                        ({"batch_size": 1}, "batch_size"), ({"bogus": 1}, "bogus"),
-                                        ({"lr": -1.0}, "lr"), ({"networks": "vgg"}, "networks"),
-                                        ({"vote_weight": 0.7, "label_weight": 0.5}, "at most 1")])
+@pytest.mark.parametrize(
+    "hp, match",
+    [
+        ({"mass_start": 0.0}, "mass_start"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"ot_solver": "sinkhorn"}, "ot_solver"),
+        ({"batch_size": 1}, "batch_size"),
+        ({"bogus": 1}, "bogus"),
+        ({"lr": -1.0}, "lr"),
+        ({"networks": "vgg"}, "networks"),
+        ({"vote_weight": 0.7, "label_weight": 0.5}, "at most 1"),
+    ],
+)
 def test_bad_hyperparameters_raise(hp, match):
     shape, *_ = tiny_data(n=10)
     with pytest.raises(ValueError, match=match):
@@ -180,10 +213,19 @@ def test_bad_hyperparameters_raise(hp, match):
 def test_raw_images_go_through_resnet18():
     g = torch.Generator().manual_seed(0)
     n = 2  # ResNet-18 at 224×224 on CPU: keep it tiny
-    shape = ProblemShape(ModalityShape("images", (3, 32, 32)), ModalityShape("bow", 12), 2, multi_label=False,
-                         num_train=n, dataset="tiny-raw")
-    data = TrainData(torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8),
-                     (torch.rand(n, 12, generator=g) > 0.5).float(), torch.eye(2)[torch.arange(n) % 2])
+    shape = ProblemShape(
+        ModalityShape("images", (3, 32, 32)),
+        ModalityShape("bow", 12),
+        2,
+        multi_label=False,
+        num_train=n,
+        dataset="tiny-raw",
+    )
+    data = TrainData(
+        torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8),
+        (torch.rand(n, 12, generator=g) > 0.5).float(),
+        torch.eye(2)[torch.arange(n) % 2],
+    )
     method = make(shape, bits=8, hidden=8, batch_size=2, weights="none", warmup_epochs=0)
     log = method.fit_epoch(data, 0)  # no warm-up: the semantic step embeds the raw images first
     assert np.isfinite(log["loss"]) and log["moved"] == pytest.approx(0.3, abs=1e-9)
@@ -200,9 +242,12 @@ def test_training_objective_composition(monkeypatch):
     def const(value):
         def f(z, *args, **kwargs):
             return z.sum() * 0.0 + value
+
         return f
 
-    monkeypatch.setattr(uot_rcl, "weighted_class_loss", lambda logits, labels, weight, kind: logits.sum() * 0.0 + c_cls)
+    monkeypatch.setattr(
+        uot_rcl, "weighted_class_loss", lambda logits, labels, weight, kind: logits.sum() * 0.0 + c_cls
+    )
     monkeypatch.setattr(uot_rcl, "multimodal_contrastive_loss", const(c_mc))
     monkeypatch.setattr(uot_rcl, "relation_loss", const(c_rel))
     beta, w_mc, w_rel, q = 0.3, 0.7, 0.4, 0.9
@@ -222,5 +267,6 @@ def test_training_objective_composition(monkeypatch):
     q1 = quant()
     after = method.fit_epoch(data, 1)
     assert after["loss_align"] == pytest.approx(w_mc * c_mc + w_rel * c_rel)
-    assert after["loss"] == pytest.approx(beta * 2 * c_cls + (1 - beta) * (w_mc * c_mc + w_rel * c_rel) + q * q1,
-                                          rel=1e-5)
+    assert after["loss"] == pytest.approx(
+        beta * 2 * c_cls + (1 - beta) * (w_mc * c_mc + w_rel * c_rel) + q * q1, rel=1e-5
+    )

@@ -77,8 +77,10 @@ def _unhealthy_lines(frame) -> list[str]:
         rec = r["record"]
         found = health.problems(code_health(rec))
         if found:
-            lines.append(f"UNHEALTHY {r['label']} {r['dataset']} {r['bits']}b {r['setting']} seed {r['seed']}: "
-                         + "; ".join(found))
+            lines.append(
+                f"UNHEALTHY {r['label']} {r['dataset']} {r['bits']}b {r['setting']} seed {r['seed']}: "
+                + "; ".join(found)
+            )
     if lines:
         lines.insert(0, f"{len(lines)} run(s) with unhealthy codes (--fail-unhealthy):")
     return lines

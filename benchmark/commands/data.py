@@ -2,6 +2,7 @@
 
 The ``noise`` sub-command is added from :mod:`xbench.commands.data_noise`.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,10 +55,17 @@ def load_dataset(name: str, data_root: str, options: dict[str, Any]):
 
 
 def _common(f):
-    f = click.option("--dataset-option", "-o", "options", multiple=True, metavar="KEY=VALUE",
-                     help="A dataset option (repeatable), e.g. -o seed=1 -o image=features.")(f)
-    f = click.option("--data-root", envvar="XBENCH_DATA_ROOT", default="data", show_default=True,
-                     help=DATA_ROOT_HELP)(f)
+    f = click.option(
+        "--dataset-option",
+        "-o",
+        "options",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A dataset option (repeatable), e.g. -o seed=1 -o image=features.",
+    )(f)
+    f = click.option(
+        "--data-root", envvar="XBENCH_DATA_ROOT", default="data", show_default=True, help=DATA_ROOT_HELP
+    )(f)
     return f
 
 
@@ -78,17 +86,23 @@ def _format_summary(s, files: list[str]) -> list[str]:
     lines.append(f"items:    {s.num_items}" + (f" (standard release: {expected})" if expected else ""))
     if s.image_kind == "images":
         shape = "×".join(str(x) for x in s.image_shape)
-        lines.append(f"image:    raw images {shape} {s.image_dtype}" + (" (read lazily)" if s.lazy_images else ""))
+        lines.append(
+            f"image:    raw images {shape} {s.image_dtype}" + (" (read lazily)" if s.lazy_images else "")
+        )
     else:
         lines.append(f"image:    features, {s.image_shape[0]}-d")
     kind = "bag of words" if s.text_kind == "bow" else "dense features"
     lines.append(f"text:     {kind}, {s.text_dim}-d; empty text: {s.empty_text}")
     lp = s.labels_per_item
-    lines.append(f"labels:   {s.num_classes} classes, {'multi-label' if s.multi_label else 'single-label'}; labels "
-                 f"per item: mean {lp['mean']:.2f}, min {lp['min']}, max {lp['max']}; empty labels: {s.empty_labels}")
+    lines.append(
+        f"labels:   {s.num_classes} classes, {'multi-label' if s.multi_label else 'single-label'}; labels "
+        f"per item: mean {lp['mean']:.2f}, min {lp['min']}, max {lp['max']}; empty labels: {s.empty_labels}"
+    )
     if s.split_sizes:
         sizes = " / ".join(f"{k} {v}" for k, v in s.split_sizes.items())
-        lines.append(f"split:    {sizes} — {s.split_source}; protocol {s.split_protocol}; checksum {s.split_checksum}")
+        lines.append(
+            f"split:    {sizes} — {s.split_source}; protocol {s.split_protocol}; checksum {s.split_checksum}"
+        )
     lines.append(f"mAP@R:    R = {s.default_topk if s.default_topk is not None else 'all'} (dataset default)")
     parts = [p for p in ("all", "query", "train", "database") if p in s.class_counts]
     width = max(8, max(len(n) for n in s.class_names) + 1)
@@ -104,13 +118,27 @@ def _format_summary(s, files: list[str]) -> list[str]:
 @data.command()
 @click.argument("dataset")
 @_common
-@click.option("--split-file", type=click.Path(dir_okay=False), default=None,
-              help="Check this split index file instead of the dataset's own split.")
-@click.option("--write-split", type=click.Path(dir_okay=False), default=None,
-              help="Write the (checked) split to this .npz index file.")
+@click.option(
+    "--split-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Check this split index file instead of the dataset's own split.",
+)
+@click.option(
+    "--write-split",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the (checked) split to this .npz index file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def check(dataset: str, data_root: str, options: tuple[str, ...], split_file: str | None, write_split: str | None,
-          as_json: bool) -> None:
+def check(
+    dataset: str,
+    data_root: str,
+    options: tuple[str, ...],
+    split_file: str | None,
+    write_split: str | None,
+    as_json: bool,
+) -> None:
     """Validate DATASET and print a summary.
 
     DATASET is a registered name (see 'xbench list datasets') or files:PATH. Reports sizes per
@@ -119,6 +147,7 @@ def check(dataset: str, data_root: str, options: tuple[str, ...], split_file: st
     NaN/inf features, bad split indices) is a one-line error with exit status 2.
     """
     import numpy as np
+
     from xbench.datasets import splits
     from xbench.datasets.summary import summarize
 
@@ -163,6 +192,7 @@ def build_backbone(backbone: str, weights: str, seed: int):
     """The image backbone without its classifier (ResNet-18 → 512-d pooled features)."""
     import torch
     from torch import nn
+
     from xbench.methods.networks import load_resnet18
 
     if backbone != "resnet18":
@@ -175,38 +205,77 @@ def build_backbone(backbone: str, weights: str, seed: int):
     except Exception as exc:  # noqa: BLE001 — any failure to produce the weights is reported the same way
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         if weights == "imagenet":
-            raise XbenchError(f"--weights imagenet: could not get torchvision's ImageNet weights ({reason}); use "
-                              "--weights none or a local checkpoint path") from None
+            raise XbenchError(
+                f"--weights imagenet: could not get torchvision's ImageNet weights ({reason}); use "
+                "--weights none or a local checkpoint path"
+            ) from None
         raise XbenchError(f"--weights {weights}: not a usable ResNet-18 checkpoint ({reason})") from None
     model.fc = nn.Identity()
     return model.eval()
 
 
 @data.command()
-@click.option("--dataset", "dataset", required=True, help="A registered dataset or files:PATH with raw images.")
-@click.option("--backbone", type=click.Choice(["resnet18"]), default="resnet18", show_default=True,
-              help="Image backbone (the CMMQ paper's ResNet-18).")
-@click.option("--weights", default="imagenet", show_default=True,
-              help="imagenet (torchvision's weights, downloaded on first use), none (random, seeded by --seed) or "
-                   "a checkpoint path.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Output .npz [default: DATA_ROOT/<dataset folder>/features/<backbone>.npz].")
+@click.option(
+    "--dataset", "dataset", required=True, help="A registered dataset or files:PATH with raw images."
+)
+@click.option(
+    "--backbone",
+    type=click.Choice(["resnet18"]),
+    default="resnet18",
+    show_default=True,
+    help="Image backbone (the CMMQ paper's ResNet-18).",
+)
+@click.option(
+    "--weights",
+    default="imagenet",
+    show_default=True,
+    help="imagenet (torchvision's weights, downloaded on first use), none (random, seeded by --seed) or "
+    "a checkpoint path.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Output .npz [default: DATA_ROOT/<dataset folder>/features/<backbone>.npz].",
+)
 @click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto (GPU when available), cpu, cuda, cuda:1, …")
-@click.option("--preprocess", type=click.Choice(["imagenet", "resize"]), default="imagenet", show_default=True,
-              help="imagenet: resize 256 + centre crop 224 (images not already 224×224); resize: stretch to 224.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random init for --weights none.")
+@click.option(
+    "--device", default="auto", show_default=True, help="auto (GPU when available), cpu, cuda, cuda:1, …"
+)
+@click.option(
+    "--preprocess",
+    type=click.Choice(["imagenet", "resize"]),
+    default="imagenet",
+    show_default=True,
+    help="imagenet: resize 256 + centre crop 224 (images not already 224×224); resize: stretch to 224.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the random init for --weights none."
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_common
-def extract(dataset: str, backbone: str, weights: str, out: str | None, batch_size: int, device: str,
-            preprocess: str, seed: int, force: bool, quiet: bool, data_root: str, options: tuple[str, ...]) -> None:
+def extract(
+    dataset: str,
+    backbone: str,
+    weights: str,
+    out: str | None,
+    batch_size: int,
+    device: str,
+    preprocess: str,
+    seed: int,
+    force: bool,
+    quiet: bool,
+    data_root: str,
+    options: tuple[str, ...],
+) -> None:
     """Extract image features with a backbone and write a features file the loaders accept.
 
     Use the file with the dataset option image=PATH (or image=features when it is the only file
     in the dataset's features/ folder), e.g. 'xbench data check mirflickr25k -o image=features'.
     """
     import torch
+
     from xbench.datasets.extract import extract_features, write_features
 
     if batch_size < 1:
@@ -218,8 +287,10 @@ def extract(dataset: str, backbone: str, weights: str, out: str | None, batch_si
         raise XbenchError(f"--out {out_path}: already exists (use --force to overwrite)")
     data_ = load_dataset(dataset, data_root, parse_options(options))
     if data_.image_kind != "images":
-        raise XbenchError(f"{dataset}: its image modality is already features ({data_.image_dim}-d); extract needs "
-                          "raw images")
+        raise XbenchError(
+            f"{dataset}: its image modality is already features ({data_.image_dim}-d); extract needs "
+            "raw images"
+        )
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -230,11 +301,27 @@ def extract(dataset: str, backbone: str, weights: str, out: str | None, batch_si
         raise XbenchError(f"--device {device}: CUDA is not available here")
     model = build_backbone(backbone, weights, seed)
     try:
-        feats = extract_features(data_.image, model, batch_size=batch_size, device=device, preprocess=preprocess,
-                                 progress=not quiet, desc=f"{dataset} {backbone}")
-        write_features(out_path, feats, data_.labels, dataset=dataset, backbone=backbone, weights=weights,
-                       preprocess=preprocess)
+        feats = extract_features(
+            data_.image,
+            model,
+            batch_size=batch_size,
+            device=device,
+            preprocess=preprocess,
+            progress=not quiet,
+            desc=f"{dataset} {backbone}",
+        )
+        write_features(
+            out_path,
+            feats,
+            data_.labels,
+            dataset=dataset,
+            backbone=backbone,
+            weights=weights,
+            preprocess=preprocess,
+        )
     except (ValueError, OSError) as exc:
         raise XbenchError(str(exc)) from None
-    click.echo(f"wrote {feats.shape[0]}×{feats.shape[1]} {backbone} features ({weights} weights, {preprocess} "
-               f"preprocessing) to {out_path}; use them with the dataset option image={out_path}")
+    click.echo(
+        f"wrote {feats.shape[0]}×{feats.shape[1]} {backbone} features ({weights} weights, {preprocess} "
+        f"preprocessing) to {out_path}; use them with the dataset option image={out_path}"
+    )

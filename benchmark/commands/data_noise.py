@@ -4,6 +4,7 @@ Loads the dataset with ``xbench.datasets.load``, takes its training rows (``spli
 draws the noise exactly as a run with the same ``--seed`` would (``xbench.noise.inject``)
 and prints the realised statistics; nothing is trained or written.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,12 +72,15 @@ def render_table(report: dict[str, Any], show_matrix: bool | None) -> list[str]:
     first = stats[sides[0]]
     mode = "shared by image and text" if "shared" in stats else "drawn independently per modality"
     lines = [
-        (f"dataset      {report['dataset']}: {first['num_samples']} training samples, "
-         f"{first['num_classes']} classes, {stats['label_type']}, "
-         f"{first['labels_per_sample_clean']:.3f} labels/sample"),
+        (
+            f"dataset      {report['dataset']}: {first['num_samples']} training samples, "
+            f"{first['num_classes']} classes, {stats['label_type']}, "
+            f"{first['labels_per_sample_clean']:.3f} labels/sample"
+        ),
         f"noise        {stats['spec']} (seed {stats['seed']}, {mode})",
-        *textwrap.wrap(report["definition"], width=100, initial_indent="definition   ",
-                       subsequent_indent=" " * 13),
+        *textwrap.wrap(
+            report["definition"], width=100, initial_indent="definition   ", subsequent_indent=" " * 13
+        ),
         "",
     ]
     label_w = 28
@@ -85,30 +89,43 @@ def render_table(report: dict[str, Any], show_matrix: bool | None) -> list[str]:
     for r, (label, _) in enumerate(per_side[0]):
         lines.append(f"{label:<{label_w}}" + "".join(f"{rows[r][1]:>26}" for rows in per_side))
     if "modality_disagreement_fraction" in stats:
-        lines.append(f"{'image/text labels differ':<{label_w}}{stats['modality_disagreement_fraction']:>26.4f}")
+        lines.append(
+            f"{'image/text labels differ':<{label_w}}{stats['modality_disagreement_fraction']:>26.4f}"
+        )
     show = first["num_classes"] <= MATRIX_AUTO_MAX_CLASSES if show_matrix is None else show_matrix
     if show:
         for side in sides:
             s = stats[side]
             where = "" if side == "shared" else f" [{side}]"
             if s["positive_transition_matrix"] is not None:
-                title = f"empirical transition matrix{where}: % of clean positives of class i that became class j"
+                title = (
+                    f"empirical transition matrix{where}: % of clean positives of class i that became class j"
+                )
                 matrix = s["positive_transition_matrix"]
             else:
-                title = (f"empirical label transition{where}: % of samples with clean class i whose noisy "
-                         "labels contain j")
+                title = (
+                    f"empirical label transition{where}: % of samples with clean class i whose noisy "
+                    "labels contain j"
+                )
                 matrix = s["transition_matrix"]
             lines += [""] + _matrix_lines(title, matrix)
     elif show_matrix is None:
-        lines += ["", (f"(transition matrix not shown for {first['num_classes']} classes; use --matrix or "
-                       "--format json)")]
+        lines += [
+            "",
+            (
+                f"(transition matrix not shown for {first['num_classes']} classes; use --matrix or "
+                "--format json)"
+            ),
+        ]
     return lines
 
 
-def build_report(dataset: str, data_root: str, spec: str, seed: int, per_modality: bool,
-                 options: dict[str, Any]) -> dict[str, Any]:
+def build_report(
+    dataset: str, data_root: str, spec: str, seed: int, per_modality: bool, options: dict[str, Any]
+) -> dict[str, Any]:
     """Load ``dataset``, inject ``spec`` into its training labels; XbenchError on bad input."""
     import numpy as np
+
     from xbench import datasets, noise
 
     try:
@@ -128,26 +145,62 @@ def build_report(dataset: str, data_root: str, spec: str, seed: int, per_modalit
         outcome = noise.inject(clean, parsed, seed, per_modality=per_modality)
     except ValueError as exc:
         raise XbenchError(f"--noise {parsed} on {dataset}: {exc}") from None
-    return {"dataset": dataset, "train_size": len(clean), "definition": model.definition or model.description,
-            "noise": outcome.stats}
+    return {
+        "dataset": dataset,
+        "train_size": len(clean),
+        "definition": model.definition or model.description,
+        "noise": outcome.stats,
+    }
 
 
 @click.command("noise")
 @click.argument("dataset")
-@click.option("--noise", "spec", required=True, metavar="TYPE:RATE",
-              help="Noise model and rate, e.g. symmetric:0.6, asymmetric:0.4, swap:0.5, bitflip:0.05, none.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed (the same as a run's --seeds value).")
-@click.option("--noise-per-modality", "per_modality", is_flag=True,
-              help="Draw image and text noisy labels independently (MRL's setting).")
-@click.option("--data-root", envvar="XBENCH_DATA_ROOT", default="data", show_default=True,
-              help="Where the dataset files live (env XBENCH_DATA_ROOT).")
-@click.option("--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
-              help="Option passed to the dataset loader (e.g. num_train=500 for synthetic). Repeatable.")
+@click.option(
+    "--noise",
+    "spec",
+    required=True,
+    metavar="TYPE:RATE",
+    help="Noise model and rate, e.g. symmetric:0.6, asymmetric:0.4, swap:0.5, bitflip:0.05, none.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed (the same as a run's --seeds value)."
+)
+@click.option(
+    "--noise-per-modality",
+    "per_modality",
+    is_flag=True,
+    help="Draw image and text noisy labels independently (MRL's setting).",
+)
+@click.option(
+    "--data-root",
+    envvar="XBENCH_DATA_ROOT",
+    default="data",
+    show_default=True,
+    help="Where the dataset files live (env XBENCH_DATA_ROOT).",
+)
+@click.option(
+    "--dataset-option",
+    "dataset_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Option passed to the dataset loader (e.g. num_train=500 for synthetic). Repeatable.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--matrix/--no-matrix", default=None,
-              help=f"Print the empirical transition matrix [default: when C <= {MATRIX_AUTO_MAX_CLASSES}].")
-def noise(dataset: str, spec: str, seed: int, per_modality: bool, data_root: str, dataset_options: tuple[str, ...],
-          fmt: str, matrix: bool | None) -> None:
+@click.option(
+    "--matrix/--no-matrix",
+    default=None,
+    help=f"Print the empirical transition matrix [default: when C <= {MATRIX_AUTO_MAX_CLASSES}].",
+)
+def noise(
+    dataset: str,
+    spec: str,
+    seed: int,
+    per_modality: bool,
+    data_root: str,
+    dataset_options: tuple[str, ...],
+    fmt: str,
+    matrix: bool | None,
+) -> None:
     """Inject label noise into DATASET's training labels and print the realised noise.
 
     Reports the fraction of corrupted samples, of label bits changed, the label-set sizes,

@@ -1,4 +1,5 @@
 """`xbench evaluate CODES.npz` — the suite's evaluator on codes saved by any repository."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ KEYS = ("query_codes", "db_codes", "query_labels", "db_labels")
 
 HELP = f"""Evaluate saved hash codes with the suite's exact metrics.
 
-CODES.npz holds {', '.join(KEYS)}: codes as ±1 or 0/1 (items × bits), labels as multi-hot
+CODES.npz holds {", ".join(KEYS)}: codes as ±1 or 0/1 (items × bits), labels as multi-hot
 rows (0/1) or 1-D class indices. Evaluate each direction (I→T, T→I) with its own file.
 
 \b
@@ -86,7 +87,9 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
     except _READ_ERRORS as exc:
         raise XbenchError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
-        raise XbenchError(f"{path}: expected an .npz archive with keys {', '.join(KEYS)}, found a single array")
+        raise XbenchError(
+            f"{path}: expected an .npz archive with keys {', '.join(KEYS)}, found a single array"
+        )
     try:
         with data:
             missing = [k for k in KEYS if k not in data.files]
@@ -97,8 +100,13 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
         raise XbenchError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
 
 
-def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] | None = None,
-                  similarity: str = "hamming", threads: int = 1) -> dict[str, Any]:
+def evaluate_file(
+    path: str | Path,
+    topk: int | None = 5000,
+    cutoffs: list[int] | None = None,
+    similarity: str = "hamming",
+    threads: int = 1,
+) -> dict[str, Any]:
     """Load, validate strictly (codes ±1 or 0/1, labels 0/1 or class indices) and evaluate.
 
     ``similarity`` other than ``hamming`` reads the codes as real-valued embeddings
@@ -112,19 +120,37 @@ def evaluate_file(path: str | Path, topk: int | None = 5000, cutoffs: list[int] 
         try:
             metrics._label_kind(arrays["query_labels"], "query_labels", True)
             metrics._label_kind(arrays["db_labels"], "db_labels", True)
-            return realvalued.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"],
-                                       arrays["db_labels"], similarity=similarity, topk=topk, curves=True,
-                                       cutoffs=cutoffs)
+            return realvalued.evaluate(
+                arrays["query_codes"],
+                arrays["db_codes"],
+                arrays["query_labels"],
+                arrays["db_labels"],
+                similarity=similarity,
+                topk=topk,
+                curves=True,
+                cutoffs=cutoffs,
+            )
         except metrics.MetricInputError as exc:
             message = str(exc).replace("query_embeddings", "query_codes").replace("db_embeddings", "db_codes")
             raise XbenchError(f"{path}: {message}") from None
     try:
-        return metrics.evaluate(arrays["query_codes"], arrays["db_codes"], arrays["query_labels"],
-                                arrays["db_labels"], topk=topk, curves=True, cutoffs=cutoffs, strict=True,
-                                threads=threads)
+        return metrics.evaluate(
+            arrays["query_codes"],
+            arrays["db_codes"],
+            arrays["query_labels"],
+            arrays["db_labels"],
+            topk=topk,
+            curves=True,
+            cutoffs=cutoffs,
+            strict=True,
+            threads=threads,
+        )
     except metrics.MetricInputError as exc:
-        hint = " (real-valued embeddings? pass --similarity cosine or euclidean)" \
-            if "values must be ±1 or 0/1" in str(exc) else ""
+        hint = (
+            " (real-valued embeddings? pass --similarity cosine or euclidean)"
+            if "values must be ±1 or 0/1" in str(exc)
+            else ""
+        )
         raise XbenchError(f"{path}: {exc}{hint}") from None
 
 
@@ -132,22 +158,28 @@ def format_table(result: dict[str, Any], source: str = "") -> str:
     """A plain-text rendering of :func:`metrics.evaluate`'s dict."""
     r = result["topk"]
     rtxt = "all" if r is None else str(r)
-    size = f"{result['bits']} bits" if "bits" in result else f"{result['dim']}-d embeddings, {result['similarity']}"
+    size = (
+        f"{result['bits']} bits"
+        if "bits" in result
+        else f"{result['dim']}-d embeddings, {result['similarity']}"
+    )
     head = f"{result['num_queries']} queries × {result['num_database']} database items, {size}"
-    lines = [f"{source}: {head}" if source else head,
-             f"  {'mAP@' + rtxt:<26}{result['map']:.6f}",
-             f"  {'tie-averaged mAP@' + rtxt:<26}{result['map_tie_averaged']:.6f}"]
+    lines = [
+        f"{source}: {head}" if source else head,
+        f"  {'mAP@' + rtxt:<26}{result['map']:.6f}",
+        f"  {'tie-averaged mAP@' + rtxt:<26}{result['map_tie_averaged']:.6f}",
+    ]
     if "precision_radius2" in result:
         lines.append(f"  {'P@H≤2 (per query)':<26}{result['precision_radius2']:.6f}")
     if "topn_precision" in result:
         tp, rk = result["topn_precision"], result["recall_at_k"]
         lines += ["", f"  {'N (=k)':>8} {'P@N':>10} {'R@k':>10}"]
-        for n, p, rec in zip(tp["n"], tp["precision"], rk["recall"]):
+        for n, p, rec in zip(tp["n"], tp["precision"], rk["recall"], strict=False):
             lines.append(f"  {n:>8} {p:>10.6f} {rec:>10.6f}")
     if "pr_radius" in result:
         pr = result["pr_radius"]
         lines += ["", f"  {'radius':>8} {'precision':>10} {'recall':>10}   (pooled over pairs)"]
-        for rad, p, rec in zip(pr["radius"], pr["precision"], pr["recall"]):
+        for rad, p, rec in zip(pr["radius"], pr["precision"], pr["recall"], strict=False):
             lines.append(f"  {rad:>8} {p:>10.6f} {rec:>10.6f}")
     lines += ["", f"  semantics: {result['semantics']}"]
     return "\n".join(lines)
@@ -175,21 +207,53 @@ def check_output(output: str | None) -> Path | None:
 
 @click.command(help=HELP)
 @click.argument("codes", metavar="CODES.npz", type=click.Path(dir_okay=False))
-@click.option("--topk", default="5000", show_default=True, metavar="R|all",
-              help="R of mAP@R (the paper's 5000); 'all' = whole database.")
-@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True,
-              help="Output format on stdout.")
-@click.option("--cutoffs", default=None, metavar="N1,N2,...",
-              help="Cut-offs of the P@N and R@k curves [default: 1,2,5,…,1000 up to the database size].")
-@click.option("--output", "-o", default=None,
-              help="Also write the JSON result to this file (written atomically).")
-@click.option("--similarity", type=click.Choice(["hamming", "cosine", "euclidean"]), default="hamming",
-              show_default=True, help="hamming: ±1/0-1 hash codes; cosine or euclidean: real-valued embeddings.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="CPU threads (results do not depend on them) [default: OMP_NUM_THREADS if set, else the "
-                   "usable cores].")
-def evaluate(codes: str, topk: str, fmt: str, cutoffs: str | None, output: str | None, similarity: str,
-             threads: int | None) -> None:
+@click.option(
+    "--topk",
+    default="5000",
+    show_default=True,
+    metavar="R|all",
+    help="R of mAP@R (the paper's 5000); 'all' = whole database.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "table"]),
+    default="json",
+    show_default=True,
+    help="Output format on stdout.",
+)
+@click.option(
+    "--cutoffs",
+    default=None,
+    metavar="N1,N2,...",
+    help="Cut-offs of the P@N and R@k curves [default: 1,2,5,…,1000 up to the database size].",
+)
+@click.option(
+    "--output", "-o", default=None, help="Also write the JSON result to this file (written atomically)."
+)
+@click.option(
+    "--similarity",
+    type=click.Choice(["hamming", "cosine", "euclidean"]),
+    default="hamming",
+    show_default=True,
+    help="hamming: ±1/0-1 hash codes; cosine or euclidean: real-valued embeddings.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="CPU threads (results do not depend on them) [default: OMP_NUM_THREADS if set, else the "
+    "usable cores].",
+)
+def evaluate(
+    codes: str,
+    topk: str,
+    fmt: str,
+    cutoffs: str | None,
+    output: str | None,
+    similarity: str,
+    threads: int | None,
+) -> None:
     from ..threads import env_threads, usable_cores
 
     out_path = check_output(output)

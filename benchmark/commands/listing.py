@@ -1,4 +1,5 @@
 """`xbench list [methods|datasets|noise]` — registered entries with a one-line description."""
+
 from __future__ import annotations
 
 import click
@@ -14,8 +15,9 @@ def describe_methods(verbose: bool = False) -> list[str]:
     lines = []
     for name, cls in methods.registry.items():
         lines.append(f"{name:<12} {cls.description}")
-        lines.append(f"{'':<12}   paper: {cls.paper or '-'}; bits: {cls.supported_bits}; "
-                     f"epochs: {cls.default_epochs}")
+        lines.append(
+            f"{'':<12}   paper: {cls.paper or '-'}; bits: {cls.supported_bits}; epochs: {cls.default_epochs}"
+        )
         if cls.hyperparameters:
             lines.append(f"{'':<12}   defaults: {_format_hp(cls)}")
         if verbose:
@@ -54,8 +56,13 @@ def describe_noise(verbose: bool = False) -> list[str]:
 @click.command("list")
 @click.argument("what", type=click.Choice(["methods", "datasets", "noise", "all"]), default="all")
 @click.option("--verbose", "-v", is_flag=True, help="Show every hyperparameter with its source.")
-@click.option("--data-root", envvar="XBENCH_DATA_ROOT", default="data", show_default=True,
-              help="Where the dataset files live (env XBENCH_DATA_ROOT).")
+@click.option(
+    "--data-root",
+    envvar="XBENCH_DATA_ROOT",
+    default="data",
+    show_default=True,
+    help="Where the dataset files live (env XBENCH_DATA_ROOT).",
+)
 def list_cmd(what: str, verbose: bool, data_root: str) -> None:
     """List registered methods, datasets and noise models."""
     sections = {

@@ -7,7 +7,17 @@ import click
 
 from ..errors import XbenchError
 
-KIND_CHOICES = ("pr", "topn", "recall", "loss-hist", "sensitivity", "epochs", "noise-sweep", "selection", "all")
+KIND_CHOICES = (
+    "pr",
+    "topn",
+    "recall",
+    "loss-hist",
+    "sensitivity",
+    "epochs",
+    "noise-sweep",
+    "selection",
+    "all",
+)
 
 
 @click.command()

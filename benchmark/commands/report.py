@@ -152,17 +152,42 @@ def filter_runs(
     help="Mark (‡) the values not significantly different from the bold best of their column "
     "(paired test over queries, Holm's correction per table).",
 )
-@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
-              help="Confidence level of --ci.")
-@click.option("--alpha", type=click.FloatRange(0.0001, 0.5), default=0.05, show_default=True,
-              help="Significance level of --significance (after Holm's correction).")
-@click.option("--test", "test_name", type=click.Choice(["signflip", "wilcoxon"]), default="signflip",
-              show_default=True, help="Paired test of --significance.")
-@click.option("--resamples", type=click.IntRange(99, 10**6), default=9999, show_default=True,
-              help="Bootstrap resamples / random sign flips.")
+@click.option(
+    "--level",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of --ci.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0.0001, 0.5),
+    default=0.05,
+    show_default=True,
+    help="Significance level of --significance (after Holm's correction).",
+)
+@click.option(
+    "--test",
+    "test_name",
+    type=click.Choice(["signflip", "wilcoxon"]),
+    default="signflip",
+    show_default=True,
+    help="Paired test of --significance.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(99, 10**6),
+    default=9999,
+    show_default=True,
+    help="Bootstrap resamples / random sign flips.",
+)
 @click.option("--stats-seed", type=int, default=0, show_default=True, help="Seed of the resampling.")
-@click.option("--figures/--no-figures", default=True, show_default=True,
-              help="HTML: embed the figures the results support.")
+@click.option(
+    "--figures/--no-figures",
+    default=True,
+    show_default=True,
+    help="HTML: embed the figures the results support.",
+)
 def report(
     results,
     fmt,
@@ -226,9 +251,18 @@ def report(
     if ci_style or significance:
         from ..report_stats import annotate_tables
 
-        notes += annotate_tables(tables, frame, metric, ci=ci_style is not None, significance=significance,
-                                 level=level, alpha=alpha, test=test_name, n_resamples=resamples,
-                                 seed=stats_seed)
+        notes += annotate_tables(
+            tables,
+            frame,
+            metric,
+            ci=ci_style is not None,
+            significance=significance,
+            level=level,
+            alpha=alpha,
+            test=test_name,
+            n_resamples=resamples,
+            seed=stats_seed,
+        )
     failed = failed_runs(frame)
     page = {}
     if fmt == "html":
@@ -239,8 +273,15 @@ def report(
             page["figures"], fig_notes = report_page.figures(frame, metric)
             notes += fig_notes
     text = render(
-        fmt, tables, failed, notes, digits, standalone=not fragment, title=f"xbench report: {Path(results)}",
-        ci_style=ci_style, **page,
+        fmt,
+        tables,
+        failed,
+        notes,
+        digits,
+        standalone=not fragment,
+        title=f"xbench report: {Path(results)}",
+        ci_style=ci_style,
+        **page,
     )
     if out:
         atomic_write_text(Path(out), text)

@@ -8,16 +8,11 @@ from pathlib import Path
 import click
 
 from ..errors import XbenchError
+from .options import metric_option, results_option
 
 
 @click.command()
-@click.option(
-    "--results",
-    default="results",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Results folder to check.",
-)
+@results_option("Results folder to check.")
 @click.option(
     "--baseline",
     "baseline_file",
@@ -87,21 +82,9 @@ def _unhealthy_lines(frame) -> list[str]:
 
 
 @click.command()
-@click.option(
-    "--results",
-    default="results",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Results folder to take the baseline from.",
-)
+@results_option("Results folder to take the baseline from.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Baseline JSON file to write.")
-@click.option(
-    "--metric",
-    type=click.Choice(["map", "map_tie"]),
-    default="map",
-    show_default=True,
-    help="map: mAP@R (ties by database index); map_tie: tie-averaged mAP@R.",
-)
+@metric_option("map: mAP@R (ties by database index); map_tie: tie-averaged mAP@R.")
 def baseline(results, out, metric):
     """Write a baseline: the mean metric over seeds of every (method, dataset, bits, noise, task) cell.
 

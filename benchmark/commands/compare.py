@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import XbenchError
+from .options import metric_option, results_option
 from .report import filter_runs, load_frame
 
 
@@ -33,13 +34,7 @@ def resolve_pair(frame, pair: str) -> tuple[str, str]:
 
 
 @click.command()
-@click.option(
-    "--results",
-    default="results",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Results folder (as written by xbench run).",
-)
+@results_option("Results folder (as written by xbench run).")
 @click.option(
     "--pair",
     default=None,
@@ -47,13 +42,7 @@ def resolve_pair(frame, pair: str) -> tuple[str, str]:
     help="Compare method A with method B in every cell holding both [default: every method "
     "against the best of each cell].",
 )
-@click.option(
-    "--metric",
-    type=click.Choice(["map", "map_tie"]),
-    default="map",
-    show_default=True,
-    help="map: mAP@R with ties by database index; map_tie: tie-averaged mAP@R.",
-)
+@metric_option("map: mAP@R with ties by database index; map_tie: tie-averaged mAP@R.")
 @click.option(
     "--test",
     "test_name",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from ..errors import XbenchError
+from .options import metric_option, results_option
 
 KIND_CHOICES = (
     "pr",
@@ -21,13 +22,7 @@ KIND_CHOICES = (
 
 
 @click.command()
-@click.option(
-    "--results",
-    default="results",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Results folder (as written by xbench run).",
-)
+@results_option("Results folder (as written by xbench run).")
 @click.option(
     "--kind",
     required=True,
@@ -63,13 +58,7 @@ KIND_CHOICES = (
     default=None,
     help="loss-hist: the epoch of the stored per-sample losses [default: the last stored].",
 )
-@click.option(
-    "--metric",
-    type=click.Choice(["map", "map_tie"]),
-    default="map",
-    show_default=True,
-    help="sensitivity / noise-sweep: mAP@R or tie-averaged mAP@R.",
-)
+@metric_option("sensitivity / noise-sweep: mAP@R or tie-averaged mAP@R.")
 @click.option(
     "--out",
     "out_dir",

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import XbenchError
+from .options import metric_option, results_option
 
 
 def load_frame(results: str):
@@ -83,13 +84,7 @@ def filter_runs(
 
 
 @click.command()
-@click.option(
-    "--results",
-    default="results",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Results folder (as written by xbench run).",
-)
+@results_option("Results folder (as written by xbench run).")
 @click.option(
     "--format",
     "fmt",
@@ -97,13 +92,7 @@ def filter_runs(
     default=None,
     help="Output format [default: from the --out suffix (.tex .md .csv .html), else markdown].",
 )
-@click.option(
-    "--metric",
-    type=click.Choice(["map", "map_tie"]),
-    default="map",
-    show_default=True,
-    help="map: mAP@R with ties by database index; map_tie: tie-averaged mAP@R.",
-)
+@metric_option("map: mAP@R with ties by database index; map_tie: tie-averaged mAP@R.")
 @click.option(
     "--layout",
     type=click.Choice(["table2", "table2-noise", "sweep"]),

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import XbenchError
+from .options import results_option
 
 
 def _run_name(config: dict) -> str:
@@ -106,13 +107,7 @@ def _parse_options(items) -> dict:
     help="TOML experiment file (same keys; [groups.NAME] run groups). Options override it.",
 )
 @click.option("--group", "groups", multiple=True, help="Run only these groups of the --config file.")
-@click.option(
-    "--results",
-    default="results",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Results folder (runs are stored under RESULTS/runs/).",
-)
+@results_option("Results folder (runs are stored under RESULTS/runs/).")
 @click.option(
     "--data-root",
     envvar="XBENCH_DATA_ROOT",

@@ -23,6 +23,7 @@ Everything is drawn from ``numpy.random.default_rng(seed)``: same seed → ident
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -130,17 +131,8 @@ def make_synthetic(
 
     text = bag_of_words(rng, labels, vocab_size, words_per_item, text_background)
 
-    # --- split: query / train ⊂ database ---------------------------------------------
-    perm = rng.permutation(n)
-    query, database = np.sort(perm[:num_query]), np.sort(perm[num_query:])
-    train = np.sort(perm[num_query : num_query + num_train])
-    split = Split(
-        query.astype(np.int64),
-        train.astype(np.int64),
-        database.astype(np.int64),
-        source=f"synthetic seed {seed}",
-        protocol="train-in-database",
-    )
+    split = train_in_database_split(rng, n, num_query, num_train, source=f"synthetic seed {seed}")
+    database = split.database
     return CrossModalData(
         name="synthetic",
         image=image,
@@ -160,11 +152,37 @@ def make_synthetic(
     )
 
 
-def _load(data_root: Path, **options) -> CrossModalData:
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"synthetic: unknown option(s) {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
-    return make_synthetic(**options)
+def train_in_database_split(
+    rng: np.random.Generator, num_items: int, num_query: int, num_train: int, source: str
+) -> Split:
+    """A seeded query / train ⊂ database split (the MIRFlickr protocol) drawn from ``rng``."""
+    perm = rng.permutation(num_items)
+    query, database = np.sort(perm[:num_query]), np.sort(perm[num_query:])
+    train = np.sort(perm[num_query : num_query + num_train])
+    return Split(
+        query.astype(np.int64),
+        train.astype(np.int64),
+        database.astype(np.int64),
+        source=source,
+        protocol="train-in-database",
+    )
+
+
+def options_loader(
+    name: str, defaults: dict, make: Callable[..., CrossModalData]
+) -> Callable[..., CrossModalData]:
+    """A registry loader for a generated dataset: refuses unknown options, then calls ``make(**options)``."""
+
+    def load(data_root: Path, **options) -> CrossModalData:
+        unknown = set(options) - set(defaults)
+        if unknown:
+            raise ValueError(f"{name}: unknown option(s) {sorted(unknown)}; valid: {sorted(defaults)}")
+        return make(**options)
+
+    return load
+
+
+_load = options_loader("synthetic", DEFAULTS, make_synthetic)
 
 
 ENTRY = DatasetEntry(

@@ -31,13 +31,11 @@ Everything is drawn from ``numpy.random.default_rng(seed)``: same seed → ident
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from .base import CrossModalData, Split
+from .base import CrossModalData
 from .entry import DatasetEntry
-from .synthetic import bag_of_words, synthetic_labels
+from .synthetic import bag_of_words, options_loader, synthetic_labels, train_in_database_split
 
 # Without --epochs, a run trains for this fraction of the method's own epoch budget (CMMQ/BCE 100 → 40):
 # long enough for an end-to-end network to fit the noisy labels after it has learnt the clean signal.
@@ -198,16 +196,10 @@ def make_synthetic_images(
     image = render(rng, labels, kinds, image_size, object_scale, clutter, pixel_noise)
     text = bag_of_words(rng, labels, vocab_size, words_per_item, text_background)
 
-    perm = rng.permutation(num_items)
-    query, database = np.sort(perm[:num_query]), np.sort(perm[num_query:])
-    train = np.sort(perm[num_query : num_query + num_train])
-    split = Split(
-        query.astype(np.int64),
-        train.astype(np.int64),
-        database.astype(np.int64),
-        source=f"synthetic-images seed {seed}",
-        protocol="train-in-database",
+    split = train_in_database_split(
+        rng, num_items, num_query, num_train, source=f"synthetic-images seed {seed}"
     )
+    database = split.database
     names = [
         f"{SHAPES[s]}-{t}-{c}"
         for s, c, t in ((kinds[j][0], kinds[j][1], TEXTURES[kinds[j][2]]) for j in range(num_classes))
@@ -232,11 +224,7 @@ def make_synthetic_images(
     )
 
 
-def _load(data_root: Path, **options) -> CrossModalData:
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"synthetic-images: unknown option(s) {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
-    return make_synthetic_images(**options)
+_load = options_loader("synthetic-images", DEFAULTS, make_synthetic_images)
 
 
 ENTRY = DatasetEntry(

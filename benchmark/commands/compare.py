@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import XbenchError
-from .options import metric_option, results_option
+from .options import alpha_option, level_option, metric_option, resamples_option, results_option, test_option
 from .report import filter_runs, load_frame
 
 
@@ -43,35 +43,10 @@ def resolve_pair(frame, pair: str) -> tuple[str, str]:
     "against the best of each cell].",
 )
 @metric_option("map: mAP@R with ties by database index; map_tie: tie-averaged mAP@R.")
-@click.option(
-    "--test",
-    "test_name",
-    type=click.Choice(["signflip", "wilcoxon"]),
-    default="signflip",
-    show_default=True,
-    help="Paired test over queries: sign-flip permutation or Wilcoxon signed-rank.",
-)
-@click.option(
-    "--level",
-    type=click.FloatRange(0.5, 0.999),
-    default=0.95,
-    show_default=True,
-    help="Confidence level of the paired interval.",
-)
-@click.option(
-    "--alpha",
-    type=click.FloatRange(0.0001, 0.5),
-    default=0.05,
-    show_default=True,
-    help="Significance level applied to the Holm-adjusted p-values.",
-)
-@click.option(
-    "--resamples",
-    type=click.IntRange(99, 10**6),
-    default=9999,
-    show_default=True,
-    help="Bootstrap resamples / random sign flips.",
-)
+@test_option("Paired test over queries: sign-flip permutation or Wilcoxon signed-rank.")
+@level_option("Confidence level of the paired interval.")
+@alpha_option("Significance level applied to the Holm-adjusted p-values.")
+@resamples_option("Bootstrap resamples / random sign flips.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the resampling.")
 @click.option(
     "--format",

@@ -22,3 +22,36 @@ def metric_option(
     return click.option(
         "--metric", type=click.Choice(["map", "map_tie"]), default="map", show_default=True, help=help
     )
+
+
+def level_option(help: str) -> Callable[[Any], Any]:
+    """``--level`` (0.5–0.999, default 0.95): the confidence level of an interval."""
+    return click.option(
+        "--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True, help=help
+    )
+
+
+def alpha_option(help: str) -> Callable[[Any], Any]:
+    """``--alpha`` (0.0001–0.5, default 0.05): the significance level after Holm's correction."""
+    return click.option(
+        "--alpha", type=click.FloatRange(0.0001, 0.5), default=0.05, show_default=True, help=help
+    )
+
+
+def test_option(help: str) -> Callable[[Any], Any]:
+    """``--test signflip|wilcoxon`` (parameter ``test_name``): the paired test over queries."""
+    return click.option(
+        "--test",
+        "test_name",
+        type=click.Choice(["signflip", "wilcoxon"]),
+        default="signflip",
+        show_default=True,
+        help=help,
+    )
+
+
+def resamples_option(help: str = "Bootstrap resamples / random sign flips.") -> Callable[[Any], Any]:
+    """``--resamples`` (99–10⁶, default 9999)."""
+    return click.option(
+        "--resamples", type=click.IntRange(99, 10**6), default=9999, show_default=True, help=help
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import XbenchError
-from .options import metric_option, results_option
+from .options import alpha_option, level_option, metric_option, resamples_option, results_option, test_option
 
 
 def load_frame(results: str):
@@ -141,35 +141,10 @@ def filter_runs(
     help="Mark (‡) the values not significantly different from the bold best of their column "
     "(paired test over queries, Holm's correction per table).",
 )
-@click.option(
-    "--level",
-    type=click.FloatRange(0.5, 0.999),
-    default=0.95,
-    show_default=True,
-    help="Confidence level of --ci.",
-)
-@click.option(
-    "--alpha",
-    type=click.FloatRange(0.0001, 0.5),
-    default=0.05,
-    show_default=True,
-    help="Significance level of --significance (after Holm's correction).",
-)
-@click.option(
-    "--test",
-    "test_name",
-    type=click.Choice(["signflip", "wilcoxon"]),
-    default="signflip",
-    show_default=True,
-    help="Paired test of --significance.",
-)
-@click.option(
-    "--resamples",
-    type=click.IntRange(99, 10**6),
-    default=9999,
-    show_default=True,
-    help="Bootstrap resamples / random sign flips.",
-)
+@level_option("Confidence level of --ci.")
+@alpha_option("Significance level of --significance (after Holm's correction).")
+@test_option("Paired test of --significance.")
+@resamples_option("Bootstrap resamples / random sign flips.")
 @click.option("--stats-seed", type=int, default=0, show_default=True, help="Seed of the resampling.")
 @click.option(
     "--figures/--no-figures",

@@ -227,25 +227,18 @@ def evaluate_codes(
     """
     codes = {f"query_{m}": method.encode_all(m, query[m]) for m in ("image", "text")}
     codes.update({f"db_{m}": method.encode_all(m, database[m]) for m in ("image", "text")})
+    directions = {"i2t": ("query_image", "db_text"), "t2i": ("query_text", "db_image")}
     out = {
-        "i2t": metrics.evaluate(
-            codes["query_image"],
-            codes["db_text"],
+        task: metrics.evaluate(
+            codes[q],
+            codes[d],
             query["labels"],
             database["labels"],
             topk=topk,
             curves=curves,
             per_query=per_query,
-        ),
-        "t2i": metrics.evaluate(
-            codes["query_text"],
-            codes["db_image"],
-            query["labels"],
-            database["labels"],
-            topk=topk,
-            curves=curves,
-            per_query=per_query,
-        ),
+        )
+        for task, (q, d) in directions.items()
     }
     return out, codes
 

@@ -9,9 +9,6 @@ encoding: :mod:`xbench.methods.linear`.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from .base import Hyper
 from .linear import TwoViewProjection
 
 
@@ -20,10 +17,6 @@ class CCA(TwoViewProjection):
     display_name, order, color, marker = "CCA", 12, "#a6761d", "<"
     paper = "Hotelling 1936; MRL Table 1's MCCA (two views)"
     description = "canonical correlation analysis (scikit-learn); unsupervised, label-free"
-    hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "max_iter": Hyper(500, "scikit-learn default", "NIPALS iterations per component"),
-        "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
-    }
 
     def estimator(self):
         from sklearn.cross_decomposition import (

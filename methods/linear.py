@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .base import Hasher, TrainData
+from .base import Hasher, Hyper, TrainData
 
 
 class TwoViewProjection(Hasher):
@@ -31,6 +31,11 @@ class TwoViewProjection(Hasher):
     default_epochs = 1
     supervised: ClassVar[bool] = False  # label-free: ignores the (noisy) training labels
     accepts_raw_images: ClassVar[bool] = False
+    # both scikit-learn estimators fit by NIPALS; subclasses share these two settings
+    hyperparameters: ClassVar[dict[str, Hyper]] = {
+        "max_iter": Hyper(500, "scikit-learn default", "NIPALS iterations per component"),
+        "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
+    }
     supported_bits = "1 … min(image features, text features, training pairs) components"
 
     def __init__(self, shape, bits, **kwargs):

@@ -8,9 +8,6 @@ smaller feature dimension. Shared fitting and encoding: :mod:`xbench.methods.lin
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from .base import Hyper
 from .linear import TwoViewProjection
 
 
@@ -19,10 +16,6 @@ class PLS(TwoViewProjection):
     display_name, order, color, marker = "PLS", 14, "#666666", ">"
     paper = "Wold 1975; Sharma & Jacobs, CVPR 2011; MRL Table 1's PLS"
     description = "partial least squares, canonical mode (scikit-learn); unsupervised, label-free"
-    hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "max_iter": Hyper(500, "scikit-learn default", "NIPALS iterations per component"),
-        "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
-    }
 
     def estimator(self):
         from sklearn.cross_decomposition import (

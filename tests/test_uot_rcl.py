@@ -9,7 +9,7 @@ import torch
 from xbench.methods import ModalityShape, ProblemShape, TrainData, get, uot_rcl
 from xbench.methods.uot_rcl import UOTRCL
 
-TINY = {"hidden": 32, "batch_size": 20, "warmup_epochs": 1, "ramp_epochs": 2, "lr": 1e-3}
+TINY = {"networks": "mlp", "hidden": 32, "batch_size": 20, "warmup_epochs": 1, "ramp_epochs": 2, "lr": 1e-3}
 
 
 def tiny_data(n: int = 90, c: int = 3, rate: float = 0.3, seed: int = 0, multi_label: bool = False):

@@ -77,14 +77,18 @@ def _parse_set(items: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def default_epochs(method: str, dataset_options: dict) -> int:
+def default_epochs(method: str, dataset_options: dict, data=None) -> int:
     """The epochs ``xbench run`` gives ``method`` on ``synthetic`` without ``--epochs``."""
     from xbench import methods
     from xbench.config import RunConfig
     from xbench.runner import load_dataset, resolve_epochs
 
-    config = RunConfig(method=method, dataset="synthetic", dataset_options=tuple(dataset_options.items()))
-    return resolve_epochs(config, methods.get(method), load_dataset(config, "data"))
+    config = RunConfig(
+        method=method, dataset="synthetic", bits=64, dataset_options=tuple(dataset_options.items())
+    )
+    if data is None:
+        data, _ = load_dataset(config, "data")
+    return resolve_epochs(config, methods.get(method), data)
 
 
 def row(label: str, one: dict, two: dict | None, tolerance: float) -> str:
@@ -124,12 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs or usable_cores()
     tasks: list[tuple[str, int, dict, str]] = []  # (method, epochs, hparams, label)
     labels: dict[str, str] = {}
+    from xbench.runner import load_dataset
+
+    data, _ = load_dataset(
+        RunConfig(method=names[0], dataset="synthetic", bits=64, dataset_options=tuple(options.items())),
+        "data",
+    )
     for name in names:
         raw = overrides.get(name, {})
         config = RunConfig(method=name, dataset="synthetic", bits=args.bits, hparams=tuple(raw.items()))
         hp = dict(normalize(config).hparams)
         labels[name] = name + ("[" + ",".join(f"{k}={v}" for k, v in hp.items()) + "]" if hp else "")
-        epochs = default_epochs(name, options)
+        epochs = default_epochs(name, options, data)
         for e in (epochs,) if args.single else (epochs, 2 * epochs):
             tasks.append((name, e, hp, labels[name]))
     tasks.sort(key=lambda t: -_COST.get(t[0], 0.2) * t[1])

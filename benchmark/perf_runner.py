@@ -177,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0: torch's default)")
     ap.add_argument("--ci", action="store_true", help="also time ci.toml with --jobs 1 and --jobs 2")
     args = ap.parse_args(argv)
+    if args.epochs < 2 or args.repeats < 1:
+        ap.error("--epochs must be at least 2 (the first is not timed) and --repeats at least 1")
     if args.threads:
         torch.set_num_threads(args.threads)
     names = [m for m in methods.registry.select(args.methods) if m not in NO_EPOCHS]

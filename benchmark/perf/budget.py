@@ -4,7 +4,7 @@ For each method on ``synthetic`` (features mode) at its default budget (the epoc
 gives it there) it prints the training seconds, the mAP (mean of I→T and T→I mAP@R) and the mAP at
 twice the budget: a method whose two mAPs differ by more than ``--tolerance`` (0.01) has not
 reached its plateau at the default budget. ``--set METHOD.PARAM=VALUE`` (repeatable) tries a
-variant, e.g. ``--set uot-rcl.hidden=1024`` or ``--set uot-rcl.networks=shared``.
+variant, e.g. ``--set uot-rcl.networks=mlp`` (MRL's 4096-wide MLPs) or ``--set uot-rcl.hidden=1024``.
 
 Every run uses one torch thread and the noise of the main job (``symmetric:0.6`` unless ``--noise``).
 The runs (two per method) go to ``--jobs`` worker processes at once (default: the usable cores),
@@ -63,7 +63,10 @@ def _one_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
+    try:
+        torch.set_num_interop_threads(1)  # a fresh worker; the calling process may have started its pool
+    except RuntimeError:
+        pass
 
 
 def _parse_set(items: list[str]) -> dict[str, dict[str, str]]:

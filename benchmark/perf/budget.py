@@ -7,9 +7,10 @@ reached its plateau at the default budget. ``--set METHOD.PARAM=VALUE`` (repeata
 variant, e.g. ``--set uot-rcl.networks=mlp`` (MRL's 4096-wide MLPs) or ``--set uot-rcl.hidden=1024``.
 
 Every run uses one torch thread and the noise of the main job (``symmetric:0.6`` unless ``--noise``).
-The runs (two per method) go to ``--jobs`` worker processes at once (default: the usable cores),
-longest first; rows print as methods complete, then the whole table in the methods' order. Seconds
-are the training loop's wall time inside a worker and depend on the machine's load, printed with them.
+A method fitted once (``default_epochs`` 1: ``cca``, ``pls``) gets one run. The runs go to ``--jobs``
+worker processes at once (default: the usable cores), longest first; rows print as methods complete,
+then the whole table in the methods' order. Seconds are the training loop's wall time inside a
+worker and depend on the machine's load, printed with them.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs or usable_cores()
     tasks: list[tuple[str, int, dict, str]] = []  # (method, epochs, hparams, label)
     labels: dict[str, str] = {}
+    wanted: dict[str, int] = {}  # runs per method: 1 (single budget) or 2
     from xbench.running.runner import load_dataset
 
     data, _ = load_dataset(
@@ -143,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         hp = dict(normalize(config).hparams)
         labels[name] = name + ("[" + ",".join(f"{k}={v}" for k, v in hp.items()) + "]" if hp else "")
         epochs = default_epochs(name, options, data)
-        for e in (epochs,) if args.single else (epochs, 2 * epochs):
+        once = args.single or methods.get(name).default_epochs == 1  # fitted once (lsh, cca, pls)
+        wanted[name] = 1 if once else 2
+        for e in (epochs,) if once else (epochs, 2 * epochs):
             tasks.append((name, e, hp, labels[name]))
     tasks.sort(key=lambda t: -_COST.get(t[0], 0.2) * t[1])
     load0 = os.getloadavg()[0]
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             name, e = futures[future]
             done[name][e] = future.result()
             runs = done[name]
-            if len(runs) == (1 if args.single else 2):
+            if len(runs) == wanted[name]:
                 small = min(runs)
                 print(row(labels[name], runs[small], runs.get(2 * small), args.tolerance), flush=True)
     print(

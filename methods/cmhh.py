@@ -38,7 +38,7 @@ collapse, see docs/health.md), SGD with momentum 0.9, lr 0.02 (image) and 0.2 (t
 epochs; with the lr halved every 15 epochs it is below 2% of the initial rate after 90
 epochs, so ``default_epochs`` is 100 (xbench). Networks: the suite's shared ImageNet / TextNet with
 tanh outputs (CMMQ paper §4.2). Inputs of precomputed features are standardised and BoW
-centred as for ``dcmh`` (:class:`~xbench.methods.pairwise.InputNormalisation`).
+centred as for ``dcmh`` (:mod:`xbench.methods.inputs`, applied by the base class).
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ import numpy as np
 import torch
 
 from .base import Hasher, Hyper, TrainData
+from .inputs import input_norm_hyper
 from .networks import ImageNet, TextNet
 from .pairwise import (
-    InputNormalisation,
     class_balanced_weights,
     continuous_hamming,
     exponential_focal_loss,
@@ -107,12 +107,7 @@ class CMHH(Hasher):
             15, f"{_T}: lr_decay_freq", "halve (× lr_decay) the learning rates every lr_step epochs"
         ),
         "lr_decay": Hyper(0.5, f"{_T}: lr_decay", "multiplicative learning-rate decay per step"),
-        "input_norm": Hyper(
-            "auto",
-            "as dcmh (InputNormalisation)",
-            "auto, none, center or standardize",
-            choices=("auto", "none", "center", "standardize"),
-        ),
+        "input_norm": input_norm_hyper("auto", "as dcmh (xbench.methods.inputs)"),
         "backbone_weights": Hyper(
             "imagenet",
             "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
@@ -131,7 +126,6 @@ class CMHH(Hasher):
             raise ValueError(f"cmhh.lr_step: expected a positive integer, got {hp['lr_step']}")
         self.image_net = ImageNet(shape.image, bits, out_activation="tanh", weights=hp["backbone_weights"])
         self.text_net = TextNet(text_input_dim(shape), bits, out_activation="tanh")
-        self.inputs = InputNormalisation(shape, hp["input_norm"])
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {
@@ -150,9 +144,6 @@ class CMHH(Hasher):
 
     def min_batch_size(self) -> int:
         return 2  # pairs within a batch
-
-    def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        return self.net(modality)(self.inputs(modality, x))
 
     def pair_terms(
         self,
@@ -175,9 +166,6 @@ class CMHH(Hasher):
         if self.hp["quantization"] == "square":
             return square_quantization_loss(h)
         return exponential_quantization_loss(h, float(self.hp["beta"]))
-
-    def prepare(self, data: TrainData) -> None:
-        self.inputs.fit(data)
 
     def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> dict[str, torch.Tensor]:
         """(1/|S|) Σ w_ij ℓ_ij over the batch's cross-modal pairs + λ·½(mean quantization of both sides)."""

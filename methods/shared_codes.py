@@ -19,8 +19,9 @@ import torch
 
 from .base import Hasher, Hyper, TrainData
 from .epoch_log import EpochLog
+from .inputs import input_norm_hyper
 from .networks import ImageNet, TextNet
-from .pairwise import InputNormalisation, pairwise_nll, similarity, text_input_dim, theta
+from .pairwise import pairwise_nll, similarity, text_input_dim, theta
 from .schedules import Schedule
 
 SKELETON_HYPERPARAMETERS: dict[str, Hyper] = {
@@ -80,12 +81,8 @@ SKELETON_HYPERPARAMETERS: dict[str, Hyper] = {
         "which network is updated first in each epoch",
         choices=("image", "text"),
     ),
-    "input_norm": Hyper(
-        "auto",
-        "DCMH code DCMH_demo.m L27 (normZeroMean on the BoW); xbench for features",
-        "auto: centre BoW, standardise precomputed features, raw images untouched; or none / center / "
-        "standardize (see InputNormalisation)",
-        choices=("auto", "none", "center", "standardize"),
+    "input_norm": input_norm_hyper(
+        "auto", "DCMH code DCMH_demo.m L27 (normZeroMean on the BoW); xbench for features"
     ),
     "backbone_weights": Hyper(
         "imagenet",
@@ -128,7 +125,6 @@ class SharedCodeHasher(Hasher):
         self.register_buffer("F", None)
         self.register_buffer("G", None)
         self.register_buffer("B", None)
-        self.inputs = InputNormalisation(shape, hp["input_norm"])
 
     # ------------------------------------------------------------------ pieces
     def buffer(self, modality: str) -> torch.Tensor:
@@ -219,7 +215,6 @@ class SharedCodeHasher(Hasher):
 
     # ------------------------------------------------------------------ the skeleton's hooks
     def prepare(self, data: TrainData) -> None:
-        self.inputs.fit(data)
         self.build_buffers(data)
 
     def log_names(self) -> tuple[str, ...]:
@@ -258,9 +253,6 @@ class SharedCodeHasher(Hasher):
         log.update(objective)
         log.set("loss", objective["objective"])
         log.set("codes_zero_fraction", float((self.B == 0).float().mean()))
-
-    def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        return self.net(modality)(self.inputs(modality, x))
 
     def sample_loss_context(self, data: TrainData) -> Any:
         return self.outputs_all("image", data.image), self.outputs_all("text", data.text)

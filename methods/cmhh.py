@@ -34,7 +34,7 @@ and at the pinned 9784397 the only β is the active code's 0.5 on a Euclidean di
 and L112; 0.25 was also slightly better on ``synthetic``), λ = 0.1 (xbench; with λ = 1 the *text*
 codes collapse to a single code on ``synthetic`` at 32 bits, with λ = 0.1 to 8 codes — a known
 collapse, see docs/health.md), SGD with momentum 0.9, lr 0.02 (image) and 0.2 (text) halved every
-15 epochs, batch 128 (torchcmh L29-50). torchcmh trains 500
+15 epochs, batch 128 (torchcmh @ 9784397: batch L25, rates L30-32, SGD momentum L48-49). torchcmh trains 500
 epochs; with the lr halved every 15 epochs it is below 2% of the initial rate after 90
 epochs, so ``default_epochs`` is 100 (xbench). Networks: the suite's shared ImageNet / TextNet with
 tanh outputs (CMMQ paper §4.2). Inputs of precomputed features are standardised and BoW
@@ -62,7 +62,7 @@ from .pairwise import (
 )
 from .schedules import Schedule
 
-_T = "torchcmh @ 9784397 training/CMHH.py L29-50 [T]"
+_T = "torchcmh @ 9784397 training/CMHH.py L25-49 [T]"
 
 
 class CMHH(Hasher):

@@ -25,6 +25,7 @@ import torch
 from .adversarial import ADVERSARIAL_FORMS, Discriminator, discriminator_step, frozen, generator_loss
 from .base import Hasher, Hyper, TrainData
 from .epoch_log import EpochLog
+from .inputs import input_norm_hyper
 from .networks import ImageNet, TextNet
 from .pairwise import PAIRWISE_FORMS, half_sq, pairwise_loss, similarity_matrix, text_input_dim
 from .schedules import Schedule
@@ -87,6 +88,7 @@ class SSAH(Hasher):
             f"{CODE} tnet.py (all weights and biases 0.01·N(0,1))",
             "std of LabNet, heads and discriminator initial weights and biases; 0 = PyTorch's default",
         ),
+        "input_norm": input_norm_hyper("none", f"{CODE}: raw inputs (xbench.methods.inputs)"),
         "batch_size": Hyper(128, f"{CODE} setting.py batch_size", "mini-batch size"),
         "lr_label": Hyper(
             1e-3,
@@ -156,8 +158,8 @@ class SSAH(Hasher):
         """Fill the buffers with the current networks' outputs on the whole training set."""
         lab = forward_chunks(self.label_net, data.labels)
         self.feat_label, self.code_label = lab.feature.clone(), lab.hash.clone()
-        self.code_image = forward_chunks(self.image_net, data.image).hash.clone()
-        self.code_text = forward_chunks(self.text_net, data.text).hash.clone()
+        self.code_image = forward_chunks(self.image_net, self.scaled("image", data.image)).hash.clone()
+        self.code_text = forward_chunks(self.text_net, self.scaled("text", data.text)).hash.clone()
         self.B = torch.sign(self.code_label + self.code_image + self.code_text)
 
     def _quant_target(self, own_hash: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -189,8 +191,8 @@ class SSAH(Hasher):
     def _dis_step(self, data: TrainData, idx: torch.Tensor):
         with torch.no_grad():
             f_label = self.label_net(data.labels[idx]).feature
-            f_image = self.image_net(data.image[idx]).feature
-            f_text = self.text_net(data.text[idx]).feature
+            f_image = self.image_net(self.scaled("image", data.image[idx])).feature
+            f_text = self.text_net(self.scaled("text", data.text[idx])).feature
         return discriminator_step(
             self.d_image, self.d_text, f_label, f_image, f_text, self.hp["adversarial_form"]
         )
@@ -210,7 +212,7 @@ class SSAH(Hasher):
         return loss + hp["delta"] * adv, adv
 
     def _modality_step(self, modality: str, data: TrainData, idx: torch.Tensor):
-        out = self.net(modality)(getattr(data, modality)[idx])
+        out = self.net(modality)(self.scaled(modality, getattr(data, modality)[idx]))
         getattr(self, f"code_{modality}")[idx] = out.hash.detach()
         loss, adv = self._modality_loss(modality, data, idx, out)
         return loss, {f"loss_{modality}": float(loss.detach()) / len(idx), f"adv_{modality}": adv}
@@ -239,7 +241,7 @@ class SSAH(Hasher):
         log.set("loss", means["loss_image"] + means["loss_text"])
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        return self.net(modality)(x).hash
+        return self.net(modality)(self.scaled(modality, x)).hash
 
     def extra_state_for_store(self) -> dict[str, Any]:
         return {"adversarial": self.hp["adversarial"], "pairwise": self.hp["pairwise"]}

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from xbench import health, methods, results, selection_quality
-from xbench.config import RunConfig
+from xbench import methods
+from xbench.evaluating import health, selection_quality
 from xbench.methods.lsh import LSH
-from xbench.runner import execute
+from xbench.reporting import results
+from xbench.running.config import RunConfig
+from xbench.running.runner import execute
 
 from .conftest import TINY, tiny_options
 

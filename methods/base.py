@@ -154,6 +154,9 @@ class Hasher(nn.Module):
     color: ClassVar[str | None] = None  # matplotlib colour (None: derived from the name)
     marker: ClassVar[str | None] = None  # matplotlib marker (None: derived from the name)
     sample_chunk: ClassVar[int] = 1024  # batch size of sample_losses / outputs_all
+    #: why the method *as published* breaks the code-health thresholds (shown under the report's
+    #: marker; docs/health.md); "" when it should not
+    health_note: ClassVar[str] = ""
     #: input scaling (xbench.methods.inputs) when the method declares no ``input_norm`` hyperparameter
     input_norm: ClassVar[str] = "none"
 

@@ -1,8 +1,7 @@
 """``ssah``: Self-Supervised Adversarial Hashing (Li, Deng, Li, Liu, Gao, Tao, CVPR 2018).
 
-Official code: lelan-li/SSAH @ 8780b20 (``SSAH.py`` L96-130 losses, L160-260 schedule, L290-420
-the per-block passes; ``tnet.py`` networks; ``setting.py`` L53-76 constants). Model, switches,
-deviations from the official code and measurements: ``docs/methods/ssah.md``; [R]: reconstruction.
+Official code: lelan-li/SSAH @ 8780b20 (``SSAH.py`` L96-130 losses, L290-420 the per-block passes;
+``tnet.py``; ``setting.py`` L53-76). Details, deviations and measurements: ``docs/methods/ssah.md``.
 
 LabNet (labels → 4096 → 512-d semantic feature → tanh hash head and sigmoid label head) guides
 ImgNet / TxtNet (the CMMQ paper's shared networks, §4.2, with the same heads [R]); two
@@ -40,6 +39,7 @@ class SSAH(Hasher):
     paper = "Li, Deng, Li, Liu, Gao, Tao: Self-Supervised Adversarial Hashing Networks for Cross-Modal Retrieval, CVPR 2018"
     description = "label network guides image/text nets (pairwise likelihood on features and codes) + modality discriminators"
     default_epochs = 30
+    health_note = "its codes copy LabNet's few label-set codes: the published objective (docs/health.md)"
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         "alpha": Hyper(1.0, f"{CODE} setting.py L66", "weight α of the pairwise term on semantic features"),
         "gamma": Hyper(1.0, f"{CODE} setting.py L67", "weight γ of the pairwise term on hash outputs"),

@@ -88,7 +88,7 @@ class SSAH(Hasher):
             f"{CODE} tnet.py (all weights and biases 0.01·N(0,1))",
             "std of LabNet, heads and discriminator initial weights and biases; 0 = PyTorch's default",
         ),
-        "input_norm": input_norm_hyper("none", f"{CODE}: raw inputs (xbench.methods.inputs)"),
+        "input_norm": input_norm_hyper("standardize", "xbench (official: raw VGG-F images); docs/health.md"),
         "batch_size": Hyper(128, f"{CODE} setting.py batch_size", "mini-batch size"),
         "lr_label": Hyper(
             1e-3,

@@ -46,3 +46,19 @@ def test_report_footnote_names_the_method_and_its_note(cli, tmp_path, known_coll
     assert health.footnote() in report.output
     assert f"{health.MARK} KnownCollapse: {NOTE}" in report.output
     assert "LSH:" not in report.output
+
+
+def test_health_table_against_lsh(cli, tmp_path, known_collapse, capsys):
+    from xbench.reporting import health_table
+
+    args = ("--bits", "16", "--results", tmp_path, "-q", *tiny_options())
+    assert cli("run", "--methods", "lsh,test-known-collapse", *args).exit_code == 0
+    rows = {r["method"]: r for r in health_table.rows(tmp_path)}
+    lsh, bad = rows["lsh"], rows["test-known-collapse"]
+    assert lsh["margin"] == 0.0 and lsh["meets"]
+    assert bad["distinct_text"] == pytest.approx(1 / 260) and not bad["meets"]  # TINY: 260 database items
+    assert bad["margin"] == pytest.approx(min(bad["i2t"] - lsh["i2t"], bad["t2i"] - lsh["t2i"]))
+    assert health_table.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| test-known-collapse |" in out and "**no**" in out
+    assert health_table.main([str(tmp_path / "missing")]) == 2

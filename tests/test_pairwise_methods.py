@@ -335,6 +335,8 @@ def test_cmhh_default_beta_scales_with_the_code_length():
         auto.inputs.fit(train)
         fixed.inputs.fit(train)
         want = float(fixed.batch_loss(train, idx, None)["loss"].detach())
-        assert want != 0.0 and float(auto.batch_loss(train, idx, None)["loss"].detach()) == pytest.approx(want)
+        assert want != 0.0 and float(auto.batch_loss(train, idx, None)["loss"].detach()) == pytest.approx(
+            want
+        )
     with pytest.raises(ValueError, match="cmhh.beta"):
         make("cmhh", beta=-1.0)

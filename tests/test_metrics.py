@@ -179,7 +179,9 @@ def test_tie_average_of_a_query_does_not_depend_on_the_other_queries():
     for topk in (1000, 1500):
         hist = metrics.summarize(q, d, ql, dl, topk=topk, exact_ap=False, tie_averaged=False).hist
         whole = metrics._tie_averaged(hist, topk)
-        split = np.concatenate([metrics._tie_averaged(hist[:133], topk), metrics._tie_averaged(hist[133:], topk)])
+        split = np.concatenate(
+            [metrics._tie_averaged(hist[:133], topk), metrics._tie_averaged(hist[133:], topk)]
+        )
         np.testing.assert_array_equal(whole, split)
         np.testing.assert_array_equal(whole, metrics._tie_averaged_threads(hist, topk, 3))
 

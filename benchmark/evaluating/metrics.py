@@ -424,7 +424,13 @@ def _extract_prefix(key: np.ndarray, hist: np.ndarray, depth: int, bits: int, ma
     vals = key.reshape(-1)[np.flatnonzero(m)]  # 1-D compaction: database order within rows
     span = t * (bits + 1)
     sdt = np.dtype(
-        np.uint8 if span <= 1 << 8 else np.uint16 if span <= 1 << 16 else np.uint32 if span <= 1 << 32 else np.uint64
+        np.uint8
+        if span <= 1 << 8
+        else np.uint16
+        if span <= 1 << 16
+        else np.uint32
+        if span <= 1 << 32
+        else np.uint64
     )
     skey = np.repeat((rows * (bits + 1)).astype(sdt), size)
     skey += (vals >> 1).astype(sdt)
@@ -641,7 +647,9 @@ def _tie_averaged_threads(hist: np.ndarray, topk: int, threads: int) -> np.ndarr
         return _tie_averaged(hist, topk)
     bounds = np.linspace(0, nq, threads + 1).astype(int)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        parts = pool.map(lambda b: _tie_averaged(hist[b[0] : b[1]], topk), zip(bounds[:-1], bounds[1:]))
+        parts = pool.map(
+            lambda b: _tie_averaged(hist[b[0] : b[1]], topk), zip(bounds[:-1], bounds[1:], strict=True)
+        )
         return np.concatenate(list(parts))
 
 

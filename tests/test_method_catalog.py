@@ -117,6 +117,10 @@ def test_reader_follows_spreads_updates_fstrings_and_inheritance(tmp_path):
         "from .base import Hasher\nclass M(Hasher):\n    name = 'm'\n    def description(self):\n        return 'x'\n",
         # a name rebound after its first assignment
         "from .base import Hasher\nD = 'a'\nD = 'b'\nclass M(Hasher):\n    name = 'm'\n    description = D\n",
+        # names defined in terms of each other
+        "from .base import Hasher\nA = B\nB = A\nclass M(Hasher):\n    name = 'm'\n    description = A\n",
+        # a base class from outside the package, which might set the attributes
+        "from .base import Hasher\nfrom elsewhere import Mixin\nclass M(Mixin, Hasher):\n    name = 'm'\n",
         # hyperparameters that are not Hyper declarations
         "from .base import Hasher\nclass M(Hasher):\n    name = 'm'\n    hyperparameters = {'a': 1}\n",
     ],

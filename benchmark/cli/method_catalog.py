@@ -129,9 +129,14 @@ class _Module:
                 self.updates.setdefault(node.value.func.value.id, []).append(node.value.args[0])
             elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
                 pass  # docstring
-            elif isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-                for alias in node.names:
-                    self.imported[alias.asname or alias.name] = (node.module.split(".")[0], alias.name)
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and node.level == 1
+                and node.module
+                and "." not in node.module
+            ):
+                for alias in node.names:  # a sibling module; names from anywhere else stay unresolved
+                    self.imported[alias.asname or alias.name] = (node.module, alias.name)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name == "math":
@@ -296,11 +301,8 @@ class _Reader:
                         f"{ref.module.name}.py: {node.name}.{attr} is changed in the class body"
                     )
         for base in node.bases:
-            if isinstance(base, ast.Name):
-                try:
-                    parent = ref.module.lookup(base.id)
-                except StaticReadError:
-                    continue
+            if isinstance(base, ast.Name):  # a base from outside the package (e.g. nn.Module) is no Name
+                parent = ref.module.lookup(base.id)  # unresolved: StaticReadError (it might set attr)
                 if isinstance(parent, _Ref) and isinstance(parent.node, ast.ClassDef):
                     try:
                         return self.class_attribute(parent, attr)
@@ -327,6 +329,13 @@ def read_methods(package_dir: Path) -> list[MethodInfo]:
     names = init.assigned.get("BUILTINS")
     if not isinstance(names, ast.Tuple):
         raise StaticReadError("methods/__init__.py: BUILTINS is not a tuple of names")
+    try:
+        return _read_classes(reader, init, names)
+    except RecursionError:  # names defined in terms of each other
+        raise StaticReadError(f"{package_dir}: circular definitions") from None
+
+
+def _read_classes(reader: _Reader, init: _Module, names: ast.Tuple) -> list[MethodInfo]:
     out = []
     for elt in names.elts:
         ref = reader.evaluate(elt, init)

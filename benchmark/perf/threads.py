@@ -10,18 +10,20 @@ this machine, in two scenarios:
   which the script starts before the scenario's measurements and stops after them.
 
 Every measurement is the same features-mode grid on ``synthetic`` with the main job's default
-noise (default: dcmh, cmhh, cmmq, bce × 32 and 64 bits, 5 epochs: 8 cells of a few seconds each,
-so cells in parallel have work to share), run as a whole ``xbench run`` process from an empty
+noise (default: dcmh and mrl × 32 and 64 bits, 20 epochs: 4 balanced cells of ≈ 8 s of CPU each,
+long enough for the extra torch imports of worker processes to be repaid, as the main job's cells
+— seconds to minutes each — repay them), run as a whole ``xbench run`` process from an empty
 results folder. In each scenario the policy runs first, then the alternatives (in turn, round-robin
 when ``--repeat`` > 1, the best run kept); an alternative still running after ``--cap`` times the
-policy's time (default 3×, at least 30 s) is stopped and shown as ``> cap`` — it is slower than the
-policy whatever its end. ``OMP_NUM_THREADS`` is removed from the children's environment so that
+policy's time (default 2.5×, at least 30 s) is stopped and shown as ``> cap`` — it is slower than
+the policy whatever its end. ``OMP_NUM_THREADS`` is removed from the children's environment so that
 the policy's own default applies. It prints, per scenario, wall and CPU seconds (the run and its
 worker processes) of each configuration, its ratio to the fastest, and whether the policy is the
 fastest within ``--tolerance`` (default 10 %).
 
-Expected duration on an idle 2-core machine: about 4–6 minutes with the defaults, at most ~8
-(the caps bound the slow alternatives). The load average before and after each scenario is
+Expected duration on an idle 2-core machine: about 5 minutes with the defaults (estimated from
+CPU times measured under load: policy ≈ 22 s, one job ≈ 37 s idle; ≈ 32 s and 37 s with the busy
+process), at most ≈ 7.5 minutes (the caps bound the two-thread alternatives). The load average before and after each scenario is
 printed: figures from a machine that other people's jobs share are not idle figures.
 """
 
@@ -119,11 +121,9 @@ def run_scenario(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m xbench.perf.threads", description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "--methods", default="dcmh,cmhh,cmmq,bce", help="methods of the grid (default: dcmh,cmhh,cmmq,bce)"
-    )
+    ap.add_argument("--methods", default="dcmh,mrl", help="methods of the grid (default: dcmh,mrl)")
     ap.add_argument("--bits", default="32,64", help="code lengths of the grid (default: 32,64)")
-    ap.add_argument("--epochs", type=int, default=5, help="epochs per cell (default 5)")
+    ap.add_argument("--epochs", type=int, default=20, help="epochs per cell (default 20)")
     ap.add_argument(
         "--dataset-option",
         action="append",
@@ -148,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--cap",
         type=float,
-        default=3.0,
-        help="stop an alternative after this many times the policy's wall time (default 3)",
+        default=2.5,
+        help="stop an alternative after this many times the policy's wall time (default 2.5)",
     )
     args = ap.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]

@@ -25,13 +25,12 @@ nearest distance).
   database codes and 0.1 % of the database tied at the nearest distance — skewed, not collapsed.
 
 The runner stores ``code_health(codes)`` in every successful run (``health`` in the result
-JSON); :func:`of_run` reads it back, or computes it from the run's stored codes for runs made
-before the field existed.
+JSON); the results layer (:func:`xbench.reporting.results.code_health`) reads it back, or computes
+it with :func:`code_health` from the run's stored codes for runs made before the field existed.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -137,28 +136,6 @@ def problems(health: dict[str, Any] | None, thresholds: dict[str, float] | None 
     return found
 
 
-def of_run(data: dict[str, Any], json_path: str | Path | None = None) -> dict[str, Any] | None:
-    """The health of a stored run: its ``health`` field, else computed from its ``.npz`` codes."""
-    if data.get("health"):
-        return data["health"]
-    if data.get("status") != "ok" or json_path is None:
-        return None
-    npz = Path(json_path).with_suffix(".npz")
-    if not npz.exists():
-        return None
-    try:
-        with np.load(npz, allow_pickle=False) as f:
-            codes = {k: f[k] for k in ("query_image", "query_text", "db_image", "db_text") if k in f.files}
-    except (OSError, ValueError):
-        return None
-    return code_health(codes) if len(codes) == 4 else None
-
-
-def is_unhealthy(data: dict[str, Any], json_path: str | Path | None = None) -> bool:
-    """True when a stored run's codes break a threshold of :data:`THRESHOLDS`."""
-    return bool(problems(of_run(data, json_path)))
-
-
 def footnote(thresholds: dict[str, float] | None = None) -> str:
     """The report's footnote explaining :data:`MARK`."""
     th = {**THRESHOLDS, **(thresholds or {})}
@@ -175,8 +152,6 @@ __all__ = [
     "THRESHOLDS",
     "code_health",
     "footnote",
-    "is_unhealthy",
-    "of_run",
     "problems",
     "set_health",
     "tied_at_nearest",

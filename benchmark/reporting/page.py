@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 
 from xbench.errors import XbenchError
 from xbench.reporting.render import Figure
+from xbench.reporting.results import DamagedResult, RunRecord, code_health, read_run
 
 #: Figure kinds put in the page, with the caption text of each kind.
 PAGE_KINDS = {
@@ -58,12 +58,11 @@ def figures(
     return out, notes
 
 
-def _json(path: str) -> dict[str, Any]:
+def _record(path: str) -> RunRecord | None:
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        return read_run(path)
+    except DamagedResult:
+        return None  # the frame was built from it; a file damaged since is left out of the page
 
 
 def _runs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -76,9 +75,10 @@ def run_settings(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """One row per run of the report."""
     rows = []
     for r in _runs(frame).itertuples(index=False):
-        data = _json(str(r.path))
-        env = data.get("environment") or {}
-        cfg = data.get("config") or {}
+        rec = _record(str(r.path))
+        if rec is None:
+            continue
+        env, cfg = rec.environment, rec.config
         rows.append(
             {
                 "method": getattr(r, "label", r.method),
@@ -87,8 +87,8 @@ def run_settings(frame: pd.DataFrame) -> list[dict[str, Any]]:
                 "noise": getattr(r, "setting", r.noise),
                 "seed": r.seed,
                 "epochs": None if pd.isna(r.epochs) else int(r.epochs),
-                "overrides": ", ".join(f"{k}={v}" for k, v in sorted((cfg.get("hparams") or {}).items())),
-                "R": (data.get("extra") or {}).get("topk", cfg.get("topk")),
+                "overrides": ", ".join(f"{k}={v}" for k, v in sorted(rec.hparams.items())),
+                "R": rec.extra.get("topk", cfg.get("topk")),
                 "status": r.status,
                 "xbench": env.get("xbench", cfg.get("version")),
                 "torch": env.get("torch"),
@@ -100,10 +100,11 @@ def run_settings(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _problem_of_run(data: dict[str, Any], path: str) -> str | None:
+def _problem_of_run(rec: RunRecord) -> str | None:
     """The problems :mod:`xbench.evaluating.health` finds in a run's codes (stored field, else computed)."""
     from xbench.evaluating import health
-    found = health.problems(health.of_run(data, path))
+
+    found = health.problems(code_health(rec))
     return "; ".join(map(str, found)) if found else None
 
 
@@ -111,10 +112,8 @@ def unhealthy_runs(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The runs whose stored ``health`` field reports a problem."""
     rows = []
     for r in _runs(frame).itertuples(index=False):
-        data = _json(str(r.path))
-        if r.status != "ok":
-            continue
-        problem = _problem_of_run(data, str(r.path))
+        rec = _record(str(r.path)) if r.status == "ok" else None
+        problem = _problem_of_run(rec) if rec is not None else None
         if problem:
             rows.append(
                 {

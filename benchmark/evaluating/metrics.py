@@ -48,9 +48,9 @@ stable ranking. Work is linear in the number of pairs; memory is the inputs plus
 max(database size, 2^17) per thread for the tile buffers plus a few MB of prefixes
 (bounded for any number of queries). Optional ``threads`` split the queries between threads
 (NumPy releases the GIL), for the scan and for the tie-averaged AP, with bit-identical results
-(every per-query value is computed the same way whichever queries share its block). On CUDA tensors the same quantities are
-computed on the device (matmul distances, ``torch.bincount``, a stable ``torch.sort`` per
-chunk) and only the small histograms and prefixes come back to the host.
+(every per-query value is computed the same way whichever queries share its block). On CUDA
+tensors the same quantities are computed on the device (matmul distances, ``torch.bincount``, a
+stable ``torch.sort`` per chunk) and only the small histograms and prefixes come back to the host.
 
 Exactness: the exact AP uses the same float64 formula as a plain argsort reference (tests:
 ≤ 1e-9 against one, in practice ~1e-15); the tie-averaged closed forms take harmonic numbers

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 
 from .base import Hasher, Hyper, TrainData
-from .inputs import input_norm_hyper
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .networks import ImageNet, TextNet
 from .pairwise import (
     class_balanced_weights,
@@ -108,8 +108,11 @@ class CMHH(Hasher):
             15, f"{_T}: lr_decay_freq", "halve (× lr_decay) the learning rates every lr_step epochs"
         ),
         "lr_decay": Hyper(0.5, f"{_T}: lr_decay", "multiplicative learning-rate decay per step"),
-        "input_norm": input_norm_hyper(
-            "standardize", "xbench: text and image features standardised (docs/health.md; was auto, as dcmh)"
+        "input_norm": Hyper(
+            "standardize",
+            "xbench: both modalities standardised (docs/health.md; was auto, as dcmh)",
+            INPUT_NORM_HELP,
+            choices=INPUT_NORMS,
         ),
         "backbone_weights": Hyper(
             "imagenet",

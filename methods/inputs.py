@@ -5,7 +5,8 @@
 class's :meth:`~xbench.methods.base.Hasher.scaled` — which the default
 :meth:`~xbench.methods.base.Hasher.continuous` uses — so a method's networks always see
 inputs of the same, declared scale, whatever the dataset. A method chooses the mode by
-declaring an ``input_norm`` hyperparameter (switchable per run:
+declaring an ``input_norm`` hyperparameter (``Hyper(default, source, INPUT_NORM_HELP,
+choices=INPUT_NORMS)``) (switchable per run:
 ``--set METHOD.input_norm=none``) or, without one, by its class attribute
 ``Hasher.input_norm`` (``"none"``: inputs untouched). Raw images always pass through.
 Why and what it changes: docs/health.md ("Input scaling").
@@ -18,20 +19,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .hyper import Hyper
-
 INPUT_NORMS = ("auto", "none", "center", "standardize")
 
 
-def input_norm_hyper(default: str, source: str) -> Hyper:
-    """The ``input_norm`` hyperparameter a method declares to make its input scaling switchable."""
-    return Hyper(
-        default,
-        source,
-        "auto: centre bag-of-words, standardise precomputed features (train-split statistics), raw "
-        "images untouched; or none / center / standardize (xbench.methods.inputs)",
-        choices=INPUT_NORMS,
-    )
+#: the meaning of the ``input_norm`` hyperparameter a method declares to make its scaling switchable
+INPUT_NORM_HELP = (
+    "auto: centre bag-of-words, standardise precomputed features (train-split statistics), raw "
+    "images untouched; or none / center / standardize (xbench.methods.inputs)"
+)
 
 
 class InputNormalisation(nn.Module):
@@ -92,4 +87,4 @@ class InputNormalisation(nn.Module):
         return any(mode != "none" for mode in self.mode.values())
 
 
-__all__ = ["INPUT_NORMS", "InputNormalisation", "input_norm_hyper"]
+__all__ = ["INPUT_NORMS", "INPUT_NORM_HELP", "InputNormalisation"]

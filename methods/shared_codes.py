@@ -19,7 +19,7 @@ import torch
 
 from .base import Hasher, Hyper, TrainData
 from .epoch_log import EpochLog
-from .inputs import input_norm_hyper
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .networks import ImageNet, TextNet
 from .pairwise import pairwise_nll, similarity, text_input_dim, theta
 from .schedules import Schedule
@@ -81,8 +81,11 @@ SKELETON_HYPERPARAMETERS: dict[str, Hyper] = {
         "which network is updated first in each epoch",
         choices=("image", "text"),
     ),
-    "input_norm": input_norm_hyper(
-        "auto", "DCMH code DCMH_demo.m L27 (normZeroMean on the BoW); xbench for features"
+    "input_norm": Hyper(
+        "auto",
+        "DCMH code DCMH_demo.m L27 (normZeroMean on the BoW); xbench for features",
+        INPUT_NORM_HELP,
+        choices=INPUT_NORMS,
     ),
     "backbone_weights": Hyper(
         "imagenet",

@@ -24,7 +24,7 @@ import torch
 from .adversarial import ADVERSARIAL_FORMS, Discriminator, discriminator_step, frozen, generator_loss
 from .base import Hasher, Hyper, TrainData
 from .epoch_log import EpochLog
-from .inputs import input_norm_hyper
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .networks import ImageNet, TextNet
 from .pairwise import PAIRWISE_FORMS, half_sq, pairwise_loss, similarity_matrix, text_input_dim
 from .schedules import Schedule
@@ -88,7 +88,7 @@ class SSAH(Hasher):
             f"{CODE} tnet.py (all weights and biases 0.01·N(0,1))",
             "std of LabNet, heads and discriminator initial weights and biases; 0 = PyTorch's default",
         ),
-        "input_norm": input_norm_hyper("standardize", "xbench (official: raw VGG-F images); docs/health.md"),
+        "input_norm": Hyper("standardize", "xbench; docs/health.md", INPUT_NORM_HELP, choices=INPUT_NORMS),
         "batch_size": Hyper(128, f"{CODE} setting.py batch_size", "mini-batch size"),
         "lr_label": Hyper(
             1e-3,

@@ -19,7 +19,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .base import Hyper
-from .proxy_hasher import ProxyHasher, network_hypers, pc_hypers, pc_loss
+from .proxy_hasher import (
+    PROXY_DRAWS_SOURCE,
+    ProxyHasher,
+    network_hypers,
+    pc_hypers,
+    pc_loss,
+    proxy_draw_hypers,
+)
 
 
 class BCE(ProxyHasher):
@@ -28,7 +35,11 @@ class BCE(ProxyHasher):
     name = "bce"
     display_name, order, color, marker = "BCE", 20, "#56b4e9", "X"
     description = "basic proxy-BCE cross-modal hashing (CMMQ without selection and mutual quantization)"
-    hyperparameters: ClassVar[dict[str, Hyper]] = {**network_hypers(), **pc_hypers()}
+    hyperparameters: ClassVar[dict[str, Hyper]] = {
+        **network_hypers(),
+        **pc_hypers(),
+        **proxy_draw_hypers(100, "best", PROXY_DRAWS_SOURCE),
+    }
     selects_samples = False
 
     def losses(self, b_image, b_text, o_image, o_text):

@@ -24,6 +24,9 @@ from .selection import num_kept, small_loss_indices
 
 PAPER = "Yang, Yao, Liu, Deng, CVPR 2022 (Mutual Quantization for Cross-Modal Search with Noisy Labels)"
 FEATURES_LR = 1e-3
+PROXY_DRAWS_SOURCE = (
+    "xbench [R] (C > 2K is not in the paper); CSQ's test, DeepHash-pytorch @ ab14068 CSQ.py L84-113"
+)
 
 
 def network_hypers() -> dict[str, Hyper]:
@@ -55,6 +58,28 @@ def pc_loss(b: torch.Tensor, o: torch.Tensor, alpha: float, beta: float, quant: 
     return beta * proxy_bce(b, o) + alpha * quantization_penalty(b, quant)
 
 
+def selection_hypers(rounding: str, source: str) -> dict[str, Hyper]:
+    """The kept-count rounding of the small-loss selection (Eq. 5: ⌈R·n⌉; the release: ⌊R·n⌋)."""
+    return {
+        "keep_rounding": Hyper(
+            rounding,
+            source,
+            "kept count per batch: ceil ⌈R·n⌉ or floor ⌊R·n⌋ (min. 1)",
+            choices=("ceil", "floor"),
+        )
+    }
+
+
+def proxy_draw_hypers(tries: int, keep: str, source: str) -> dict[str, Hyper]:
+    """Random proxy draws for C > 2K (CSQ's acceptance test) and which draw is kept if none passes."""
+    return {
+        "proxy_tries": Hyper(tries, source, "random proxy draws for C > 2K (at most)", minimum=1),
+        "proxy_keep": Hyper(
+            keep, source, "draw kept when none meets CSQ's criteria: best or last", choices=("best", "last")
+        ),
+    }
+
+
 def pc_hypers() -> dict[str, Hyper]:
     return {
         "alpha": Hyper(1e-4, "paper §4.2", "weight α of the quantization term R(b)"),
@@ -80,9 +105,6 @@ class ProxyHasher(Hasher):
     supported_bits = "powers of two (the proxies are rows of a Sylvester Hadamard matrix): 16, 32, 64, 128, …"
     default_epochs = 100
     has_sample_losses = True
-    keep_rounding = "ceil"
-    proxy_keep = "best"  # which random proxy draw to keep when the CSQ criteria are never met
-    proxy_tries = 100
     selects_samples = True  # report the small-loss selection (Hasher.selected_samples); bce: False
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
@@ -93,7 +115,7 @@ class ProxyHasher(Hasher):
             warnings.warn(
                 f"{self.name}: {shape.num_classes} classes at {bits} bits: no random proxy draw "
                 f"reached the CSQ distance criteria (min > K/4, mean ≥ K/2); using the "
-                f"{self.proxy_keep} draw (min distance {proxies.min_distance})",
+                f"{self.hp['proxy_keep']} draw (min distance {proxies.min_distance})",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -128,19 +150,12 @@ class ProxyHasher(Hasher):
     @classmethod
     def check_values(cls, hp: dict[str, Any]) -> list[str]:
         """Messages ("key: what was expected") for out-of-range hyperparameter values."""
-        errors = []
-        if not isinstance(hp["batch_size"], int) or hp["batch_size"] < 1:
-            errors.append(f"batch_size: expected a positive integer, got {hp['batch_size']!r}")
-        for key in ("lr", "weight_decay"):
-            if not isinstance(hp[key], (int, float)) or not hp[key] >= 0:
-                errors.append(f"{key}: expected a non-negative number, got {hp[key]!r}")
+        errors = []  # sizes and signs are checked from the declarations (check_hyper_value)
         rate = hp.get("noise_rate")
         if rate is not None and (not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0):
             errors.append(f"noise_rate: expected a rate in [0, 1) or None, got {rate!r}")
         if "t_k" in hp and (not isinstance(hp["t_k"], (int, float)) or not hp["t_k"] > 0):
             errors.append(f"t_k: expected a positive number of epochs, got {hp['t_k']!r}")
-        if "num_gradual" in hp and hp["num_gradual"] < 0:
-            errors.append(f"num_gradual: expected a non-negative integer, got {hp['num_gradual']!r}")
         return errors
 
     # ------------------------------------------------------------------ hooks
@@ -157,7 +172,11 @@ class ProxyHasher(Hasher):
     def build_proxies(self) -> ProxyCodes:
         rng = np.random.default_rng([self.seed, 0xC55])
         return hadamard_proxies(
-            self.shape.num_classes, self.bits, rng, max_tries=self.proxy_tries, keep=self.proxy_keep
+            self.shape.num_classes,
+            self.bits,
+            rng,
+            max_tries=self.hp["proxy_tries"],
+            keep=self.hp["proxy_keep"],
         )
 
     def assign_targets(self, labels: torch.Tensor) -> torch.Tensor:
@@ -223,7 +242,7 @@ class ProxyHasher(Hasher):
         ratio, targets = context
         terms = self._terms(data, idx, targets, train=True)
         joint = terms["joint"]
-        k = num_kept(len(idx), ratio, self.keep_rounding)
+        k = num_kept(len(idx), ratio, self.hp.get("keep_rounding", "ceil"))  # bce keeps all: no rounding
         keep = small_loss_indices(joint.detach(), k)
         self._kept.append(idx[keep].detach().cpu())
         loss = joint[keep].mean()
@@ -263,4 +282,14 @@ class ProxyHasher(Hasher):
         return {"proxies": self.proxy_info.summary(), **self._diagnostics}
 
 
-__all__ = ["FEATURES_LR", "PAPER", "ProxyHasher", "network_hypers", "pc_hypers", "pc_loss"]
+__all__ = [
+    "FEATURES_LR",
+    "PAPER",
+    "PROXY_DRAWS_SOURCE",
+    "proxy_draw_hypers",
+    "selection_hypers",
+    "ProxyHasher",
+    "network_hypers",
+    "pc_hypers",
+    "pc_loss",
+]

@@ -7,11 +7,14 @@ root, one mutation at a time, e.g.
     OMP_NUM_THREADS=1 python .ci/mutations.py              # all
     OMP_NUM_THREADS=1 python .ci/mutations.py cmmq dcmh    # only ids starting with these prefixes
 
+    MUTATION_TESTS=tests/test_loss_values.py python .ci/mutations.py   # only these test files
+
 Prints one line per mutation: id, caught/SURVIVED, the first failing test.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -485,7 +488,8 @@ def run(mutation) -> tuple[str, str]:
     count = text.count(old)
     if count != 1:
         return "BAD", f"old text occurs {count} times in {path}"
-    tests = [t for t in tests if Path(t).exists()]
+    only = os.environ.get("MUTATION_TESTS")  # e.g. tests/test_loss_values.py: what that file alone catches
+    tests = [t for t in (only.split(",") if only else tests) if Path(t).exists()]
     try:
         file.write_text(text.replace(old, new))
         proc = subprocess.run(

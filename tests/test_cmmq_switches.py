@@ -148,13 +148,17 @@ def test_proxy_draws_do_nothing_when_c_le_2k():
 
 
 def test_keep_best_vs_last_draw():
-    shape = ProblemShape(ModalityShape("features", 4), ModalityShape("bow", 3), 5, True, 8, "x")
+    """Same draws (20, none meets the criteria): ``last`` keeps the 20th, ``best`` the one with the
+    largest minimum distance — different proxies, nothing else changed."""
+    shape = ProblemShape(ModalityShape("features", 4), ModalityShape("bow", 3), 40, True, 8, "x")
     with pytest.warns(RuntimeWarning, match="last draw"):
-        last = build("cmmq-code", shape, 2, proxy_tries=100)
+        last = build("cmmq-code", shape, 16)
     with pytest.warns(RuntimeWarning, match="best draw"):
-        best = build("cmmq-code", shape, 2, proxy_tries=100, proxy_keep="best")
-    assert last.proxy_info.tries == best.proxy_info.tries == 100
-    assert torch.equal(last.proxies[:4], best.proxies[:4]) and params_equal(last, best)
+        best = build("cmmq-code", shape, 16, proxy_keep="best")
+    assert last.proxy_info.tries == best.proxy_info.tries == 20
+    assert best.proxy_info.min_distance > last.proxy_info.min_distance
+    assert torch.equal(last.proxies[:32], best.proxies[:32]) and not torch.equal(last.proxies, best.proxies)
+    assert params_equal(last, best)
 
 
 @pytest.mark.parametrize("text_net", ["linear2", "mlp3"])

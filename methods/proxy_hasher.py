@@ -15,82 +15,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from .base import Hasher, Hyper, ProblemShape, TrainData
+from .base import Hasher, ProblemShape, TrainData
 from .epoch_log import EpochLog
 from .networks import ImageNet, TextNet
 from .proxies import ProxyCodes, count_ties, hadamard_proxies, is_power_of_two, majority_vote, tie_vector
-from .quantization import QUANT_KINDS, proxy_bce, quantization_penalty
-from .selection import num_kept, small_loss_indices
-
-PAPER = "Yang, Yao, Liu, Deng, CVPR 2022 (Mutual Quantization for Cross-Modal Search with Noisy Labels)"
-FEATURES_LR = 1e-3
-PROXY_DRAWS_SOURCE = (
-    "xbench [R] (C > 2K is not in the paper); CSQ's test, DeepHash-pytorch @ ab14068 CSQ.py L84-113"
+from .proxy_hypers import (
+    FEATURES_LR,
+    PAPER,
+    PROXY_DRAWS_SOURCE,
+    network_hypers,
+    pc_hypers,
+    proxy_draw_hypers,
+    selection_hypers,
 )
-
-
-def network_hypers() -> dict[str, Hyper]:
-    """Hyperparameters shared by every proxy-based method (optimiser, networks)."""
-    return {
-        "lr": Hyper(
-            1e-5,
-            "paper §4.2 (end-to-end); features mode: xbench, validated on synthetic + Wikipedia",
-            "RMSprop learning rate of both networks",
-            features_default=FEATURES_LR,
-        ),
-        "weight_decay": Hyper(1e-5, "paper §4.2", "RMSprop weight decay"),
-        "batch_size": Hyper(128, "paper §4.2", "mini-batch size"),
-        "text_hidden": Hyper(
-            None,
-            "release heuristic ⌈(T+K)/2⌉ (CMMQ release network.py) [R]",
-            "hidden width of the text MLP (None: ⌈(T+K)/2⌉)",
-        ),
-        "backbone_weights": Hyper(
-            "imagenet",
-            "paper §4.2 (ImageNet-pretrained ResNet-18)",
-            "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path",
-        ),
-    }
+from .quantization import proxy_bce, quantization_penalty
+from .selection import num_kept, small_loss_indices
 
 
 def pc_loss(b: torch.Tensor, o: torch.Tensor, alpha: float, beta: float, quant: str) -> torch.Tensor:
     """Per-sample PC loss of one modality: β · BCE((1+b)/2, (1+o)/2) + α · R(b) (paper Eq. 3)."""
     return beta * proxy_bce(b, o) + alpha * quantization_penalty(b, quant)
-
-
-def selection_hypers(rounding: str, source: str) -> dict[str, Hyper]:
-    """The kept-count rounding of the small-loss selection (Eq. 5: ⌈R·n⌉; the release: ⌊R·n⌋)."""
-    return {
-        "keep_rounding": Hyper(
-            rounding,
-            source,
-            "kept count per batch: ceil ⌈R·n⌉ or floor ⌊R·n⌋ (min. 1)",
-            choices=("ceil", "floor"),
-        )
-    }
-
-
-def proxy_draw_hypers(tries: int, keep: str, source: str) -> dict[str, Hyper]:
-    """Random proxy draws for C > 2K (CSQ's acceptance test) and which draw is kept if none passes."""
-    return {
-        "proxy_tries": Hyper(tries, source, "random proxy draws for C > 2K (at most)", minimum=1),
-        "proxy_keep": Hyper(
-            keep, source, "draw kept when none meets CSQ's criteria: best or last", choices=("best", "last")
-        ),
-    }
-
-
-def pc_hypers() -> dict[str, Hyper]:
-    return {
-        "alpha": Hyper(1e-4, "paper §4.2", "weight α of the quantization term R(b)"),
-        "beta": Hyper(1.0, "paper §4.2", "scale β of the proxy BCE (δ(x) = exp(−βx))"),
-        "quant": Hyper(
-            "square",
-            "paper Eq. 3 read as DCMH's squared term (printed form is a slip)",
-            "quantization term: square Σ(|b|−1)² or linear Σ(|b|−1) (as printed)",
-            choices=QUANT_KINDS,
-        ),
-    }
 
 
 class ProxyHasher(Hasher):

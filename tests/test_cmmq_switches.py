@@ -94,7 +94,9 @@ def test_each_switch_back_to_the_release_value_changes_training(key):
     paper = build("cmmq", shape, batch_size=32)
     code = build("cmmq-code", shape, batch_size=32, **{**PAPER, key: release})
     train(paper, data), train(code, data)
-    assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(paper.parameters(), code.parameters(), strict=True))
+    assert not all(
+        torch.allclose(a, b, atol=1e-6) for a, b in zip(paper.parameters(), code.parameters(), strict=True)
+    )
 
 
 # ---------------------------------------------------------------- each switch alone

@@ -19,14 +19,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .base import Hyper
-from .proxy_hasher import (
-    PROXY_DRAWS_SOURCE,
-    ProxyHasher,
-    network_hypers,
-    pc_hypers,
-    pc_loss,
-    proxy_draw_hypers,
-)
+from .proxy_hasher import ProxyHasher, network_hypers, pc_hypers, pc_loss
+from .proxy_hypers import paper_proxy_draw_hypers
 
 
 class BCE(ProxyHasher):
@@ -38,7 +32,7 @@ class BCE(ProxyHasher):
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         **network_hypers(),
         **pc_hypers(),
-        **proxy_draw_hypers(100, "best", PROXY_DRAWS_SOURCE),
+        **paper_proxy_draw_hypers(),
     }
     selects_samples = False
 

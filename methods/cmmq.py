@@ -66,14 +66,12 @@ from .base import Hyper
 from .proxy_hasher import (
     FEATURES_LR,
     PAPER,
-    PROXY_DRAWS_SOURCE,
     ProxyHasher,
     network_hypers,
     pc_hypers,
     pc_loss,
-    proxy_draw_hypers,
-    selection_hypers,
 )
+from .proxy_hypers import paper_proxy_draw_hypers, paper_selection_hypers
 from .quantization import symmetric_kl
 from .selection import keep_ratio
 
@@ -91,8 +89,8 @@ class CMMQ(ProxyHasher):
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         **network_hypers(),
         **pc_hypers(),
-        **selection_hypers("ceil", "paper Eq. 5 (|D'| ≥ R(t)·|D|)"),
-        **proxy_draw_hypers(100, "best", PROXY_DRAWS_SOURCE),
+        **paper_selection_hypers(),
+        **paper_proxy_draw_hypers(),
         "mq_weight": Hyper(0.7, "paper §4.2 and Fig. 7 (λ)", "weight λ of the mutual quantization loss"),
         "kl_reduction": Hyper(
             "mean",

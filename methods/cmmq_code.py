@@ -46,7 +46,8 @@ import torch.nn.functional as F
 from .base import Hyper, ProblemShape
 from .networks import ImageNet, ReleaseTextNet, TextNet
 from .proxies import argmax_assign, majority_vote
-from .proxy_hasher import FEATURES_LR, ProxyHasher, proxy_draw_hypers, selection_hypers
+from .proxy_hasher import FEATURES_LR, ProxyHasher
+from .proxy_hypers import release_proxy_draw_hypers, release_selection_hypers
 from .quantization import proxy_bce, release_infonce, symmetric_kl
 from .selection import keep_ratio, release_keep_ratio
 
@@ -133,8 +134,8 @@ class CMMQCode(ProxyHasher):
             "linspace (ρ at epoch index num_gradual − 1) or paper (R(t) with T_k = num_gradual)",
             choices=("linspace", "paper"),
         ),
-        **selection_hypers("floor", "release My_method.py L108-109 (int((1 − forget_rate)·B))"),
-        **proxy_draw_hypers(20, "last", "release My_method.py L127-156"),
+        **release_selection_hypers(),
+        **release_proxy_draw_hypers(),
         "noise_rate": Hyper(
             None,
             "release --noise_rate (= forget rate)",

@@ -22,11 +22,8 @@ from .proxies import ProxyCodes, count_ties, hadamard_proxies, is_power_of_two, 
 from .proxy_hypers import (
     FEATURES_LR,
     PAPER,
-    PROXY_DRAWS_SOURCE,
     network_hypers,
     pc_hypers,
-    proxy_draw_hypers,
-    selection_hypers,
 )
 from .quantization import proxy_bce, quantization_penalty
 from .selection import num_kept, small_loss_indices
@@ -229,9 +226,6 @@ class ProxyHasher(Hasher):
 __all__ = [
     "FEATURES_LR",
     "PAPER",
-    "PROXY_DRAWS_SOURCE",
-    "proxy_draw_hypers",
-    "selection_hypers",
     "ProxyHasher",
     "network_hypers",
     "pc_hypers",

@@ -42,25 +42,43 @@ def network_hypers() -> dict[str, Hyper]:
     }
 
 
-def selection_hypers(rounding: str, source: str) -> dict[str, Hyper]:
-    """The kept-count rounding of the small-loss selection (Eq. 5: ⌈R·n⌉; the release: ⌊R·n⌋)."""
+ROUNDING_HELP = "kept count per batch: ceil ⌈R·n⌉ or floor ⌊R·n⌋ (min. 1)"
+TRIES_HELP = "random proxy draws for C > 2K (at most)"
+KEEP_HELP = "draw kept when none meets CSQ's criteria: best or last"
+RELEASE_PROXIES = "release My_method.py L127-156"
+
+
+def paper_selection_hypers() -> dict[str, Hyper]:
+    """The kept count of the small-loss selection as Eq. 5 asks, ⌈R·n⌉ (``floor``: the release's ⌊R·n⌋)."""
     return {
         "keep_rounding": Hyper(
-            rounding,
-            source,
-            "kept count per batch: ceil ⌈R·n⌉ or floor ⌊R·n⌋ (min. 1)",
-            choices=("ceil", "floor"),
+            "ceil", "paper Eq. 5 (|D'| ≥ R(t)·|D|)", ROUNDING_HELP, choices=("ceil", "floor")
         )
     }
 
 
-def proxy_draw_hypers(tries: int, keep: str, source: str) -> dict[str, Hyper]:
-    """Random proxy draws for C > 2K (CSQ's acceptance test) and which draw is kept if none passes."""
+def release_selection_hypers() -> dict[str, Hyper]:
+    """The release's kept count ``int((1 − forget_rate)·B)`` = ⌊R·n⌋."""
     return {
-        "proxy_tries": Hyper(tries, source, "random proxy draws for C > 2K (at most)", minimum=1),
-        "proxy_keep": Hyper(
-            keep, source, "draw kept when none meets CSQ's criteria: best or last", choices=("best", "last")
-        ),
+        "keep_rounding": Hyper(
+            "floor", "release My_method.py L108-109", ROUNDING_HELP, choices=("ceil", "floor")
+        )
+    }
+
+
+def paper_proxy_draw_hypers() -> dict[str, Hyper]:
+    """Random proxy draws for C > 2K (not in the paper): up to 100, the best kept if none passes CSQ's test."""
+    return {
+        "proxy_tries": Hyper(100, PROXY_DRAWS_SOURCE, TRIES_HELP, minimum=1),
+        "proxy_keep": Hyper("best", PROXY_DRAWS_SOURCE, KEEP_HELP, choices=("best", "last")),
+    }
+
+
+def release_proxy_draw_hypers() -> dict[str, Hyper]:
+    """The release's proxy draws for C > 2K: up to 20, the last one kept."""
+    return {
+        "proxy_tries": Hyper(20, RELEASE_PROXIES, TRIES_HELP, minimum=1),
+        "proxy_keep": Hyper("last", RELEASE_PROXIES, KEEP_HELP, choices=("best", "last")),
     }
 
 
@@ -83,6 +101,8 @@ __all__ = [
     "PROXY_DRAWS_SOURCE",
     "network_hypers",
     "pc_hypers",
-    "proxy_draw_hypers",
-    "selection_hypers",
+    "paper_proxy_draw_hypers",
+    "paper_selection_hypers",
+    "release_proxy_draw_hypers",
+    "release_selection_hypers",
 ]

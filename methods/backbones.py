@@ -34,6 +34,11 @@ DEFAULT_BACKBONE = "resnet18"
 # Backbones without pretrained weights: with them methods take their features-mode (from-scratch)
 # hyperparameter defaults (ProblemShape.features_defaults).
 FROM_SCRATCH = ("small-cnn",)
+# THE raw-image training setting for a backbone trained from scratch, the same for every method:
+# every optimiser's rate (the method's own rate and schedule) is multiplied, epoch by epoch, by this
+# schedule's factor over the run's budget (cosine annealing to 0, PyTorch's CosineAnnealingLR).
+# Applied by Hasher.apply_lr_schedule; docs/synthetic-images.md ("Training setting") says why.
+FROM_SCRATCH_ANNEAL = "cosine"
 
 # Inputs are mapped from [0, 255] to [-1, 1] per channel (no dataset statistics are assumed).
 SMALL_CNN_MEAN = 0.5
@@ -142,6 +147,7 @@ __all__ = [
     "BACKBONES",
     "DEFAULT_BACKBONE",
     "FROM_SCRATCH",
+    "FROM_SCRATCH_ANNEAL",
     "Backbone",
     "SmallCNN",
     "UnitScale",

@@ -25,7 +25,8 @@ The images go through each method's raw-image path (uint8 on the device, the met
 augmentation if it has one). The dataset declares ``small-cnn`` as its image backbone
 (``meta["image_backbone"]``, read by :func:`xbench.methods.networks.resolve_backbone`); the
 ``backbone`` option changes it (``resnet18`` resizes to 224×224: far slower on a CPU).
-Without ``--epochs`` methods train for their own budget (``EPOCH_SCALE`` = 1; CMMQ/BCE 100).
+Without ``--epochs`` methods train for their own budget (CMMQ/BCE 100 epochs): memorising the noise
+needs it (``docs/synthetic-images.md``, "The phenomenon").
 Everything is drawn from ``numpy.random.default_rng(seed)``: same seed → identical arrays.
 """
 
@@ -36,10 +37,6 @@ import numpy as np
 from .base import CrossModalData
 from .entry import DatasetEntry
 from .synthetic import bag_of_words, options_loader, synthetic_labels, train_in_database_split
-
-# Without --epochs, a run trains for this fraction of the method's own epoch budget: 1, the method's own
-# (CMMQ/BCE 100). Memorising the noise needs the long budget (docs/synthetic-images.md, "The phenomenon").
-EPOCH_SCALE = 1.0
 
 SHAPES = ("square", "disk", "triangle", "cross", "ring", "diamond")
 TEXTURES = ("solid", "stripes", "checker")
@@ -218,7 +215,6 @@ def make_synthetic_images(
             "generator": "xbench.datasets.synthetic_images",
             "seed": seed,
             "num_items": num_items,
-            "epoch_scale": EPOCH_SCALE,
             "image_backbone": backbone,
         },
     )

@@ -17,7 +17,8 @@ dataset's declared preference (``ModalityShape.backbone``, e.g. ``synthetic-imag
   initialisation (the methods' ``imagenet`` default means "the backbone's own default" here),
   or from a state-dict checkpoint given as a path. Since every network then learns from
   scratch, methods take their features-mode hyperparameter defaults with it (e.g. lr 1e-3
-  rather than the paper's fine-tuning 1e-5; ``ProblemShape.features_defaults``).
+  rather than the paper's fine-tuning 1e-5; ``ProblemShape.features_defaults``), and every
+  optimiser's rate is annealed to 0 over the run (:data:`FROM_SCRATCH_ANNEAL`).
 """
 
 from __future__ import annotations

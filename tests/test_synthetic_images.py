@@ -18,7 +18,7 @@ from xbench.datasets.synthetic_images import (
 from xbench.methods import ModalityShape, ProblemShape
 from xbench.methods.backbones import SmallCNN, build_backbone
 from xbench.methods.networks import ImageNet, resolve_backbone
-from xbench.runner import execute
+from xbench.runner import execute, resolve_epochs
 
 TINY_IMAGES = {
     "num_items": 60,
@@ -45,7 +45,8 @@ def test_shapes_kinds_and_split():
     d = make_synthetic_images(**TINY_IMAGES)
     assert d.image_kind == "images" and d.image.dtype == np.uint8 and d.image.shape == (60, 3, 16, 16)
     assert d.text.shape == (60, 40) and d.labels.shape == (60, 6) and d.labels.sum(1).min() >= 1
-    assert d.meta["image_backbone"] == "small-cnn" and d.meta["epoch_scale"] == 1.0
+    assert d.meta["image_backbone"] == "small-cnn"
+    assert resolve_epochs(RunConfig("bce", "synthetic-images", 32), methods.get("bce"), d) == 100
     s = d.split
     assert len(s.query) == 10 and len(s.train) == 24
     assert np.isin(s.train, s.database).all() and not np.isin(s.query, s.database).any()

@@ -1,3 +1,3 @@
-from .cli import main
+from xbench.cli import main
 
 main()

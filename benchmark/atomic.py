@@ -2,7 +2,7 @@
 
 Every file the core writes (run results, baselines, reports, figures, ``xbench evaluate -o``)
 goes through :func:`atomic_path`: the content is written to a temporary file in the target's
-folder (``.tmp-<pid>-<host>-<random><suffix>``, see :func:`xbench.claims.temp_prefix`: a name
+folder (``.tmp-<pid>-<host>-<random><suffix>``, see :func:`temp_prefix`: a name
 the results reader skips and the next ``xbench run`` removes once its process is gone), flushed
 to disk and renamed onto the target, which is atomic on POSIX file systems. On any error the temporary file
 is removed and the target is left as it was. The temporary file is created with mode 0666
@@ -14,12 +14,29 @@ the wings never import the core.)
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from .claims import temp_prefix
+TEMP_PREFIX = ".tmp-"
+
+
+def hostname() -> str:
+    return socket.gethostname()
+
+
+def host_tag(host: str | None = None) -> str:
+    """Eight hex digits naming a host inside temp-file names."""
+    return hashlib.sha1((host or hostname()).encode()).hexdigest()[:8]
+
+
+def temp_prefix() -> str:
+    """The prefix of this process's temp files: ``.tmp-<pid>-<host tag>-`` (the claims'
+    :func:`xbench.running.claims.clean_temp_files` removes those of processes that are gone)."""
+    return f"{TEMP_PREFIX}{os.getpid()}-{host_tag()}-"
 
 
 def _tmp_name(path: Path) -> Path:

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from xbench.config import RunConfig, RunResult
-from xbench.store import save_result
+from xbench.running.config import RunConfig, RunResult
+from xbench.running.store import save_result
 
 try:
     from test_report_fixtures import curves
@@ -90,7 +90,7 @@ def pq_results(results: Path) -> Path:
             "lsh",
             bits,
             0,
-            # xbench.health's format: collapsed image codes in the database
+            # xbench.evaluating.health's format: collapsed image codes in the database
             health={
                 "sets": {"database": {"image": {"n": 100, "bits": 32, "distinct": 2, "bit_balance": 0.95}}},
                 "tied_at_nearest": {},

@@ -7,10 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from xbench.check import compare, make_baseline, read_baseline
 from xbench.cli import main
 from xbench.errors import XbenchError
-from xbench.results import load_runs
+from xbench.reporting.check import compare, make_baseline, read_baseline
+from xbench.reporting.results import load_runs
 
 try:
     from test_report_fixtures import make_run

@@ -8,10 +8,10 @@ import torch
 from sklearn.cross_decomposition import CCA, PLSCanonical
 
 from xbench import methods
-from xbench.config import RunConfig
 from xbench.datasets.testing import write_wikipedia
 from xbench.methods import ModalityShape, ProblemShape, TrainData
-from xbench.runner import execute
+from xbench.running.config import RunConfig
+from xbench.running.runner import execute
 
 
 def _problem(n=300, dx=12, dy=6, seed=0):

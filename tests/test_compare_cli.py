@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from xbench import stats
+from xbench.reporting import stats
 
 try:
     from stats_fixtures import per_query, pq_results

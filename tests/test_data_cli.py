@@ -10,8 +10,8 @@ import torchvision
 from click.testing import CliRunner
 
 from xbench import datasets
-from xbench.commands.data import data as data_group
-from xbench.commands.data import parse_options
+from xbench.cli.data import data as data_group
+from xbench.cli.data import parse_options
 from xbench.datasets.extract import IMAGENET_MEAN, IMAGENET_STD, preprocess_images
 from xbench.datasets.splits import read_split_file
 from xbench.datasets.testing import make_arrays, write_dcmh_split_files, write_wikipedia

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xbench import metrics
 from xbench.cli import main
+from xbench.evaluating import metrics
 
 
 def arrays(seed: int = 0, nq: int = 15, nd: int = 200, bits: int = 32, labels: int = 5):

@@ -46,6 +46,8 @@ def test_regular_install_imports(tmp_path):
         import xbench, xbench.methods, xbench.datasets, xbench.noise, xbench.cli
         print(xbench.__file__); print(xbench.methods.__file__)
         print(sorted(xbench.methods.registry.names())[:1])
+        import xbench.running.runner, xbench.reporting.reference as ref
+        assert (ref.packaged_reference_dir() / "cmmq2022_table2.csv").is_file()
     """)
     out = subprocess.run(
         [sys.executable, "-c", code],

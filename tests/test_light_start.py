@@ -71,8 +71,7 @@ def test_evaluate_runs_on_numpy_alone(tmp_path):
     loaded = _loaded_after(_cli(["evaluate", str(path), "--topk", "10", "-o", str(out)]))
     assert not any(loaded.values()), loaded
     result = json.loads(out.read_text())
-    from xbench import metrics
-
+    from xbench.evaluating import metrics
     data = np.load(path)
     expected = metrics.mean_average_precision(
         data["query_codes"], data["db_codes"], data["query_labels"], data["db_labels"], topk=10
@@ -82,7 +81,7 @@ def test_evaluate_runs_on_numpy_alone(tmp_path):
 
 def test_numpy_histograms_equal_a_direct_count():
     """The numpy path's per-row histogram (one bincount over row-offset keys) against np.add.at."""
-    from xbench.metrics import _bincount_rows
+    from xbench.evaluating.metrics import _bincount_rows
 
     rng = np.random.default_rng(1)
     # uint8 rows of even length take the adjacent-pairs path; odd rows and uint16 keys the row-offset path
@@ -97,7 +96,7 @@ def test_numpy_histograms_equal_a_direct_count():
 
 def test_seeding_is_deterministic_without_inductor():
     code = (
-        "from xbench.runner import seed_everything\nseed_everything(0)\nimport torch\n"
+        "from xbench.running.runner import seed_everything\nseed_everything(0)\nimport torch\n"
         "print(torch.are_deterministic_algorithms_enabled(), "
         "torch.is_deterministic_algorithms_warn_only_enabled(), 'torch._inductor' in sys.modules)"
     )

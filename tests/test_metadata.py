@@ -9,7 +9,8 @@ import matplotlib.colors
 import pytest
 from matplotlib.markers import MarkerStyle
 
-from xbench import datasets, display, methods, noise, plots, results
+from xbench import datasets, methods, noise
+from xbench.reporting import display, plots, results
 
 
 def test_every_registered_method_carries_its_metadata():

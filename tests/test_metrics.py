@@ -1,4 +1,4 @@
-"""xbench.metrics against a plain, hand-written reference (docs/metrics.md)."""
+"""xbench.evaluating.metrics against a plain, hand-written reference (docs/metrics.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from xbench import metrics
+from xbench.evaluating import metrics
 
 # ----------------------------------------------------------------------------------------------
 # the reference: definitions written out literally, one query at a time

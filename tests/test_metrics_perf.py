@@ -8,7 +8,8 @@ import sys
 
 import numpy as np
 
-from xbench import metrics, perf
+from xbench.evaluating import metrics
+from xbench.perf import evaluator as perf
 
 
 def test_reference_equals_fast_evaluator_and_data_are_deterministic():

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xbench import metrics
+from xbench.evaluating import metrics
 
 
 def ap_at(ranked_rel, topk):

@@ -245,8 +245,7 @@ def test_deterministic_given_the_seed(name):
 
 
 def _train_map(m, train: TrainData) -> float:
-    from xbench import metrics
-
+    from xbench.evaluating import metrics
     qi, dt = m.encode_all("image", train.image), m.encode_all("text", train.text)
     return metrics.mean_average_precision(qi, dt, train.labels, train.labels, topk=None)
 

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from xbench import metrics, results
+from xbench.evaluating import metrics
+from xbench.reporting import results
 
 try:
     from conftest import tiny_options

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from xbench import perf_gpu
+from xbench.perf import gpu as perf_gpu
 
 
 def test_perf_gpu_small_on_cpu(tmp_path, capsys):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from xbench import perf_budget, perf_runner, perf_threads
+from xbench.perf import budget as perf_budget
+from xbench.perf import runner as perf_runner
+from xbench.perf import threads as perf_threads
 
 from .conftest import TINY
 

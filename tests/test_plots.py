@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from matplotlib.image import imread
 
-from xbench import plots
 from xbench.cli import main
 from xbench.errors import XbenchError
-from xbench.results import load_runs
+from xbench.reporting import plots
+from xbench.reporting.results import load_runs
 
 try:
     from test_report_fixtures import make_run

@@ -8,8 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from xbench import metrics
-from xbench import realvalued as rv
+from xbench.evaluating import metrics
+from xbench.evaluating import realvalued as rv
 
 
 def _exact_scores(q: np.ndarray, d: np.ndarray, similarity: str) -> list[list]:

@@ -9,11 +9,11 @@ import pandas as pd
 from click.testing import CliRunner
 
 from xbench.cli import main
-from xbench.config import RunConfig, RunResult
-from xbench.reference import load_reference, matching, packaged_reference_dir
-from xbench.report import compare_tables
-from xbench.results import load_runs
-from xbench.store import save_result
+from xbench.reporting.reference import load_reference, matching, packaged_reference_dir
+from xbench.reporting.results import load_runs
+from xbench.reporting.tables import compare_tables
+from xbench.running.config import RunConfig, RunResult
+from xbench.running.store import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,10 +128,10 @@ def test_per_modality_must_match():
 def test_shipped_as_package_data_and_found_outside_a_checkout(tmp_path, monkeypatch):
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
-    globs = [g.strip() for g in cfg["options.package_data"]["xbench"].split(",")]
-    shipped = {p.name for g in globs for p in (ROOT / "benchmark").glob(g)}
+    globs = [g.strip() for g in cfg["options.package_data"]["xbench.reporting"].split(",")]
+    shipped = {p.name for g in globs for p in (ROOT / "benchmark" / "reporting").glob(g)}
     assert {"cmmq2022_table2.csv", "mrl2021_tables1-2.csv", "README.md"} <= shipped
-    assert packaged_reference_dir() == ROOT / "benchmark" / "published"
+    assert packaged_reference_dir() == ROOT / "benchmark" / "reporting" / "published"
     monkeypatch.chdir(tmp_path)  # no results/reference here
     assert len(load_reference()) == 570
     user = tmp_path / "results" / "reference"

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from xbench.cli import main
-from xbench.reference import load_reference
-from xbench.report import compare_tables, sweep_tables, table2
-from xbench.report_render import latex_escape, render
-from xbench.results import load_runs, summarise
+from xbench.reporting.reference import load_reference
+from xbench.reporting.render import latex_escape, render
+from xbench.reporting.results import load_runs, summarise
+from xbench.reporting.tables import compare_tables, sweep_tables, table2
 
 try:
     from test_report_fixtures import make_run, table_results

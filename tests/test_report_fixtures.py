@@ -1,7 +1,7 @@
 """Small results folders for the report / plot / check tests, written without training.
 
-Each run is an :class:`xbench.config.RunResult` with hand-chosen metrics (and, where asked,
-curves, history and per-sample losses) stored by :func:`xbench.store.save_result`, i.e. in
+Each run is an :class:`xbench.running.config.RunResult` with hand-chosen metrics (and, where asked,
+curves, history and per-sample losses) stored by :func:`xbench.running.store.save_result`, i.e. in
 exactly the files ``xbench run`` writes.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from xbench.config import RunConfig, RunResult
-from xbench.store import save_result
+from xbench.running.config import RunConfig, RunResult
+from xbench.running.store import save_result
 
 
 def curves(level: float, bits: int) -> dict[str, Any]:
@@ -96,7 +96,7 @@ def make_run(
             }
             for e in range(1, epochs + 1)
         ]
-        if losses:  # a selecting method: selection quality per epoch (xbench.selection_quality)
+        if losses:  # a selecting method: selection quality per epoch (xbench.evaluating.selection_quality)
             for entry in result.history:
                 e = entry["epoch"]
                 entry.update(

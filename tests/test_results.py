@@ -1,4 +1,4 @@
-"""The results layer (xbench.results): typed records, the DataFrame, damaged files, the one reader,
+"""The results layer (xbench.reporting.results): typed records, the DataFrame, damaged files, the one reader,
 the atomic writer, `check --tolerance`, and Table 2 under several noise settings side by side."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xbench import atomic, results
+from xbench import atomic
 from xbench.cli import main
 from xbench.errors import XbenchError
-from xbench.report import table2_by_noise
-from xbench.results import (
+from xbench.reporting import results
+from xbench.reporting.results import (
     Damaged,
     ResultWarning,
     load,
@@ -25,13 +25,14 @@ from xbench.results import (
     normalise_noise,
     read_run,
 )
+from xbench.reporting.tables import table2_by_noise
 
 try:
     from test_report_fixtures import make_run, table_results
 except ImportError:  # pragma: no cover
     from .test_report_fixtures import make_run, table_results
 
-PACKAGE = Path(results.__file__).resolve().parent
+PACKAGE = Path(atomic.__file__).resolve().parent  # the core, every room
 
 
 # ------------------------------------------------------------------------------------ records, frame
@@ -254,7 +255,7 @@ def test_check_refuses_a_bad_tolerance(tmp_path, bad):
 
 
 def test_compare_refuses_nan_tolerance_directly(tmp_path):
-    from xbench.check import compare, make_baseline
+    from xbench.reporting.check import compare, make_baseline
 
     frame = load_runs(table_results(tmp_path / "res"))
     with pytest.raises(XbenchError, match="--tolerance"):
@@ -352,26 +353,27 @@ def test_no_module_but_the_results_layer_reads_result_files():
     """Only results.py scans a results folder or reads run files; the other readers are listed with
     what they read (none of them a run result)."""
     readers = re.compile(
-        r"rglob\(|json\.load\(|json\.loads\([^)]*read_text|np\.load\(|load_arrays|iter_results"
+        r"rglob\(|json\.load\(|json\.loads\(.*read_text|np\.load\(|load_arrays|iter_results"
     )
     allowed = {
-        "results.py": "the results layer",
-        "store.py": "is_done: the status of a file the store itself wrote (resume)",
-        "check.py": "read_baseline: the baseline file, not a run result",
-        "commands/evaluate.py": "the user's codes .npz",
-        "perf.py": "its own benchmark's temporary files",
-        "perf_gpu.py": "its own benchmark's temporary files",
-        "claims.py": "claim files and stale temp files of interrupted writes, not run results",
-        "preflight.py": "whether the folders under runs/ are writable (reads no file)",
-        "health.py": "health.of_run: the codes of a raw run document (xbench.results passes the codes itself)",
+        "reporting/results.py": "the results layer",
+        "running/store.py": "is_done: the status of a file the store itself wrote (resume)",
+        "reporting/check.py": "read_baseline: the baseline file, not a run result",
+        "cli/evaluate.py": "the user's codes .npz",
+        "perf/evaluator.py": "its own benchmark's temporary files",
+        "perf/gpu.py": "its own benchmark's temporary files",
+        "running/claims.py": "claim files and stale temp files of interrupted writes, not run results",
+        "running/preflight.py": "whether the folders under runs/ are writable (reads no file)",
     }
     offenders = {name for name, text in _sources().items() if readers.search(text)} - set(allowed)
-    assert not offenders, f"modules reading result files outside xbench.results: {sorted(offenders)}"
+    assert not offenders, f"modules reading result files outside xbench.reporting.results: {sorted(offenders)}"
     # and inside the allowed ones, no scanning of a results folder but in results.py
     scanners = {n for n, text in _sources().items() if re.search(r"glob\(", text)}
     # reference.py: the published-number CSVs; claims.py: stale temp files; preflight.py: whether the
     # folders under runs/ are writable (it reads no file)
-    assert scanners <= {"results.py", "reference.py", "claims.py", "preflight.py"}, scanners
+    assert scanners <= {
+        "reporting/results.py", "reporting/reference.py", "running/claims.py", "running/preflight.py"
+    }, scanners
     for name in ("TASKS = ", "def resolve_topk", "def normalise_noise", "def atomic_write"):
         defs = [n for n, text in _sources().items() if re.search(rf"^{re.escape(name)}", text, re.MULTILINE)]
         assert len(defs) <= 1, (name, defs)

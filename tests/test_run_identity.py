@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 
-from xbench import executor, grid, results, store
-from xbench.config import RunConfig, RunResult
-from xbench.preflight import canonical_noise
+from xbench.reporting import results
+from xbench.running import executor, grid, store
+from xbench.running.config import RunConfig, RunResult
+from xbench.running.preflight import canonical_noise
 
 from .conftest import tiny_options
 

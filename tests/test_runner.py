@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from xbench import executor, grid, methods, results
-from xbench.config import RunConfig
+from xbench import methods
 from xbench.methods.lsh import LSH
+from xbench.reporting import results
+from xbench.running import executor, grid
+from xbench.running.config import RunConfig
 
 from .conftest import tiny_options
 

@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from xbench import metrics, realvalued, results, selection, store
-from xbench.config import RunConfig
 from xbench.datasets import load
 from xbench.datasets.errors import DatasetError
 from xbench.datasets.testing import write_wikipedia
-from xbench.grid import GridError, GridSpec, expand
-from xbench.runner import execute
+from xbench.evaluating import metrics, realvalued
+from xbench.reporting import results
+from xbench.running import selection, store
+from xbench.running.config import RunConfig
+from xbench.running.grid import GridError, GridSpec, expand
+from xbench.running.runner import execute
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from xbench import claims
-from xbench import results as results_layer
+from xbench.reporting import results as results_layer
+from xbench.running import claims
 
 from .conftest import tiny_options
 
@@ -123,8 +123,7 @@ def test_heartbeat_keeps_a_claim_fresh(tmp_path):
 
 
 def test_run_skips_a_cell_claimed_by_a_live_process_and_takes_a_dead_ones(cli, tmp_path):
-    from xbench import executor
-
+    from xbench.running import executor
     args = [
         "run",
         "--methods",
@@ -148,8 +147,7 @@ def test_run_skips_a_cell_claimed_by_a_live_process_and_takes_a_dead_ones(cli, t
 
 
 def _planned(results: Path, args: list):
-    from xbench import executor, grid
-
+    from xbench.running import executor, grid
     specs = grid.build_specs(
         None,
         {

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from xbench import methods
-from xbench.config import RunConfig
 from xbench.methods import Hasher, Hyper, ModalityShape, ProblemShape, TrainData
 from xbench.methods.epoch_log import EpochLog
 from xbench.methods.schedules import Schedule, learning_rate
+from xbench.running.config import RunConfig
 
 SHAPE = ProblemShape(ModalityShape("features", 6), ModalityShape("bow", 5), 3, True, 20, "tiny")
 
@@ -139,8 +139,7 @@ def test_epoch_budget_is_a_typed_field():
 
 
 def test_runner_passes_the_epoch_budget(monkeypatch):
-    from xbench import runner
-
+    from xbench.running import runner
     seen = []
     original = Recorder.fit_epoch
 

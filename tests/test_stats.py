@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from xbench import stats
+from xbench.reporting import stats
 
 
 def _ap(seed: int, n: int, shift: float = 0.0) -> np.ndarray:

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from xbench import datasets, methods
-from xbench.config import RunConfig
 from xbench.datasets.synthetic_images import (
     COLOURS,
     SHAPES,
@@ -18,7 +17,8 @@ from xbench.datasets.synthetic_images import (
 from xbench.methods import ModalityShape, ProblemShape
 from xbench.methods.backbones import SmallCNN, build_backbone
 from xbench.methods.networks import ImageNet, resolve_backbone
-from xbench.runner import execute, resolve_epochs
+from xbench.running.config import RunConfig
+from xbench.running.runner import execute, resolve_epochs
 
 TINY_IMAGES = {
     "num_items": 60,
@@ -149,7 +149,7 @@ def test_from_scratch_backbone_anneals_every_optimiser_by_cosine(method):
 
 
 def test_runner_hands_the_dataset_backbone_to_methods():
-    from xbench.runner import problem_shape
+    from xbench.running.runner import problem_shape
 
     d = make_synthetic_images(**TINY_IMAGES)
     assert problem_shape(d, 24).image.backbone == "small-cnn"
@@ -182,8 +182,7 @@ def test_every_method_runs_end_to_end_on_raw_images(method):
 def test_figures_grid_draws_figures_1_and_8_on_synthetic_images():
     from pathlib import Path
 
-    from xbench import grid
-
+    from xbench.running import grid
     path = Path(__file__).resolve().parents[1] / "results" / "experiments" / "figures.toml"
     cells = [c for s in grid.build_specs(path, {}) for c in grid.expand(s)]
     curves = [c for c in cells if c.group == "curves"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from xbench import threads
-from xbench.config import RunConfig
+from xbench.running import threads
+from xbench.running.config import RunConfig
 
 from .conftest import tiny_options
 
@@ -60,7 +60,6 @@ def test_runtime_registered_methods_keep_the_grid_in_process(test_methods_regist
 @pytest.fixture
 def test_methods_registered():
     from xbench import methods
-
     cls = type("Runtime", (methods.get("lsh"),), {"name": "runtime-only"})
     methods.registry.register(cls.name, cls)
     yield cls.name

@@ -1,1 +1,0 @@
-"""One module per ``xbench`` command."""

@@ -183,6 +183,7 @@ def test_figures_grid_draws_figures_1_and_8_on_synthetic_images():
     from pathlib import Path
 
     from xbench.running import grid
+
     path = Path(__file__).resolve().parents[1] / "results" / "experiments" / "figures.toml"
     cells = [c for s in grid.build_specs(path, {}) for c in grid.expand(s)]
     curves = [c for c in cells if c.group == "curves"]

@@ -54,7 +54,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .backbones import FROM_SCRATCH
+from .backbones import FROM_SCRATCH, FROM_SCRATCH_ANNEAL
 from .epoch_log import EpochLog
 from .hyper import Hyper, check_hyper_value, coerce
 from .inputs import InputNormalisation
@@ -286,14 +286,23 @@ class Hasher(nn.Module):
         """Set every parameter group's rate for ``epoch``; the logged rates (``lr`` or ``lr_<optimiser>``)."""
         schedule = self.lr_schedule()
         total = self.epoch_budget(data, schedule.epochs)
+        factor = self.from_scratch_factor(data, epoch)
         logged: dict[str, float] = {}
         for key, opt in self.optimizers.items():
             for group in opt.param_groups:
-                group["lr"] = learning_rate(schedule, group["base_lr"], epoch, total)
+                group["lr"] = factor * learning_rate(schedule, group["base_lr"], epoch, total)
             logged[key] = opt.param_groups[0]["lr"]
         if len(logged) == 1:
             return {"lr": next(iter(logged.values()))}
         return {f"lr_{key}": value for key, value in logged.items()}
+
+    def from_scratch_factor(self, data: TrainData, epoch: int) -> float:
+        """1, or with raw images through a backbone trained from scratch (``small-cnn``) the factor
+        of :data:`~xbench.methods.backbones.FROM_SCRATCH_ANNEAL` at ``epoch`` of the run's budget:
+        one setting of the raw-image path for every method (docs/synthetic-images.md)."""
+        if not (self.shape.image_is_raw and self.shape.image.backbone in FROM_SCRATCH):
+            return 1.0
+        return learning_rate(Schedule(FROM_SCRATCH_ANNEAL), 1.0, epoch, self.epoch_budget(data))
 
     # ------------------------------------------------------------------ batching
     def batches(

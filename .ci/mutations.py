@@ -30,6 +30,7 @@ DCMH = ["tests/test_pairwise.py", "tests/test_pairwise_methods.py", "tests/test_
 MRL = ["tests/test_mrl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
 UOT = ["tests/test_uot_rcl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
 LINEAR = ["tests/test_classical.py", "tests/test_loss_values.py"]
+PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
 
 # id, file, old text, new text, tests
 MUTATIONS = [
@@ -477,6 +478,119 @@ MUTATIONS = [
         'z = (z - getattr(self, f"mean_{modality}"))',
         'z = (z - 0 * getattr(self, f"mean_{modality}"))',
         LINEAR,
+    ),
+    # ---- prdh (tests/test_prdh.py; the gradient-only one: test_pairwise_methods.py)
+    (
+        "prdh-inter-term-dropped",
+        "methods/prdh.py",
+        '"inter": pairwise_nll(theta(u, self.buffer(other)), s_inter).sum() * scale,',
+        '"inter": 0.0 * pairwise_nll(theta(u, self.buffer(other)), s_inter).sum() * scale,',
+        PRDH,
+    ),
+    (
+        "prdh-inter-against-own-buffer-buffer-swap",
+        "methods/prdh.py",
+        "theta(u, self.buffer(other)), s_inter",
+        "theta(u, self.buffer(modality)), s_inter",
+        PRDH,
+    ),
+    (
+        "prdh-intra-against-other-buffer-buffer-swap",
+        "methods/prdh.py",
+        "theta(u, self.buffer(modality)), s_intra",
+        "theta(u, self.buffer(other)), s_intra",
+        PRDH,
+    ),
+    (
+        "prdh-intra-factor-2-dropped",
+        "methods/prdh.py",
+        '"intra": 2.0\n',
+        '"intra": 1.0\n',
+        PRDH,
+    ),
+    (
+        "prdh-w-intra-ignored",
+        "methods/prdh.py",
+        '* float(self.hp["w_intra"])\n            * pairwise_nll',
+        "* pairwise_nll",
+        PRDH,
+    ),
+    (
+        "prdh-inter-similarity-from-own-labels",
+        "methods/prdh.py",
+        "s_inter = similarity(batch_labels, data.labels_of(other))",
+        "s_inter = similarity(batch_labels, own_labels)",
+        PRDH,
+    ),
+    (
+        "prdh-intra-similarity-from-other-labels",
+        "methods/prdh.py",
+        "s_intra = similarity(batch_labels, own_labels)",
+        "s_intra = similarity(batch_labels, data.labels_of(other))",
+        PRDH,
+    ),
+    (
+        "prdh-quantization-sign-flipped",
+        "methods/prdh.py",
+        "quantization_loss(self.B[idx], u)",
+        "quantization_loss(-self.B[idx], u)",
+        PRDH,
+    ),
+    (
+        "prdh-gamma-and-eta-swapped",
+        "methods/prdh.py",
+        '"quantization": float(self.hp["gamma"])',
+        '"quantization": float(self.hp["eta"])',
+        PRDH,
+    ),
+    (
+        "prdh-decorrelation-sign-flipped",
+        "methods/prdh.py",
+        '"decorrelation": float(self.hp["lam"]) * decorrelation_loss(u)',
+        '"decorrelation": -float(self.hp["lam"]) * decorrelation_loss(u)',
+        PRDH,
+    ),
+    (
+        "prdh-balance-dropped",
+        "methods/prdh.py",
+        '"balance": float(self.hp["eta"])',
+        '"balance": 0.0 * float(self.hp["eta"])',
+        PRDH,
+    ),
+    (
+        "prdh-balance-w-o-live-batch-rows-gradient-only",
+        "methods/prdh.py",
+        "balance_loss(self.column_sum_with(modality, u, idx))",
+        "balance_loss(self.buffer(modality).sum(0))",
+        PRDH,
+    ),
+    (
+        "prdh-scale-1-n-bs-1-n",
+        "methods/prdh.py",
+        "scale = 1.0 / (len(data) * len(idx))",
+        "scale = 1.0 / (len(data) * len(data))",
+        PRDH,
+    ),
+    (
+        "prdh-objective-intra-weight-dropped",
+        "methods/prdh.py",
+        '+ float(self.hp["w_intra"]) * intra',
+        "+ intra",
+        PRDH,
+    ),
+    (
+        "prdh-objective-decorrelation-sign-flipped",
+        "methods/prdh.py",
+        ') / n2 + float(self.hp["lam"]) * decor',
+        ') / n2 - float(self.hp["lam"]) * decor',
+        PRDH,
+    ),
+    (
+        "prdh-objective-text-intra-dropped",
+        "methods/prdh.py",
+        "+ self.chunked_nll(self.G, self.G, lt, lt)",
+        "+ 0.0",
+        PRDH,
     ),
 ]
 

@@ -15,6 +15,14 @@ Designed to behave like MIRFlickr-25K features so that methods differ and label 
   ``text_background`` of the words carry no label information). Some items end up with
   few informative words, so text alone is not trivially separable either.
 
+Variants (options; the defaults give the arrays above, byte for byte): ``image_features="counts"``
+replaces the image features by sparse non-negative bag-of-visual-words counts over ``image_vocab``
+(1750) visual words, ≈ ``image_words`` (100) per item, drawn as the text is (label topics plus the
+shared background) from a random stream of their own, so labels, text and split are unchanged — the
+regime of SIFT bag-of-visual-words features; ``image_scale`` multiplies the image features (e.g.
+100: dense features of another scale). They check that a method's defaults do not depend on the
+scale or sparsity of ``synthetic``'s inputs (docs/health.md).
+
 The split is query / train / database with train ⊂ database (the MIRFlickr protocol).
 Without ``--epochs``, methods train for ``EPOCH_SCALE`` (0.2) of their own epoch budget
 here (the runner reads ``meta["epoch_scale"]``); real datasets use the full budgets.
@@ -49,7 +57,12 @@ DEFAULTS = {
     "text_background": 0.5,
     "num_scenes": 6,
     "seed": 0,
+    "image_features": "dense",
+    "image_vocab": 1750,
+    "image_words": 100.0,
+    "image_scale": 1.0,
 }
+IMAGE_FEATURES = ("dense", "counts")
 
 
 def synthetic_labels(
@@ -109,8 +122,20 @@ def make_synthetic(
     text_background: float = 0.5,
     num_scenes: int = 6,
     seed: int = 0,
+    image_features: str = "dense",
+    image_vocab: int = 1750,
+    image_words: float = 100.0,
+    image_scale: float = 1.0,
 ) -> CrossModalData:
     """Generate the synthetic cross-modal dataset (see the module docstring)."""
+    if image_features not in IMAGE_FEATURES:
+        raise ValueError(
+            f"synthetic: image_features must be one of {', '.join(IMAGE_FEATURES)}, got {image_features!r}"
+        )
+    if not (image_scale > 0 and np.isfinite(image_scale)):
+        raise ValueError(f"synthetic: image_scale must be a positive number, got {image_scale}")
+    if image_vocab < 1 or image_words <= 0:
+        raise ValueError("synthetic: image_vocab must be ≥ 1 and image_words > 0")
     if num_query + num_train > num_items:
         raise ValueError("num_query + num_train must not exceed num_items")
     if num_classes < 2 or num_scenes < 1:
@@ -132,6 +157,12 @@ def make_synthetic(
     text = bag_of_words(rng, labels, vocab_size, words_per_item, text_background)
 
     split = train_in_database_split(rng, n, num_query, num_train, source=f"synthetic seed {seed}")
+    if image_features == "counts":  # a stream of its own: labels, text and split stay those of the seed
+        image = bag_of_words(
+            np.random.default_rng([seed, 1]), labels, image_vocab, image_words, text_background
+        )
+    if image_scale != 1.0:
+        image = (image * np.float32(image_scale)).astype(np.float32)
     database = split.database
     return CrossModalData(
         name="synthetic",
@@ -148,6 +179,8 @@ def make_synthetic(
             "seed": seed,
             "num_items": n,
             "epoch_scale": EPOCH_SCALE,
+            **({"image_features": image_features} if image_features != "dense" else {}),
+            **({"image_scale": image_scale} if image_scale != 1.0 else {}),
         },
     )
 

@@ -100,6 +100,24 @@ def discriminator_accuracy(
     return float(right) / float(2 * f_label.shape[0] + f_image.shape[0] + f_text.shape[0])
 
 
+def discriminator_step(
+    d_image: Discriminator,
+    d_text: Discriminator,
+    f_label: torch.Tensor,
+    f_image: torch.Tensor,
+    f_text: torch.Tensor,
+    form: str = "bce",
+) -> tuple[torch.Tensor, dict]:
+    """A D-step's (loss, logged terms) on detached features; ``dis_acc`` is a callable evaluated when
+    logged, i.e. after the optimiser step."""
+    f_label, f_image, f_text = f_label.detach(), f_image.detach(), f_text.detach()
+    loss = discriminator_loss(d_image, d_text, f_label, f_image, f_text, form)
+    return loss, {
+        "loss_dis": loss,
+        "dis_acc": lambda: discriminator_accuracy(d_image, d_text, f_label, f_image, f_text, form),
+    }
+
+
 @contextmanager
 def frozen(module: nn.Module) -> Iterator[None]:
     """Temporarily stop gradients into ``module``'s parameters (they still pass through it)."""

@@ -17,7 +17,8 @@ dataset's declared preference (``ModalityShape.backbone``, e.g. ``synthetic-imag
   initialisation (the methods' ``imagenet`` default means "the backbone's own default" here),
   or from a state-dict checkpoint given as a path. Since every network then learns from
   scratch, methods take their features-mode hyperparameter defaults with it (e.g. lr 1e-3
-  rather than the paper's fine-tuning 1e-5; ``ProblemShape.features_defaults``).
+  rather than the paper's fine-tuning 1e-5; ``ProblemShape.features_defaults``), and every
+  optimiser's rate is annealed to 0 over the run (:data:`FROM_SCRATCH_ANNEAL`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ DEFAULT_BACKBONE = "resnet18"
 # Backbones without pretrained weights: with them methods take their features-mode (from-scratch)
 # hyperparameter defaults (ProblemShape.features_defaults).
 FROM_SCRATCH = ("small-cnn",)
+# THE raw-image training setting for a backbone trained from scratch, the same for every method:
+# every optimiser's rate (the method's own rate and schedule) is multiplied, epoch by epoch, by this
+# schedule's factor over the run's budget (cosine annealing to 0, PyTorch's CosineAnnealingLR).
+# Applied by Hasher.apply_lr_schedule; docs/synthetic-images.md ("Training setting") says why.
+FROM_SCRATCH_ANNEAL = "cosine"
 
 # Inputs are mapped from [0, 255] to [-1, 1] per channel (no dataset statistics are assumed).
 SMALL_CNN_MEAN = 0.5
@@ -142,6 +148,7 @@ __all__ = [
     "BACKBONES",
     "DEFAULT_BACKBONE",
     "FROM_SCRATCH",
+    "FROM_SCRATCH_ANNEAL",
     "Backbone",
     "SmallCNN",
     "UnitScale",

@@ -54,9 +54,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .backbones import FROM_SCRATCH
+from .backbones import FROM_SCRATCH, FROM_SCRATCH_ANNEAL
 from .epoch_log import EpochLog
 from .hyper import Hyper, check_hyper_value, coerce
+from .inputs import InputNormalisation
 from .schedules import Schedule, learning_rate
 
 MODALITIES = ("image", "text")
@@ -153,6 +154,11 @@ class Hasher(nn.Module):
     color: ClassVar[str | None] = None  # matplotlib colour (None: derived from the name)
     marker: ClassVar[str | None] = None  # matplotlib marker (None: derived from the name)
     sample_chunk: ClassVar[int] = 1024  # batch size of sample_losses / outputs_all
+    #: why the method *as published* breaks the code-health thresholds (shown under the report's
+    #: marker; docs/health.md); "" when it should not
+    health_note: ClassVar[str] = ""
+    #: input scaling (xbench.methods.inputs) when the method declares no ``input_norm`` hyperparameter
+    input_norm: ClassVar[str] = "none"
 
     def __init__(
         self,
@@ -175,6 +181,7 @@ class Hasher(nn.Module):
         self.generator = torch.Generator().manual_seed(self.seed)
         self._optimizers: dict[str, torch.optim.Optimizer] | None = None
         self._prepared = False
+        self.inputs = InputNormalisation(shape, str(self.hp.get("input_norm", self.input_norm)))
 
     # ------------------------------------------------------------------ declaration helpers
     @classmethod
@@ -279,14 +286,23 @@ class Hasher(nn.Module):
         """Set every parameter group's rate for ``epoch``; the logged rates (``lr`` or ``lr_<optimiser>``)."""
         schedule = self.lr_schedule()
         total = self.epoch_budget(data, schedule.epochs)
+        factor = self.from_scratch_factor(data, epoch)
         logged: dict[str, float] = {}
         for key, opt in self.optimizers.items():
             for group in opt.param_groups:
-                group["lr"] = learning_rate(schedule, group["base_lr"], epoch, total)
+                group["lr"] = factor * learning_rate(schedule, group["base_lr"], epoch, total)
             logged[key] = opt.param_groups[0]["lr"]
         if len(logged) == 1:
             return {"lr": next(iter(logged.values()))}
         return {f"lr_{key}": value for key, value in logged.items()}
+
+    def from_scratch_factor(self, data: TrainData, epoch: int) -> float:
+        """1, or with raw images through a backbone trained from scratch (``small-cnn``) the factor
+        of :data:`~xbench.methods.backbones.FROM_SCRATCH_ANNEAL` at ``epoch`` of the run's budget:
+        one setting of the raw-image path for every method (docs/synthetic-images.md)."""
+        if not (self.shape.image_is_raw and self.shape.image.backbone in FROM_SCRATCH):
+            return 1.0
+        return learning_rate(Schedule(FROM_SCRATCH_ANNEAL), 1.0, epoch, self.epoch_budget(data))
 
     # ------------------------------------------------------------------ batching
     def batches(
@@ -311,6 +327,7 @@ class Hasher(nn.Module):
         """One epoch: prepare (first call), learning rates, then the begin / train / end hooks."""
         self.train()
         if not self._prepared:
+            self.inputs.fit(data)  # input scaling: train-split statistics, once
             self.prepare(data)
             self._prepared = True
         log = EpochLog(self.log_names())
@@ -385,9 +402,13 @@ class Hasher(nn.Module):
         return torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.float32)
 
     # ------------------------------------------------------------------ the interface
+    def scaled(self, modality: str, x: torch.Tensor) -> torch.Tensor:
+        """``x`` after the method's input scaling (:attr:`inputs`; identity with ``input_norm`` none)."""
+        return self.inputs(modality, x)
+
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        """Real-valued outputs (N×K); by default the modality's network applied to ``x``."""
-        return self.net(modality)(x)
+        """Real-valued outputs (N×K); by default the modality's network applied to the scaled ``x``."""
+        return self.net(modality)(self.scaled(modality, x))
 
     @torch.no_grad()
     def encode(self, modality: str, x: torch.Tensor) -> torch.Tensor:

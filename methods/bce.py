@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from .base import Hyper
 from .proxy_hasher import ProxyHasher, network_hypers, pc_hypers, pc_loss
+from .proxy_hypers import paper_proxy_draw_hypers
 
 
 class BCE(ProxyHasher):
@@ -28,7 +29,11 @@ class BCE(ProxyHasher):
     name = "bce"
     display_name, order, color, marker = "BCE", 20, "#56b4e9", "X"
     description = "basic proxy-BCE cross-modal hashing (CMMQ without selection and mutual quantization)"
-    hyperparameters: ClassVar[dict[str, Hyper]] = {**network_hypers(), **pc_hypers()}
+    hyperparameters: ClassVar[dict[str, Hyper]] = {
+        **network_hypers(),
+        **pc_hypers(),
+        **paper_proxy_draw_hypers(),
+    }
     selects_samples = False
 
     def losses(self, b_image, b_text, o_image, o_text):

@@ -26,19 +26,19 @@ Pairs: the cross-modal pairs (image i, text j) of each mini-batch, S from the (n
 labels; both networks are updated on the same batch (DCH-style within-batch training).
 Codes = sign of the tanh outputs.
 
-Defaults: γ = 2 (focal loss; torchcmh ``training/CMHH.py`` ``parameters``), β = 0.25 (the
-β of a commented-out joint within-batch ``train()`` in torchcmh's ``training/CMHH.py`` at
-WangGodder/deep-cross-modal-hashing@5bc3add, L132 ``beta = 0.25`` and L193-194 the
-inner-product Hamming distance ½(K − h_xᵀh_y) scaled by β; that block was removed in 969ce26,
-and at the pinned 9784397 the only β is the active code's 0.5 on a Euclidean distance, L29
-and L112; 0.25 was also slightly better on ``synthetic``), λ = 0.1 (xbench; with λ = 1 the *text*
-codes collapse to a single code on ``synthetic`` at 32 bits, with λ = 0.1 to 8 codes — a known
-collapse, see docs/health.md), SGD with momentum 0.9, lr 0.02 (image) and 0.2 (text) halved every
-15 epochs, batch 128 (torchcmh L29-50). torchcmh trains 500
-epochs; with the lr halved every 15 epochs it is below 2% of the initial rate after 90
-epochs, so ``default_epochs`` is 100 (xbench). Networks: the suite's shared ImageNet / TextNet with
-tanh outputs (CMMQ paper §4.2). Inputs of precomputed features are standardised and BoW
-centred as for ``dcmh`` (:class:`~xbench.methods.pairwise.InputNormalisation`).
+Defaults: γ = 2 (focal loss; torchcmh ``training/CMHH.py`` ``parameters``); β = 1.6/K (xbench,
+so that βK/2 = 0.8: a pair at the initial distance K/2 has p ≈ 0.45 and dissimilar pairs push
+apart from the start; torchcmh's commented-out β = 0.25 of WangGodder/deep-cross-modal-hashing
+@5bc3add L132, on the inner-product distance of L193-194, gives p ≈ 0.02 at K = 32 and lets the
+codes collapse — docs/health.md); λ = 0.1 (xbench); SGD with momentum 0.9, lr 0.02 (image) and
+0.2 (text) halved every 15 epochs, batch 128 (torchcmh @ 9784397: batch L25, rates L30-32, SGD
+momentum L48-49). torchcmh trains 500 epochs; with the lr halved every 15 epochs it is below 2% of
+the initial rate after 90 epochs, so ``default_epochs`` is 100 (xbench). Networks: the suite's
+shared ImageNet / TextNet with tanh outputs (CMMQ paper §4.2). Inputs of both modalities are
+standardised (``input_norm``, :mod:`xbench.methods.inputs`): with BoW only centred the text
+outputs start tiny and bias-dominated, and the cosine distance's 1/‖h‖ gradient collapses them
+(docs/health.md). Known limitation: at symmetric:0.6 on ``synthetic`` the text codes still
+collapse to one code (no term of the loss rewards distinct codes).
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ import numpy as np
 import torch
 
 from .base import Hasher, Hyper, TrainData
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .networks import ImageNet, TextNet
 from .pairwise import (
-    InputNormalisation,
     class_balanced_weights,
     continuous_hamming,
     exponential_focal_loss,
@@ -62,7 +62,7 @@ from .pairwise import (
 )
 from .schedules import Schedule
 
-_T = "torchcmh @ 9784397 training/CMHH.py L29-50 [T]"
+_T = "torchcmh @ 9784397 training/CMHH.py L25-49 [T]"
 
 
 class CMHH(Hasher):
@@ -77,11 +77,12 @@ class CMHH(Hasher):
     has_sample_losses = True
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         "beta": Hyper(
-            0.25,
-            "torchcmh @5bc3add training/CMHH.py L132 (commented-out joint train(), removed in "
-            "969ce26): beta = 0.25 on the inner-product Hamming distance ½(K − h_xᵀh_y), L193-194 [T] "
+            0.0,
+            "xbench: 1.6/K so that βK/2 = 0.8 at every K (docs/health.md: with a fixed β the codes "
+            "collapse); torchcmh @5bc3add training/CMHH.py L132 (commented-out joint train(), removed in "
+            "969ce26) has beta = 0.25 on the inner-product Hamming distance ½(K − h_xᵀh_y), L193-194 [T] "
             "(@9784397 L29, L112: 0.5 on a Euclidean distance)",
-            "rate β of p = exp(−β d); the radius where p = ½ is ln2/β",
+            "rate β of p = exp(−β d) (the radius where p = ½ is ln2/β); 0 = 1.6/K",
         ),
         "gamma": Hyper(
             2.0, f"{_T}: parameters['gamma'] (focal loss, Lin et al. 2017)", "focusing parameter γ"
@@ -108,10 +109,10 @@ class CMHH(Hasher):
         ),
         "lr_decay": Hyper(0.5, f"{_T}: lr_decay", "multiplicative learning-rate decay per step"),
         "input_norm": Hyper(
-            "auto",
-            "as dcmh (InputNormalisation)",
-            "auto, none, center or standardize",
-            choices=("auto", "none", "center", "standardize"),
+            "standardize",
+            "xbench: both modalities standardised (docs/health.md; was auto, as dcmh)",
+            INPUT_NORM_HELP,
+            choices=INPUT_NORMS,
         ),
         "backbone_weights": Hyper(
             "imagenet",
@@ -127,11 +128,17 @@ class CMHH(Hasher):
             raise ValueError(
                 f"cmhh.batch_size: expected an integer ≥ 2 (pairs within a batch), got {hp['batch_size']}"
             )
+        if not float(hp["beta"]) >= 0:
+            raise ValueError(f"cmhh.beta: expected a number ≥ 0 (0: 1.6/K), got {hp['beta']}")
         if int(hp["lr_step"]) < 1:
             raise ValueError(f"cmhh.lr_step: expected a positive integer, got {hp['lr_step']}")
         self.image_net = ImageNet(shape.image, bits, out_activation="tanh", weights=hp["backbone_weights"])
         self.text_net = TextNet(text_input_dim(shape), bits, out_activation="tanh")
-        self.inputs = InputNormalisation(shape, hp["input_norm"])
+
+    @property
+    def beta(self) -> float:
+        """β of p = exp(−β d): the ``beta`` hyperparameter, or 1.6/K when it is 0."""
+        return float(self.hp["beta"]) or 1.6 / self.bits
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {
@@ -151,9 +158,6 @@ class CMHH(Hasher):
     def min_batch_size(self) -> int:
         return 2  # pairs within a batch
 
-    def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        return self.net(modality)(self.inputs(modality, x))
-
     def pair_terms(
         self,
         h_image: torch.Tensor,
@@ -163,7 +167,7 @@ class CMHH(Hasher):
     ) -> torch.Tensor:
         """Class-balanced exponential focal loss w_ij ℓ_ij of each pair (N×M, not reduced)."""
         dist = continuous_hamming(h_image, h_text)
-        focal = exponential_focal_loss(dist, s, float(self.hp["beta"]), float(self.hp["gamma"]))
+        focal = exponential_focal_loss(dist, s, self.beta, float(self.hp["gamma"]))
         return class_balanced_weights(s, counts) * focal
 
     def pair_loss(self, h_image: torch.Tensor, h_text: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -174,10 +178,7 @@ class CMHH(Hasher):
         """Per-row quantization penalty (before λ)."""
         if self.hp["quantization"] == "square":
             return square_quantization_loss(h)
-        return exponential_quantization_loss(h, float(self.hp["beta"]))
-
-    def prepare(self, data: TrainData) -> None:
-        self.inputs.fit(data)
+        return exponential_quantization_loss(h, self.beta)
 
     def batch_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> dict[str, torch.Tensor]:
         """(1/|S|) Σ w_ij ℓ_ij over the batch's cross-modal pairs + λ·½(mean quantization of both sides)."""
@@ -207,4 +208,4 @@ class CMHH(Hasher):
         return out
 
     def extra_state_for_store(self) -> dict[str, Any]:
-        return {"radius": float(np.log(2.0) / float(self.hp["beta"]))}
+        return {"radius": float(np.log(2.0) / self.beta)}

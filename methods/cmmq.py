@@ -50,8 +50,10 @@ Deviations / readings (switchable unless said otherwise)
   2·log 2 ≈ 1.39 of all-zero outputs, and mAP 0.586 / 0.576 (I→T / T→I), at the LSH floor
   (0.577 / 0.574) — against 0.811 / 0.798 with the mean.
 * ``quant``: ``square`` (default) or ``linear`` (the printed R(b)).
-* The selection keeps ⌈R(t)·n⌉ (Eq. 5's |D'| ≥ R(t)|D|); the release keeps ⌊R(t)·n⌋ (not a
-  hyperparameter: the class attribute ``keep_rounding``).
+* ``keep_rounding``: the selection keeps ⌈R(t)·n⌉ (Eq. 5's |D'| ≥ R(t)|D|); ``floor`` keeps
+  the release's ⌊R(t)·n⌋.
+* ``proxy_tries`` / ``proxy_keep``: for C > 2K (not in the paper) up to 100 random draws, the
+  best kept when none meets CSQ's criteria; the release: 20, the last.
 * On raw images a trailing mini-batch of a single sample is skipped (BatchNorm cannot train
   on one sample).
 """
@@ -61,7 +63,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .base import Hyper
-from .proxy_hasher import FEATURES_LR, PAPER, ProxyHasher, network_hypers, pc_hypers, pc_loss
+from .proxy_hasher import (
+    FEATURES_LR,
+    PAPER,
+    ProxyHasher,
+    network_hypers,
+    pc_hypers,
+    pc_loss,
+)
+from .proxy_hypers import paper_proxy_draw_hypers, paper_selection_hypers
 from .quantization import symmetric_kl
 from .selection import keep_ratio
 
@@ -79,6 +89,8 @@ class CMMQ(ProxyHasher):
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         **network_hypers(),
         **pc_hypers(),
+        **paper_selection_hypers(),
+        **paper_proxy_draw_hypers(),
         "mq_weight": Hyper(0.7, "paper §4.2 and Fig. 7 (λ)", "weight λ of the mutual quantization loss"),
         "kl_reduction": Hyper(
             "mean",

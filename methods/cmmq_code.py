@@ -1,66 +1,38 @@
 """``cmmq-code``: CMMQ as the authors' released implementation behaves.
 
 Source: yangerkun/Mutual-Quantization-for-Cross-Modal-Search-With-Noisy-Labels @ 2b17232
-(``My_method.py``, ``network.py``, ``utils/tools.py``), compared with the paper
-in docs/methods/cmmq.md; line numbers below are
-those of that commit. Registered beside ``cmmq`` (the paper) so the effect of each
-difference can be measured. Hyperparameter switches turn most of them back to the paper's choice
-(``mq_weight``, ``num_gradual``, ``quant_weight``, ``text_net``, ``proxy_assign``, ``augment``);
-these are **not** switchable (class attributes or fixed code): the kept-count rounding
-(⌊R·n⌋ here, ⌈R·n⌉ in ``cmmq``; ``keep_rounding``), the number of random proxy draws for
-C > 2K and which draw is kept (20, the last; ``cmmq``: 100, the best; ``proxy_tries`` /
-``proxy_keep``), the heads' initialisation (N(0, 0.01) image head, the release text net's
-N(0, 0.01) / N(0, 0.5)), the epoch offset of the keep schedule (the release's forget ramp
-reaches ρ at epoch index ``num_gradual`` − 1, ``cmmq``'s R(t) at t = T_k), and a symmetric-KL
-MQ term (``cmmq-code`` has only the release's InfoNCE term).
+(``My_method.py``, ``network.py``, ``utils/tools.py``; line numbers of that commit). Registered
+beside ``cmmq`` (the paper) so the effect of each difference can be measured; docs/methods/cmmq.md
+tabulates them. Each one has a hyperparameter whose other value is the paper's choice:
 
-Differences from the paper (``cmmq``), mirrored here:
+* ``mq_weight`` 0.0 (``--beta`` default, L20, L104) and ``mq_kind=infonce``: the release's
+  ``MQ_loss`` (L96-100), −log diag(softmax over dim 0 of U·Vᵀ) on tanh outputs, not the paper's
+  symmetric KL (``mq_kind=symkl``: :func:`~.quantization.symmetric_kl`, mean over bits, as in ``cmmq``);
+* ``keep_schedule=linspace`` with ``num_gradual`` 20 (L17, L192-194): forget rate
+  linspace(0, ρ, 20), reaching ρ at epoch index 19; ``paper`` is R(t) = 1 − min(t/T_k·ρ, ρ)
+  with T_k = ``num_gradual`` (ρ from epoch index T_k);
+* ``keep_rounding=floor``: ``int((1 − forget_rate)·B)`` = ⌊R·B⌋ kept (L108-109), not ⌈R·B⌉;
+* ``quant_weight`` 1e-4 (L72, L94, L102): per sample, the mean over the K bits of
+  BCE_img + BCE_txt + λ_q·((|u|−1)² + (|v|−1)²); ``cmmq``'s α·Σ_k equals λ_q = α·K;
+* ``text_net=linear2``: ``TextNet.forward`` returns fc3(fc1(x)), fc2 unused (``network.py``
+  L84-112; :class:`~xbench.methods.networks.ReleaseTextNet`); ``mlp3`` is the paper's MLP;
+* ``head_init=release``: image head N(0, 0.01), bias 0 (``network.py`` L58-60); text layers
+  fc1 N(0, 0.01), fc2/fc3 N(0, 0.5), biases 0 (L95-100); ``pytorch`` keeps PyTorch's defaults;
+* ``proxy_assign=name_based`` (L83, L115-124): argmax of the noisy labels for NUS-WIDE and
+  MS-COCO names, majority vote otherwise (:func:`release_assigns_by_argmax`);
+* ``proxy_tries`` 20, ``proxy_keep=last`` (L127-156): for C > 2K, at most 20 random draws and
+  the last one kept when CSQ's criteria are never met (seeded here; the release's is not);
+* ``augment`` (raw images; ``utils/tools.py`` L252-262): Resize 256 → RandomCrop 224 → flip
+  in training, centre crop at test.
 
-1. **Mutual quantization.** The term the release adds (``MQ_loss``, L96-100) is not the
-   paper's symmetric KL but −log diag(softmax over dim 0 of U·Vᵀ) on tanh outputs: a
-   one-directional text→image InfoNCE at temperature 1. Its weight ``--beta`` (here
-   ``mq_weight``) defaults to **0.0** (L20), so the release trains *without* any mutual
-   term by default. (Its ``KLLoss`` class is never instantiated.)
-2. **Forget schedule.** linspace(0, ρ, ``num_gradual``) over the first **20** epochs, then
-   ρ (L17, L192-194), instead of R(t) with T_k = 10; ρ is reached at epoch index 19.
-3. **Kept count.** ``int((1 − forget_rate) · B)`` = ⌊R·B⌋ (L108), not ⌈R·B⌉; the small
-   last batch of each epoch is filtered too.
-4. **Per-sample loss.** mean over the K bits of BCE_img + BCE_txt + λ_q · ((|u|−1)² +
-   (|v|−1)²) with λ_q = 1e-4 (L86-102), i.e. the quantization term is squared and averaged
-   over bits (the paper: α · Σ_k), plus ``mq_weight`` · MQ.
-5. **Text network.** ``TextNet.forward`` computes relu(fc1(x)), discards it and returns
-   fc3(fc1(x)) (``network.py`` L84-112): linear, fc2 unused; fc1 ~ N(0, 0.01), fc2/fc3 ~
-   N(0, 0.5) (:class:`~xbench.methods.networks.ReleaseTextNet`). ``text_net=mlp3`` uses the
-   paper's three-layer MLP instead.
-6. **Image network.** ResNet-18 → Linear(512, K) initialised N(0, 0.01), bias 0, **no
-   tanh in the network** (applied inside the loss; test codes are the sign of the linear
-   output, which equals the sign of its tanh). On features: the same linear head.
-7. **Proxy assignment by dataset name** (L83, L115-124): majority voting only for
-   MIRFlickr; the release's NUS-WIDE-10 (``nuswide10``) and MS-COCO (``ms-coco``) runs
-   take the proxy of argmax(noisy labels) — the lowest-index positive label, class 0 for
-   an empty row — although both are multi-label. ``proxy_assign=name_based`` applies this
-   to xbench datasets whose name denotes NUS-WIDE (except a 21-class variant, which the
-   release would vote on) or MS-COCO; every other dataset (not run by the release) votes.
-   ``vote`` / ``argmax`` force one rule.
-8. **Proxies for C > 2K**: random balanced rows, at most 20 draws, the *last* draw kept
-   when CSQ's criteria are never met (L127-156). (Seeded here; the release used unseeded
-   Python ``random``.) For C ≤ 2K it is [H_K; −H_K][:C], identical to the paper.
-9. **Augmentation (raw images only)**: train images Resize 256 → RandomCrop 224 →
-   RandomHorizontalFlip; test images Resize 256 → CenterCrop 224 (``utils/tools.py``
-   L252-262). ``augment=false`` turns it off.
-10. **Epochs and bits**: 100 epochs (L63); the release's default 16 bits is not imposed
-    (the suite's bits apply).
-
-Not mirrored (they would only break a run or the suite's protocol): the release scores the
-model only after odd epochs (never the final one) and with a shuffled database (the runner
-scores the last epoch with the suite's tie order); an exact 0 output stays 0 under its
-``torch.sign`` (the suite maps it to +1); the empty mean of a batch whose kept count rounds
-to 0 (NaN) — at least one sample is kept; the missing ``noisyutils`` source and
-hard-coded paths. The noisy labels come from the suite's noise models (the release reads
-a precomputed ``FLabTrain``). RMSprop runs as one optimiser over both nets — identical to
-the release's two optimisers with the same settings (state is per parameter).
-
-Features-mode default: lr 1e-3 like ``cmmq`` (the release only trains end to end).
+With every switch at the paper's value (``mq_kind=symkl, mq_weight=0.7, keep_schedule=paper,
+num_gradual=10, keep_rounding=ceil, quant_weight=α·K, text_net=mlp3, head_init=pytorch,
+proxy_assign=vote, proxy_tries=100, proxy_keep=best``) it trains exactly as ``cmmq`` on features.
+What stays: no tanh in the networks (only the continuous outputs of ``--retrieval`` differ; codes
+and losses are the same). Not mirrored (they would break a run or the
+suite's protocol): evaluation after odd epochs only, a shuffled database, ``torch.sign`` keeping
+0, an empty mean (NaN) when the kept count rounds to 0 (one sample is kept), the missing
+``noisyutils`` source and hard-coded paths. Features mode: lr 1e-3 like ``cmmq``.
 """
 
 from __future__ import annotations
@@ -75,10 +47,12 @@ from .base import Hyper, ProblemShape
 from .networks import ImageNet, ReleaseTextNet, TextNet
 from .proxies import argmax_assign, majority_vote
 from .proxy_hasher import FEATURES_LR, ProxyHasher
-from .quantization import proxy_bce, release_infonce
-from .selection import release_keep_ratio
+from .proxy_hypers import release_proxy_draw_hypers, release_selection_hypers
+from .quantization import proxy_bce, release_infonce, symmetric_kl
+from .selection import keep_ratio, release_keep_ratio
 
 RESIZE, CROP = 256, 224
+MUTUAL_TERMS = {"infonce": release_infonce, "symkl": lambda u, v: symmetric_kl(u, v, reduction="mean")}
 
 
 def release_assigns_by_argmax(dataset: str) -> bool:
@@ -132,9 +106,6 @@ class CMMQCode(ProxyHasher):
         "off by default, linear text net, name-based proxy assignment"
     )
     default_epochs = 100
-    keep_rounding = "floor"
-    proxy_keep = "last"
-    proxy_tries = 20
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         "lr": Hyper(
             1e-5,
@@ -149,8 +120,22 @@ class CMMQCode(ProxyHasher):
             "release config['lambda'] L72",
             "weight of the squared quantization term (averaged over bits with the BCE)",
         ),
-        "mq_weight": Hyper(0.0, "release --beta default L20", "weight of the release's InfoNCE 'MQ' term"),
+        "mq_weight": Hyper(0.0, "release --beta default L20", "weight of the mutual term (mq_kind)"),
+        "mq_kind": Hyper(
+            "infonce",
+            "release My_method.py L96-100",
+            "mutual term: infonce (the release's MQ_loss) or symkl (the paper's symmetric KL, mean over bits)",
+            choices=("infonce", "symkl"),
+        ),
         "num_gradual": Hyper(20, "release --num_gradual L17", "epochs over which the forget rate ramps to ρ"),
+        "keep_schedule": Hyper(
+            "linspace",
+            "release L192-194",
+            "linspace (ρ at epoch index num_gradual − 1) or paper (R(t) with T_k = num_gradual)",
+            choices=("linspace", "paper"),
+        ),
+        **release_selection_hypers(),
+        **release_proxy_draw_hypers(),
         "noise_rate": Hyper(
             None,
             "release --noise_rate (= forget rate)",
@@ -174,9 +159,15 @@ class CMMQCode(ProxyHasher):
             "release utils/tools.py L252-262",
             "raw images: random crop + flip in training, centre crop at test",
         ),
+        "head_init": Hyper(
+            "release",
+            "release network.py L58-60, L95-100",
+            "release (N(0, 0.01) image head; text N(0, 0.01), N(0, 0.5), N(0, 0.5); biases 0) or pytorch",
+            choices=("release", "pytorch"),
+        ),
         "backbone_weights": Hyper(
             "imagenet",
-            "release network.py (pretrained=True)",
+            "release network.py L45 (pretrained=True)",
             "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path",
         ),
     }
@@ -190,19 +181,23 @@ class CMMQCode(ProxyHasher):
         self.augment_generator = torch.Generator().manual_seed(self.seed * 1_000_003 + 29)
 
     def build_networks(self):
+        release = self.hp["head_init"] == "release"
+        weights = self.hp["backbone_weights"]
         image = ImageNet(
-            self.shape.image,
-            self.bits,
-            out_activation="linear",
-            weights=self.hp["backbone_weights"],
-            head_init_std=0.01,
+            self.shape.image, self.bits, "linear", weights, head_init_std=0.01 if release else None
         )
-        if self.hp["text_net"] == "linear2":
-            text = ReleaseTextNet(int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"])
-        else:
-            text = TextNet(
-                int(self.shape.text.dim), self.bits, hidden=self.hp["text_hidden"], out_activation="linear"
-            )
+        dim, hidden = int(self.shape.text.dim), self.hp["text_hidden"]
+        if self.hp["text_net"] == "linear2":  # built with the release's init (network.py L95-100)
+            text = ReleaseTextNet(dim, self.bits, hidden=hidden)
+            if not release:
+                for layer in (text.fc1, text.fc2, text.fc3):
+                    layer.reset_parameters()
+        else:  # built with PyTorch's init
+            text = TextNet(dim, self.bits, hidden=hidden, out_activation="linear")
+            linears = [m for m in text.modules() if isinstance(m, torch.nn.Linear)]
+            for layer, std in zip(linears if release else [], (0.01, 0.5, 0.5), strict=False):
+                torch.nn.init.normal_(layer.weight, 0.0, std)
+                torch.nn.init.zeros_(layer.bias)
         return image, text
 
     def assign_targets(self, labels: torch.Tensor) -> torch.Tensor:
@@ -231,19 +226,16 @@ class CMMQCode(ProxyHasher):
 
     def losses(self, b_image, b_text, o_image, o_text):
         q = (b_image.abs() - 1).pow(2) + (b_text.abs() - 1).pow(2)
-        bce_image, bce_text = proxy_bce(b_image, o_image), proxy_bce(b_text, o_text)
-        quant = q.mean(dim=1)
-        pc = bce_image + bce_text + self.hp["quant_weight"] * quant
-        terms = {"pc": pc}
+        pc = proxy_bce(b_image, o_image) + proxy_bce(b_text, o_text) + self.hp["quant_weight"] * q.mean(dim=1)
+        terms = {"pc": pc, "joint": pc}
         if self.hp["mq_weight"]:
-            mq = release_infonce(b_image, b_text)
-            terms["mq"] = mq
-            terms["joint"] = pc + self.hp["mq_weight"] * mq
-        else:
-            terms["joint"] = pc
+            terms["mq"] = MUTUAL_TERMS[self.hp["mq_kind"]](b_image, b_text)
+            terms["joint"] = pc + self.hp["mq_weight"] * terms["mq"]
         return terms
 
     def keep_ratio_at(self, epoch: int, rho: float) -> float:
+        if self.hp["keep_schedule"] == "paper":  # R(t) with T_k = num_gradual (0: ρ from the start)
+            return keep_ratio(epoch, rho, self.hp["num_gradual"]) if self.hp["num_gradual"] else 1.0 - rho
         return release_keep_ratio(epoch, rho, int(self.hp["num_gradual"]))
 
     def extra_state_for_store(self) -> dict[str, Any]:

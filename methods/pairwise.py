@@ -33,9 +33,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 import torch.nn.functional as nnf
-from torch import nn
 
-from .base import TrainData
+from .inputs import InputNormalisation  # noqa: F401  (re-exported: it lived here)
 
 # ----------------------------------------------------------------------------------- losses
 
@@ -163,62 +162,6 @@ def half_sq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 0.5 * (a - b).pow(2).sum()
 
 
-# ----------------------------------------------------------------------------------- inputs
-
-
 def text_input_dim(shape: Any) -> int:
     dim = shape.text.dim
     return int(dim if isinstance(dim, int) else math.prod(dim))
-
-
-class InputNormalisation(nn.Module):
-    """Per-dimension input normalisation fitted on the training set (raw images pass through).
-
-    ``mode``: ``none``; ``center`` (subtract the training mean); ``standardize`` (and
-    divide by the training std, floored at 1e-6); ``auto`` — centre bag-of-words inputs
-    (DCMH's MATLAB code zero-means the BoW: ``normZeroMean``, ``DCMH_demo.m`` L27) and
-    standardise precomputed feature inputs (xbench features-mode choice).
-
-    Why: these baselines use plain SGD, whose usable step size scales with the input
-    norm. Non-negative inputs (pooled ReLU features, counts) make the balance term ‖F·1‖²
-    dominate the curvature along the mean input (divergence above lr ≈ 0.1 on
-    ``synthetic``), and small-norm features (Wikipedia's SIFT histograms and LDA
-    proportions sum to 1) barely move at any usable lr. Standardised features have norm
-    ≈ √D, the regime of a ResNet-18 pooled feature that the end-to-end head sees.
-    """
-
-    def __init__(self, shape: Any, mode: str = "auto"):
-        super().__init__()
-        if mode not in ("none", "center", "standardize", "auto"):
-            raise ValueError(f"unknown input normalisation '{mode}'; valid: none, center, standardize, auto")
-        self.mode = {m: self._mode_for(mode, getattr(shape, m).kind) for m in ("image", "text")}
-        for m in ("image", "text"):
-            self.register_buffer(f"mean_{m}", None)
-            self.register_buffer(f"scale_{m}", None)
-
-    @staticmethod
-    def _mode_for(mode: str, kind: str) -> str:
-        if kind == "images":
-            return "none"
-        if mode == "auto":
-            return "center" if kind == "bow" else "standardize"
-        return mode
-
-    @torch.no_grad()
-    def fit(self, data: TrainData) -> None:
-        for modality in ("image", "text"):
-            mode = self.mode[modality]
-            if mode == "none":
-                continue
-            x = getattr(data, modality).float().flatten(1)
-            setattr(self, f"mean_{modality}", x.mean(dim=0))
-            if mode == "standardize":
-                setattr(self, f"scale_{modality}", 1.0 / x.std(dim=0, unbiased=False).clamp_min(1e-6))
-
-    def forward(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        mean = getattr(self, f"mean_{modality}")
-        if mean is None:
-            return x
-        x = x.float().flatten(1) - mean
-        scale = getattr(self, f"scale_{modality}")
-        return x if scale is None else x * scale

@@ -15,57 +15,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from .base import Hasher, Hyper, ProblemShape, TrainData
+from .base import Hasher, ProblemShape, TrainData
 from .epoch_log import EpochLog
 from .networks import ImageNet, TextNet
 from .proxies import ProxyCodes, count_ties, hadamard_proxies, is_power_of_two, majority_vote, tie_vector
-from .quantization import QUANT_KINDS, proxy_bce, quantization_penalty
+from .proxy_hypers import (
+    FEATURES_LR,
+    PAPER,
+    network_hypers,
+    pc_hypers,
+)
+from .quantization import proxy_bce, quantization_penalty
 from .selection import num_kept, small_loss_indices
-
-PAPER = "Yang, Yao, Liu, Deng, CVPR 2022 (Mutual Quantization for Cross-Modal Search with Noisy Labels)"
-FEATURES_LR = 1e-3
-
-
-def network_hypers() -> dict[str, Hyper]:
-    """Hyperparameters shared by every proxy-based method (optimiser, networks)."""
-    return {
-        "lr": Hyper(
-            1e-5,
-            "paper §4.2 (end-to-end); features mode: xbench, validated on synthetic + Wikipedia",
-            "RMSprop learning rate of both networks",
-            features_default=FEATURES_LR,
-        ),
-        "weight_decay": Hyper(1e-5, "paper §4.2", "RMSprop weight decay"),
-        "batch_size": Hyper(128, "paper §4.2", "mini-batch size"),
-        "text_hidden": Hyper(
-            None,
-            "release heuristic ⌈(T+K)/2⌉ (CMMQ release network.py) [R]",
-            "hidden width of the text MLP (None: ⌈(T+K)/2⌉)",
-        ),
-        "backbone_weights": Hyper(
-            "imagenet",
-            "paper §4.2 (ImageNet-pretrained ResNet-18)",
-            "ResNet-18 weights for raw images: imagenet, none, or a checkpoint path",
-        ),
-    }
 
 
 def pc_loss(b: torch.Tensor, o: torch.Tensor, alpha: float, beta: float, quant: str) -> torch.Tensor:
     """Per-sample PC loss of one modality: β · BCE((1+b)/2, (1+o)/2) + α · R(b) (paper Eq. 3)."""
     return beta * proxy_bce(b, o) + alpha * quantization_penalty(b, quant)
-
-
-def pc_hypers() -> dict[str, Hyper]:
-    return {
-        "alpha": Hyper(1e-4, "paper §4.2", "weight α of the quantization term R(b)"),
-        "beta": Hyper(1.0, "paper §4.2", "scale β of the proxy BCE (δ(x) = exp(−βx))"),
-        "quant": Hyper(
-            "square",
-            "paper Eq. 3 read as DCMH's squared term (printed form is a slip)",
-            "quantization term: square Σ(|b|−1)² or linear Σ(|b|−1) (as printed)",
-            choices=QUANT_KINDS,
-        ),
-    }
 
 
 class ProxyHasher(Hasher):
@@ -80,9 +46,6 @@ class ProxyHasher(Hasher):
     supported_bits = "powers of two (the proxies are rows of a Sylvester Hadamard matrix): 16, 32, 64, 128, …"
     default_epochs = 100
     has_sample_losses = True
-    keep_rounding = "ceil"
-    proxy_keep = "best"  # which random proxy draw to keep when the CSQ criteria are never met
-    proxy_tries = 100
     selects_samples = True  # report the small-loss selection (Hasher.selected_samples); bce: False
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
@@ -93,7 +56,7 @@ class ProxyHasher(Hasher):
             warnings.warn(
                 f"{self.name}: {shape.num_classes} classes at {bits} bits: no random proxy draw "
                 f"reached the CSQ distance criteria (min > K/4, mean ≥ K/2); using the "
-                f"{self.proxy_keep} draw (min distance {proxies.min_distance})",
+                f"{self.hp['proxy_keep']} draw (min distance {proxies.min_distance})",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -128,19 +91,12 @@ class ProxyHasher(Hasher):
     @classmethod
     def check_values(cls, hp: dict[str, Any]) -> list[str]:
         """Messages ("key: what was expected") for out-of-range hyperparameter values."""
-        errors = []
-        if not isinstance(hp["batch_size"], int) or hp["batch_size"] < 1:
-            errors.append(f"batch_size: expected a positive integer, got {hp['batch_size']!r}")
-        for key in ("lr", "weight_decay"):
-            if not isinstance(hp[key], (int, float)) or not hp[key] >= 0:
-                errors.append(f"{key}: expected a non-negative number, got {hp[key]!r}")
+        errors = []  # sizes and signs are checked from the declarations (check_hyper_value)
         rate = hp.get("noise_rate")
         if rate is not None and (not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0):
             errors.append(f"noise_rate: expected a rate in [0, 1) or None, got {rate!r}")
         if "t_k" in hp and (not isinstance(hp["t_k"], (int, float)) or not hp["t_k"] > 0):
             errors.append(f"t_k: expected a positive number of epochs, got {hp['t_k']!r}")
-        if "num_gradual" in hp and hp["num_gradual"] < 0:
-            errors.append(f"num_gradual: expected a non-negative integer, got {hp['num_gradual']!r}")
         return errors
 
     # ------------------------------------------------------------------ hooks
@@ -157,7 +113,11 @@ class ProxyHasher(Hasher):
     def build_proxies(self) -> ProxyCodes:
         rng = np.random.default_rng([self.seed, 0xC55])
         return hadamard_proxies(
-            self.shape.num_classes, self.bits, rng, max_tries=self.proxy_tries, keep=self.proxy_keep
+            self.shape.num_classes,
+            self.bits,
+            rng,
+            max_tries=self.hp["proxy_tries"],
+            keep=self.hp["proxy_keep"],
         )
 
     def assign_targets(self, labels: torch.Tensor) -> torch.Tensor:
@@ -223,7 +183,7 @@ class ProxyHasher(Hasher):
         ratio, targets = context
         terms = self._terms(data, idx, targets, train=True)
         joint = terms["joint"]
-        k = num_kept(len(idx), ratio, self.keep_rounding)
+        k = num_kept(len(idx), ratio, self.hp.get("keep_rounding", "ceil"))  # bce keeps all: no rounding
         keep = small_loss_indices(joint.detach(), k)
         self._kept.append(idx[keep].detach().cpu())
         loss = joint[keep].mean()
@@ -263,4 +223,11 @@ class ProxyHasher(Hasher):
         return {"proxies": self.proxy_info.summary(), **self._diagnostics}
 
 
-__all__ = ["FEATURES_LR", "PAPER", "ProxyHasher", "network_hypers", "pc_hypers", "pc_loss"]
+__all__ = [
+    "FEATURES_LR",
+    "PAPER",
+    "ProxyHasher",
+    "network_hypers",
+    "pc_hypers",
+    "pc_loss",
+]

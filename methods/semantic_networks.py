@@ -95,4 +95,11 @@ class ModalityNet(nn.Module):
         return self.heads(self.trunk(x))
 
 
-__all__ = ["LabelNet", "LocalResponseNorm1d", "ModalityNet", "SSAHHeads", "SSAHOutput"]
+@torch.no_grad()
+def forward_chunks(net: nn.Module, x: torch.Tensor, chunk: int = 1024) -> SSAHOutput:
+    """``net`` over a whole set in chunks (no gradient), its outputs concatenated field by field."""
+    outs = [net(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)]
+    return SSAHOutput(*(torch.cat([getattr(o, f) for o in outs]) for f in ("feature", "hash", "label")))
+
+
+__all__ = ["LabelNet", "LocalResponseNorm1d", "ModalityNet", "SSAHHeads", "SSAHOutput", "forward_chunks"]

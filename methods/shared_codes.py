@@ -19,8 +19,9 @@ import torch
 
 from .base import Hasher, Hyper, TrainData
 from .epoch_log import EpochLog
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .networks import ImageNet, TextNet
-from .pairwise import InputNormalisation, pairwise_nll, similarity, text_input_dim, theta
+from .pairwise import pairwise_nll, similarity, text_input_dim, theta
 from .schedules import Schedule
 
 SKELETON_HYPERPARAMETERS: dict[str, Hyper] = {
@@ -83,9 +84,8 @@ SKELETON_HYPERPARAMETERS: dict[str, Hyper] = {
     "input_norm": Hyper(
         "auto",
         "DCMH code DCMH_demo.m L27 (normZeroMean on the BoW); xbench for features",
-        "auto: centre BoW, standardise precomputed features, raw images untouched; or none / center / "
-        "standardize (see InputNormalisation)",
-        choices=("auto", "none", "center", "standardize"),
+        INPUT_NORM_HELP,
+        choices=INPUT_NORMS,
     ),
     "backbone_weights": Hyper(
         "imagenet",
@@ -128,7 +128,6 @@ class SharedCodeHasher(Hasher):
         self.register_buffer("F", None)
         self.register_buffer("G", None)
         self.register_buffer("B", None)
-        self.inputs = InputNormalisation(shape, hp["input_norm"])
 
     # ------------------------------------------------------------------ pieces
     def buffer(self, modality: str) -> torch.Tensor:
@@ -219,7 +218,6 @@ class SharedCodeHasher(Hasher):
 
     # ------------------------------------------------------------------ the skeleton's hooks
     def prepare(self, data: TrainData) -> None:
-        self.inputs.fit(data)
         self.build_buffers(data)
 
     def log_names(self) -> tuple[str, ...]:
@@ -258,9 +256,6 @@ class SharedCodeHasher(Hasher):
         log.update(objective)
         log.set("loss", objective["objective"])
         log.set("codes_zero_fraction", float((self.B == 0).float().mean()))
-
-    def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        return self.net(modality)(self.inputs(modality, x))
 
     def sample_loss_context(self, data: TrainData) -> Any:
         return self.outputs_all("image", data.image), self.outputs_all("text", data.text)

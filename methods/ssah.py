@@ -1,85 +1,17 @@
 """``ssah``: Self-Supervised Adversarial Hashing (Li, Deng, Li, Liu, Gao, Tao, CVPR 2018).
 
-Sources: official code lelan-li/SSAH @ 8780b20
-(``SSAH.py`` L96-130 losses, L160-260 schedule, L290-420 the per-block passes; ``tnet.py``
-networks; ``setting.py`` L53-76 constants; ``ops.py`` ``mse_criterion``). The paper text was
-not available to us; statements about it are marked [R] (recollection, unverified).
+Official code: lelan-li/SSAH @ 8780b20 (``SSAH.py`` L96-130 losses, L290-420 the per-block passes;
+``tnet.py``; ``setting.py`` L53-76). Details, deviations and measurements: ``docs/methods/ssah.md``.
 
-Blocks (all on the CMMQ paper's fair-comparison networks, §4.2 of
-the CMMQ paper):
+LabNet (labels → 4096 → 512-d semantic feature → tanh hash head and sigmoid label head) guides
+ImgNet / TxtNet (the CMMQ paper's shared networks, §4.2, with the same heads [R]); two
+discriminators (:mod:`xbench.methods.adversarial`) call label features "real" and modality
+features "fake". Per mini-batch b of modality * against LabNet's full-training-set buffers:
 
-* **LabNet** (self-supervised semantic network, ``tnet.py`` ``lab_net``): multi-hot label →
-  4096 (ReLU, LRN) → 512 (ReLU) = the semantic *feature* F^l, then a hash head → K (tanh)
-  = H^l and a label head → C (sigmoid) = L̂^l. Every weight and bias ~ 0.01·N(0, 1) [C].
-* **ImgNet / TxtNet**: the shared :class:`~xbench.methods.networks.ImageNet` (ResNet-18 →
-  FC, or FC on precomputed features) and :class:`~xbench.methods.networks.TextNet`
-  (three-layer MLP, hidden ⌈(T+K)/2⌉ as for ``cmmq``) with their last layer widened to the
-  512-d semantic feature (ReLU), followed by SSAH's hash (K, tanh) and label (C, sigmoid)
-  heads. This replaces VGG-F and the multi-scale text net of the official code, as the CMMQ
-  authors did for their Table 2 ("the same backbone for our method and the four baselines");
-  how exactly they attached SSAH's heads is not published — this placement is a
-  reconstruction [R].
-* **Discriminators** D_IL, D_TL (:mod:`xbench.methods.adversarial`): label features are
-  "real", image / text features "fake".
+    L^* = α·J(½F^l F^*_bᵀ, S) + γ·J(½H^l H^*_bᵀ, S) + β·½‖B_b − H^*_b‖² + η·½‖L_b − L̂^*_b‖² + δ·L_adv^*
 
-Objective (per mini-batch b of modality *, against LabNet's full-training-set buffers;
-sums, as the official ``mse_criterion`` (½·Σ) and the paper's Σ_{i,j}):
-
-    Θ^F = ½ F^l_buf F^*_bᵀ,   Θ^H = ½ H^l_buf H^*_bᵀ,   S = s·[l_i·l_j > 0]  (n × |b|)
-    L^* = α·J(Θ^F, S) + γ·J(Θ^H, S) + β·½‖B_b − H^*_b‖² + η·½‖L_b − L̂^*_b‖² + δ·L_adv^*
-
-with LabNet's own loss the same first four terms against its own buffers (F^l, H^l). J is
-
-* ``pairwise="nll"``: Σ (log(1 + e^Θ) − S∘Θ), the DCMH negative log-likelihood the paper
-  writes [R] — the default (the paper's form as we read it);
-* ``pairwise="squared"``: ½ Σ (S∘Θ − log(1 + e^Θ))², what the official code minimises
-  (``mse_criterion(Sim∘θ, log(1+e^θ))``).
-
-``similarity`` s = 1 (paper) or 0.999 (``setting.py`` L53). The quantization target B is
-sign of the batch's own output (``quant_target="own"``, the official code — its global
-B = sign(H + F + G) is computed but never used) or that global B, recomputed after each
-epoch (``"shared"``, a reconstruction [R]).
-
-Adversarial term (``adversarial``):
-
-* ``"paper"`` (default): δ·ℓ(D(F^*_b), 1) is backpropagated into the feature extractor with
-  the discriminator frozen — the min–max the paper describes (non-saturating form);
-* ``"code"``: as the official code behaves. D is fed numpy copies of the features, so the
-  term never reaches ImgNet/TxtNet; because the modality step's optimiser covers every
-  trainable variable, it only nudges D towards calling modality features "real" (with the
-  modality's learning rate). Reproduced by evaluating the term on detached features and
-  letting the modality optimiser update D.
-* ``"none"``: no adversarial term and no discriminator step (ablation).
-
-(In the official image step D is fed the whole stale image-feature buffer; here the current
-batch's features, detached.) With the official reductions the adversarial term (a batch
-mean, δ = 1) is ~n times smaller than the pairwise sums, so the three settings end within
-±0.005 mAP of each other on ``synthetic`` (README). Measured limitation: on single-label
-data with ~10% similar pairs (Wikipedia) ImgNet/TxtNet collapse to one common code
-(anti-aligned with LabNet's nearly orthogonal class codes, which the likelihood prefers over
-per-class codes) and mAP stays at chance, with clean labels too.
-
-Schedule per :meth:`SSAH.fit_epoch` (the official order): one LabNet pass, one
-discriminator pass, one ImgNet pass, one TxtNet pass (mini-batches partition the shuffled
-training set; the official code draws an independent random batch per iteration and repeats
-passes with early breaks: LabNet 10+5, D 1+1, ImgNet/TxtNet 15+7+5). One Adam optimiser per
-block (LabNet, ImgNet, TxtNet, discriminators). Learning rates lr_x·decay^epoch, starting at
-the official 10^-2 / 10^-4.5 / 10^-3.5 / 10^-3 (label / image / text / D) except LabNet's,
-1e-3 (at 10^-2 Adam steps dwarf the 0.01-scale initial weights, LabNet's ReLU features die
-and its codes collapse on single-label data — measured on Wikipedia; 1e-3 matches 10^-2 on
-``synthetic``). 10^-4.5 is for fine-tuning VGG-F end to end, so with precomputed image
-features — FC layers trained from scratch — the image rate defaults to 1e-3 (validated on
-``synthetic``). The official code
-divides the rates by √10 per epoch of ~15-27 passes per block, about 0.95 per pass; an xbench
-epoch is one pass per block, so ``lr_decay`` defaults to 0.95 (reconstruction of the schedule's
-rate, not its form). 30 epochs by default (≈ 1-2 official epochs; the TF2 port reports its best
-result after one).
-
-Buffers over the whole training set (LabNet features and codes; ImgNet/TxtNet codes for the
-shared B) are built by a forward pass on the first :meth:`fit_epoch` call (the official
-code fills them with N(0, 1) noise and overwrites them batch by batch; starting from the
-networks' actual outputs avoids pulling the first pass towards noise — a deviation).
-Codes: sign of the tanh hash output of ImgNet / TxtNet.
+(LabNet: the first four terms against its own buffers). One pass per block per epoch in the
+official order LabNet, D, ImgNet, TxtNet (:meth:`SSAH.train_epoch`); codes: sign of the hash output.
 """
 
 from __future__ import annotations
@@ -89,31 +21,25 @@ from typing import Any, ClassVar
 
 import torch
 
-from .adversarial import (
-    ADVERSARIAL_FORMS,
-    Discriminator,
-    discriminator_accuracy,
-    discriminator_loss,
-    frozen,
-    generator_loss,
-)
+from .adversarial import ADVERSARIAL_FORMS, Discriminator, discriminator_step, frozen, generator_loss
 from .base import Hasher, Hyper, TrainData
 from .epoch_log import EpochLog
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .networks import ImageNet, TextNet
-from .pairwise import PAIRWISE_FORMS, half_sq, pairwise_loss, similarity_matrix
+from .pairwise import PAIRWISE_FORMS, half_sq, pairwise_loss, similarity_matrix, text_input_dim
 from .schedules import Schedule
-from .semantic_networks import LabelNet, LocalResponseNorm1d, ModalityNet, SSAHOutput
+from .semantic_networks import LabelNet, ModalityNet, SSAHOutput, forward_chunks
 
 CODE = "lelan-li/SSAH @ 8780b20"
 
 
-# ---------------------------------------------------------------------------------- method
 class SSAH(Hasher):
     name = "ssah"
     display_name, order, color, marker = "SSAH", 50, "#d55e00", "v"
     paper = "Li, Deng, Li, Liu, Gao, Tao: Self-Supervised Adversarial Hashing Networks for Cross-Modal Retrieval, CVPR 2018"
     description = "label network guides image/text nets (pairwise likelihood on features and codes) + modality discriminators"
     default_epochs = 30
+    health_note = "its codes copy LabNet's few label-set codes: the published objective (docs/health.md)"
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         "alpha": Hyper(1.0, f"{CODE} setting.py L66", "weight α of the pairwise term on semantic features"),
         "gamma": Hyper(1.0, f"{CODE} setting.py L67", "weight γ of the pairwise term on hash outputs"),
@@ -154,28 +80,26 @@ class SSAH(Hasher):
         "label_hidden": Hyper(4096, f"{CODE} tnet.py lab_net LAYER1_NODE", "LabNet hidden width"),
         "text_hidden": Hyper(
             0,
-            "CMMQ release heuristic ⌈(T+K)/2⌉ (CMMQ release @ 2b17232), as for cmmq",
+            "CMMQ release @ 2b17232 heuristic ⌈(T+K)/2⌉, as for cmmq",
             "text MLP hidden width; 0 = ⌈(T+K)/2⌉",
         ),
         "init_std": Hyper(
             0.01,
             f"{CODE} tnet.py (all weights and biases 0.01·N(0,1))",
-            "std of LabNet, heads and discriminator initial weights and biases; 0 = PyTorch's "
-            "default initialisation",
+            "std of LabNet, heads and discriminator initial weights and biases; 0 = PyTorch's default",
         ),
+        "input_norm": Hyper("standardize", "xbench; docs/health.md", INPUT_NORM_HELP, choices=INPUT_NORMS),
         "batch_size": Hyper(128, f"{CODE} setting.py batch_size", "mini-batch size"),
         "lr_label": Hyper(
             1e-3,
-            f"xbench (official 1e-2, {CODE} setting.py L73, kills LabNet's ReLU features and "
-            "collapses its codes on single-label data — measured on wikipedia; 1e-3 matches it on "
-            "synthetic)",
+            f"xbench (official 1e-2, {CODE} setting.py L73, collapses LabNet on single-label data; "
+            "docs/methods/ssah.md)",
             "LabNet Adam learning rate",
         ),
         "lr_image": Hyper(
             10**-4.5,
             f"{CODE} setting.py L74 (0.1^4.5, fine-tuning VGG-F end to end)",
-            "ImgNet Adam learning rate; features mode: 1e-3 (the FC layers on precomputed features are "
-            "trained from scratch; validated on synthetic, see the README)",
+            "ImgNet Adam learning rate; features mode: 1e-3 (FC layers trained from scratch; docs/methods/ssah.md)",
             features_default=1e-3,
         ),
         "lr_text": Hyper(10**-3.5, f"{CODE} setting.py L75 (0.1^3.5)", "TxtNet Adam learning rate"),
@@ -198,7 +122,7 @@ class SSAH(Hasher):
         hp = self.hp
         c, e = shape.num_classes, int(hp["embed_dim"])
         std = float(hp["init_std"]) if float(hp["init_std"]) > 0 else None  # None: PyTorch's default init
-        text_dim = int(shape.text.dim if isinstance(shape.text.dim, int) else math.prod(shape.text.dim))
+        text_dim = text_input_dim(shape)
         text_hidden = int(hp["text_hidden"]) or math.ceil((text_dim + bits) / 2)
         self.label_net = LabelNet(c, bits, int(hp["label_hidden"]), e, std)
         self.image_net = ModalityNet(
@@ -211,17 +135,13 @@ class SSAH(Hasher):
         self.d_text = Discriminator(e, init_std=std)
         self.to(self.device)
         # full-training-set buffers, built on the first fit_epoch call
-        self.register_buffer("feat_label", torch.empty(0, e, device=self.device), persistent=False)
-        self.register_buffer("code_label", torch.empty(0, bits, device=self.device), persistent=False)
-        self.register_buffer("code_image", torch.empty(0, bits, device=self.device), persistent=False)
-        self.register_buffer("code_text", torch.empty(0, bits, device=self.device), persistent=False)
-        self.register_buffer("B", torch.empty(0, bits, device=self.device), persistent=False)
+        for name in ("feat_label", "code_label", "code_image", "code_text", "B"):
+            width = e if name == "feat_label" else bits
+            self.register_buffer(name, torch.empty(0, width, device=self.device), persistent=False)
 
-    # ------------------------------------------------------------------ helpers
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """One Adam per block; with adversarial=code the modality optimisers also cover their D."""
-        hp = self.hp
-        code_mode = hp["adversarial"] == "code"
+        hp, code_mode = self.hp, self.hp["adversarial"] == "code"
         d_image = list(self.d_image.parameters()) if code_mode else []
         d_text = list(self.d_text.parameters()) if code_mode else []
         return {
@@ -234,20 +154,12 @@ class SSAH(Hasher):
     def lr_schedule(self) -> Schedule:
         return Schedule("exponential", decay=float(self.hp["lr_decay"]))
 
-    def _discriminator(self, modality: str) -> Discriminator:
-        return self.d_image if modality == "image" else self.d_text
-
-    @torch.no_grad()
-    def _forward_all(self, net: torch.nn.Module, x: torch.Tensor, chunk: int = 1024) -> SSAHOutput:
-        outs = [net(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)]
-        return SSAHOutput(*(torch.cat([getattr(o, f) for o in outs]) for f in ("feature", "hash", "label")))
-
     def build_buffers(self, data: TrainData) -> None:
         """Fill the buffers with the current networks' outputs on the whole training set."""
-        lab = self._forward_all(self.label_net, data.labels)
+        lab = forward_chunks(self.label_net, data.labels)
         self.feat_label, self.code_label = lab.feature.clone(), lab.hash.clone()
-        self.code_image = self._forward_all(self.image_net, data.image).hash.clone()
-        self.code_text = self._forward_all(self.text_net, data.text).hash.clone()
+        self.code_image = forward_chunks(self.image_net, self.scaled("image", data.image)).hash.clone()
+        self.code_text = forward_chunks(self.text_net, self.scaled("text", data.text)).hash.clone()
         self.B = torch.sign(self.code_label + self.code_image + self.code_text)
 
     def _quant_target(self, own_hash: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -277,19 +189,13 @@ class SSAH(Hasher):
         return loss, {"loss_label": float(loss.detach()) / len(idx)}
 
     def _dis_step(self, data: TrainData, idx: torch.Tensor):
-        form = self.hp["adversarial_form"]
         with torch.no_grad():
             f_label = self.label_net(data.labels[idx]).feature
-            f_image = self.image_net(data.image[idx]).feature
-            f_text = self.text_net(data.text[idx]).feature
-        loss = discriminator_loss(self.d_image, self.d_text, f_label, f_image, f_text, form)
-        # the accuracy is logged after the step (a callable is evaluated when logged)
-        return loss, {
-            "loss_dis": loss,
-            "dis_acc": lambda: discriminator_accuracy(
-                self.d_image, self.d_text, f_label, f_image, f_text, form
-            ),
-        }
+            f_image = self.image_net(self.scaled("image", data.image[idx])).feature
+            f_text = self.text_net(self.scaled("text", data.text[idx])).feature
+        return discriminator_step(
+            self.d_image, self.d_text, f_label, f_image, f_text, self.hp["adversarial_form"]
+        )
 
     def _modality_loss(
         self, modality: str, data: TrainData, idx: torch.Tensor, out: SSAHOutput
@@ -297,16 +203,16 @@ class SSAH(Hasher):
         """(total loss, adversarial term) of a modality network's batch."""
         hp = self.hp
         loss = self._semantic_loss(out, data.labels, data.labels_of(modality), idx)
-        adv = torch.zeros((), device=loss.device)
+        adv, d = torch.zeros((), device=loss.device), getattr(self, f"d_{modality}")
         if hp["adversarial"] == "paper":
-            with frozen(self._discriminator(modality)):
-                adv = generator_loss(self._discriminator(modality), out.feature, hp["adversarial_form"])
+            with frozen(d):
+                adv = generator_loss(d, out.feature, hp["adversarial_form"])
         elif hp["adversarial"] == "code":
-            adv = generator_loss(self._discriminator(modality), out.feature.detach(), hp["adversarial_form"])
+            adv = generator_loss(d, out.feature.detach(), hp["adversarial_form"])
         return loss + hp["delta"] * adv, adv
 
     def _modality_step(self, modality: str, data: TrainData, idx: torch.Tensor):
-        out = self.net(modality)(getattr(data, modality)[idx])
+        out = self.net(modality)(self.scaled(modality, getattr(data, modality)[idx]))
         getattr(self, f"code_{modality}")[idx] = out.hash.detach()
         loss, adv = self._modality_loss(modality, data, idx, out)
         return loss, {f"loss_{modality}": float(loss.detach()) / len(idx), f"adv_{modality}": adv}
@@ -325,13 +231,8 @@ class SSAH(Hasher):
         self.run_pass(self.batches(n, bs), lambda idx: self._label_step(data, idx), log, ("label",))
         if self.hp["adversarial"] != "none":
             self.run_pass(self.batches(n, bs), lambda idx: self._dis_step(data, idx), log, ("dis",))
-        for modality in ("image", "text"):
-            self.run_pass(
-                self.batches(n, bs),
-                lambda idx, m=modality: self._modality_step(m, data, idx),
-                log,
-                (modality,),
-            )
+        for m in ("image", "text"):
+            self.run_pass(self.batches(n, bs), lambda idx, m=m: self._modality_step(m, data, idx), log, (m,))
 
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
         if self.hp["quant_target"] == "shared":
@@ -340,10 +241,10 @@ class SSAH(Hasher):
         log.set("loss", means["loss_image"] + means["loss_text"])
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        return self.net(modality)(x).hash
+        return self.net(modality)(self.scaled(modality, x)).hash
 
     def extra_state_for_store(self) -> dict[str, Any]:
         return {"adversarial": self.hp["adversarial"], "pairwise": self.hp["pairwise"]}
 
 
-__all__ = ["SSAH", "LocalResponseNorm1d", "half_sq", "pairwise_loss", "similarity_matrix"]
+__all__ = ["SSAH"]

@@ -1,6 +1,6 @@
 """An instant CLI (issue 13 item 4): what `import xbench.cli`, `--help`, `--version`, `xbench list noise|datasets`
 and `xbench evaluate` load, and that seeding sets torch's deterministic flag without importing
-``torch._inductor``. (`xbench list methods` imports the methods wing, hence torch: documented.)"""
+``torch._inductor``. (`xbench list` and `list methods`: tests/test_method_catalog.py.)"""
 
 from __future__ import annotations
 

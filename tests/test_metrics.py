@@ -153,6 +153,39 @@ def test_threads_do_not_change_results():
     np.testing.assert_array_equal(a.hits_at, b.hits_at)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_split_scan_and_tie_average_without_changing_a_bit(threads):
+    """≥ 256 queries, so the tie-averaged AP is split between threads too; R cuts through tie groups,
+    exceeds the database, and the first queries have no relevant item (tied_problem)."""
+    q, d, ql, dl = tied_problem(21, 300, 151, 16, "multi")  # odd database: the row-offset histogram path
+    hist = metrics.summarize(q, d, ql, dl, topk=None, exact_ap=False, tie_averaged=False).hist.sum(axis=2)
+    cum = np.cumsum(hist, axis=1)
+    assert ((cum - hist < 40) & (cum > 40)).any(), "no tie group straddles R = 40"
+    for topk in (40, 500):
+        one = metrics.summarize(q, d, ql, dl, topk=topk, cutoffs=CUTS, tile_pairs=3000)
+        many = metrics.summarize(q, d, ql, dl, topk=topk, cutoffs=CUTS, tile_pairs=3000, threads=threads)
+        for field in ("ap", "ap_tie", "hist", "hits_at"):
+            np.testing.assert_array_equal(getattr(one, field), getattr(many, field))
+        assert np.all(many.ap[:3] == 0) and np.all(many.ap_tie[:3] == 0)
+    assert_matches_reference(q, d, ql, dl, 40, tile_pairs=3000, threads=threads)
+
+
+def test_tie_average_of_a_query_does_not_depend_on_the_other_queries():
+    """Huge tie groups (6 bits, 3,000 items) straddling R: long hypergeometric sums, whose float
+    rounding must not depend on which queries are evaluated together (threads split the queries)."""
+    rng = np.random.default_rng(3)
+    q, d = rng.choice([-1, 1], (400, 6)), rng.choice([-1, 1], (3000, 6))
+    ql, dl = (rng.random((400, 4)) < 0.5), (rng.random((3000, 4)) < 0.5)
+    for topk in (1000, 1500):
+        hist = metrics.summarize(q, d, ql, dl, topk=topk, exact_ap=False, tie_averaged=False).hist
+        whole = metrics._tie_averaged(hist, topk)
+        split = np.concatenate(
+            [metrics._tie_averaged(hist[:133], topk), metrics._tie_averaged(hist[133:], topk)]
+        )
+        np.testing.assert_array_equal(whole, split)
+        np.testing.assert_array_equal(whole, metrics._tie_averaged_threads(hist, topk, 3))
+
+
 def test_topk_spellings():
     q, d, ql, dl = tied_problem(16, 5, 50, 16, "multi")
     assert metrics.evaluate(q, d, ql, dl, topk="20", curves=False)["topk"] == 20

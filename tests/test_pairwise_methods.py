@@ -246,6 +246,7 @@ def test_deterministic_given_the_seed(name):
 
 def _train_map(m, train: TrainData) -> float:
     from xbench.evaluating import metrics
+
     qi, dt = m.encode_all("image", train.image), m.encode_all("text", train.text)
     return metrics.mean_average_precision(qi, dt, train.labels, train.labels, topk=None)
 
@@ -321,3 +322,21 @@ def test_cmhh_training_objective_by_hand(quantization):
 
 def train_n() -> TrainData:
     return tiny_problem()[1]
+
+
+def test_cmhh_default_beta_scales_with_the_code_length():
+    """β = 0 (default) means 1.6/K: the same loss as the explicit value, at every K."""
+    for bits in (16, 64):
+        auto, train = make("cmhh", bits=bits)
+        fixed, _ = make("cmhh", bits=bits, beta=1.6 / bits)
+        assert auto.beta == pytest.approx(1.6 / bits) and fixed.beta == pytest.approx(1.6 / bits)
+        idx = torch.arange(16)
+        auto.load_state_dict(fixed.state_dict())
+        auto.inputs.fit(train)
+        fixed.inputs.fit(train)
+        want = float(fixed.batch_loss(train, idx, None)["loss"].detach())
+        assert want != 0.0 and float(auto.batch_loss(train, idx, None)["loss"].detach()) == pytest.approx(
+            want
+        )
+    with pytest.raises(ValueError, match="cmhh.beta"):
+        make("cmhh", beta=-1.0)

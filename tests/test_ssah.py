@@ -9,12 +9,8 @@ import torch
 
 from xbench.methods import ModalityShape, ProblemShape, TrainData, get
 from xbench.methods.adversarial import Discriminator, discriminator_loss, generator_loss
-from xbench.methods.ssah import (
-    LocalResponseNorm1d,
-    half_sq,
-    pairwise_loss,
-    similarity_matrix,
-)
+from xbench.methods.pairwise import half_sq, pairwise_loss, similarity_matrix
+from xbench.methods.semantic_networks import LocalResponseNorm1d
 
 D = torch.float64
 
@@ -277,7 +273,7 @@ def test_modality_objective_by_value(form):
     for modality in ("image", "text"):
         out = method.net(modality)(getattr(data, modality)[idx])
         loss, adv = method._modality_loss(modality, data, idx, out)
-        logits = _np(method._discriminator(modality)(out.feature))
+        logits = _np(getattr(method, f"d_{modality}")(out.feature))
         want = _hand_objective(
             method,
             labels_all,

@@ -18,7 +18,7 @@ from xbench.methods import ModalityShape, ProblemShape
 from xbench.methods.backbones import SmallCNN, build_backbone
 from xbench.methods.networks import ImageNet, resolve_backbone
 from xbench.running.config import RunConfig
-from xbench.running.runner import execute
+from xbench.running.runner import execute, resolve_epochs
 
 TINY_IMAGES = {
     "num_items": 60,
@@ -45,7 +45,8 @@ def test_shapes_kinds_and_split():
     d = make_synthetic_images(**TINY_IMAGES)
     assert d.image_kind == "images" and d.image.dtype == np.uint8 and d.image.shape == (60, 3, 16, 16)
     assert d.text.shape == (60, 40) and d.labels.shape == (60, 6) and d.labels.sum(1).min() >= 1
-    assert d.meta["image_backbone"] == "small-cnn" and d.meta["epoch_scale"] == 0.4
+    assert d.meta["image_backbone"] == "small-cnn"
+    assert resolve_epochs(RunConfig("bce", "synthetic-images", 32), methods.get("bce"), d) == 100
     s = d.split
     assert len(s.query) == 10 and len(s.train) == 24
     assert np.isin(s.train, s.database).all() and not np.isin(s.query, s.database).any()
@@ -121,6 +122,32 @@ def test_backbone_resolved_in_one_place():
         build_backbone("small-cnn", (3, 4, 4))
 
 
+@pytest.mark.parametrize("method", ["bce", "cmhh"])
+def test_from_scratch_backbone_anneals_every_optimiser_by_cosine(method):
+    """With small-cnn, each group's rate is the method's own rate × ½(1 + cos(π e / T)) over the
+    run's budget T; on features (or a pretrained ResNet-18) it is the method's own rate."""
+    import math
+
+    from xbench.methods.base import TrainData
+    from xbench.methods.schedules import learning_rate
+
+    text = ModalityShape("bow", 10)
+    small = ProblemShape(ModalityShape("images", (3, 16, 16), "small-cnn"), text, 3)
+    feats = ProblemShape(ModalityShape("features", 8), text, 3)
+    data = TrainData(torch.zeros(4, 8), torch.zeros(4, 10), torch.zeros(4, 3), epochs=10)
+    for epoch in (0, 3, 9):
+        factor = 0.5 * (1.0 + math.cos(math.pi * epoch / 10))
+        for shape, expected in ((small, factor), (feats, 1.0)):
+            m = methods.get(method)(shape, 16)
+            m.apply_lr_schedule(data, epoch)
+            own = m.lr_schedule()
+            total = m.epoch_budget(data, own.epochs)
+            for opt in m.optimizers.values():
+                for group in opt.param_groups:
+                    mine = learning_rate(own, group["base_lr"], epoch, total)
+                    assert group["lr"] == pytest.approx(expected * mine, rel=1e-12)
+
+
 def test_runner_hands_the_dataset_backbone_to_methods():
     from xbench.running.runner import problem_shape
 
@@ -156,6 +183,7 @@ def test_figures_grid_draws_figures_1_and_8_on_synthetic_images():
     from pathlib import Path
 
     from xbench.running import grid
+
     path = Path(__file__).resolve().parents[1] / "results" / "experiments" / "figures.toml"
     cells = [c for s in grid.build_specs(path, {}) for c in grid.expand(s)]
     curves = [c for c in cells if c.group == "curves"]
@@ -164,7 +192,7 @@ def test_figures_grid_draws_figures_1_and_8_on_synthetic_images():
         "cmmq",
     }
     assert all(c.eval_every > 0 and c.epochs is None and not c.dataset_options for c in curves)
-    assert {c.noise for c in curves} == {"symmetric:0.6", "none"}
+    assert {c.noise for c in curves} == {"symmetric-sample:0.4", "none"}
 
 
 def test_feature_only_methods_are_refused_on_raw_images_before_training(tmp_path):

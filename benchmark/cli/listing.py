@@ -9,10 +9,37 @@ def _format_hp(cls, features_mode: bool = True) -> str:
     return ", ".join(f"{k}={v}" for k, v in cls.defaults(features_mode).items())
 
 
-def describe_methods(verbose: bool = False) -> list[str]:
+def _method_classes() -> list[tuple[str, object]]:
+    """(name, class-like) of every registered method, without importing torch when possible.
+
+    The built-ins' metadata are read from their source (:mod:`xbench.cli.method_catalog`) unless the
+    methods wing is already imported (then its live registry, with methods registered at run time),
+    a third-party package registers methods through the ``xbench.methods`` entry points (importing
+    those plugins imports the wing), or the source uses a construct the reader does not follow.
+    """
+    import sys
+    from importlib.metadata import entry_points
+
+    from xbench.cli import method_catalog
+
+    if "xbench.methods" not in sys.modules and not entry_points(group="xbench.methods"):
+        try:
+            return [(info.name, info) for info in method_catalog.builtin_methods()]
+        except method_catalog.StaticReadError:
+            pass
     from xbench import methods
+
+    return methods.registry.items()
+
+
+def describe_methods(verbose: bool = False) -> list[str]:
+    return format_methods(_method_classes(), verbose)
+
+
+def format_methods(entries, verbose: bool = False) -> list[str]:
+    """The listing lines of (name, method class or :class:`~xbench.cli.method_catalog.MethodInfo`)."""
     lines = []
-    for name, cls in methods.registry.items():
+    for name, cls in entries:
         lines.append(f"{name:<12} {cls.description}")
         lines.append(
             f"{'':<12}   paper: {cls.paper or '-'}; bits: {cls.supported_bits}; epochs: {cls.default_epochs}"
@@ -30,6 +57,7 @@ def describe_datasets(data_root: str) -> list[str]:
     from pathlib import Path
 
     from xbench import datasets
+
     lines = []
     for name, entry in datasets.registry.items():
         found = "found" if entry.available(Path(data_root)) else "not found"
@@ -40,6 +68,7 @@ def describe_datasets(data_root: str) -> list[str]:
 
 def describe_noise(verbose: bool = False) -> list[str]:
     from xbench import noise
+
     lines = []
     for name, cls in noise.registry.items():
         lines.append(f"{name:<11} {cls.description}")

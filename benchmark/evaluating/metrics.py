@@ -34,7 +34,8 @@ Semantics (fixed; every number xbench reports goes through this module)
 Algorithm (why this is fast and exact)
 --------------------------------------
 Distances take only K+1 values, so no full sort of the database is needed. Queries are
-processed in tiles of ≈ 2^19 query–item pairs (at least one query): codes are bit-packed
+processed in tiles of ≈ 2^17 query–item pairs (at least one query: at NUS-WIDE size a tile is one
+query row, which keeps the row's buffers in the core's cache): codes are bit-packed
 into machine words, d = popcount(q XOR b), relevance = (packed labels AND) ≠ 0, and one
 counting pass over the keys 2·d + rel gives per query the histogram ``n[d]`` (items at
 distance d) and ``r[d]`` (relevant items at distance d). That histogram alone yields the
@@ -44,11 +45,12 @@ ranked relevance prefix of length L is then read off the same tile: the items wi
 are compacted in database order and put in order by a stable radix sort on (query, d), so
 inside a distance they keep ascending database index — the first L of them are exactly the
 stable ranking. Work is linear in the number of pairs; memory is the inputs plus ~20 bytes ×
-max(database size, 2^19) per thread for the tile buffers plus a few MB of prefixes
+max(database size, 2^17) per thread for the tile buffers plus a few MB of prefixes
 (bounded for any number of queries). Optional ``threads`` split the queries between threads
-(NumPy releases the GIL), with identical results. On CUDA tensors the same quantities are
-computed on the device (matmul distances, ``torch.bincount``, a stable ``torch.sort`` per
-chunk) and only the small histograms and prefixes come back to the host.
+(NumPy releases the GIL), for the scan and for the tie-averaged AP, with bit-identical results
+(every per-query value is computed the same way whichever queries share its block). On CUDA
+tensors the same quantities are computed on the device (matmul distances, ``torch.bincount``, a
+stable ``torch.sort`` per chunk) and only the small histograms and prefixes come back to the host.
 
 Exactness: the exact AP uses the same float64 formula as a plain argsort reference (tests:
 ≤ 1e-9 against one, in practice ~1e-15); the tie-averaged closed forms take harmonic numbers
@@ -106,7 +108,7 @@ SEMANTICS = (
     "radius pooled over all pairs (DCMH); P@H≤2 per query, empty = 0; all queries averaged"
 )
 
-_TILE_PAIRS = 1 << 19  # query–item pairs per numpy tile (keeps the working set in cache)
+_TILE_PAIRS = 1 << 17  # query–item pairs per numpy tile (keeps the working set in cache)
 _CUDA_CHUNK_PAIRS = 1 << 25  # pairs per device chunk (~27 bytes each on the device)
 _PREFIX_BATCH = 1 << 18  # ranked-prefix entries reduced to AP/hits@N at once
 _HAS_BITWISE_COUNT = hasattr(np, "bitwise_count")
@@ -419,9 +421,17 @@ def _extract_prefix(key: np.ndarray, hist: np.ndarray, depth: int, bits: int, ma
     kdt = key.dtype
     m = mask[:t]
     np.less_equal(key, (2 * dstar + 1).astype(kdt)[:, None], out=m)
-    vals = key.reshape(-1)[m.reshape(-1)]  # 1-D compaction: database order within rows
+    vals = key.reshape(-1)[np.flatnonzero(m)]  # 1-D compaction: database order within rows
     span = t * (bits + 1)
-    sdt = np.uint16 if span <= 1 << 16 else np.uint32 if span <= 1 << 32 else np.uint64
+    sdt = np.dtype(
+        np.uint8
+        if span <= 1 << 8
+        else np.uint16
+        if span <= 1 << 16
+        else np.uint32
+        if span <= 1 << 32
+        else np.uint64
+    )
     skey = np.repeat((rows * (bits + 1)).astype(sdt), size)
     skey += (vals >> 1).astype(sdt)
     vals = vals[np.argsort(skey, kind="stable")]  # radix sort on (row, d); stable keeps index order
@@ -497,7 +507,7 @@ def _scan_numpy(
                 np.not_equal(lb, 0, out=rl)
             else:
                 np.equal(qlw[0, r0:r1, None], dlw[0][None, :], out=rl)
-            np.left_shift(k, 1, out=k)  # key = 2·d + rel
+            np.add(k, k, out=k)  # key = 2·d + rel (an add: NumPy's shift by a scalar is not vectorised)
             np.add(k, rl.view(np.uint8), out=k, casting="unsafe")
             fh = flat_hist[:t]
             _bincount_rows(k, nbins, fh, offsets)
@@ -598,14 +608,18 @@ def _straddle_expectations(
     coef2 = np.where(m > 1, (m - (s + 1) * a_m) / np.where(m > 1, m * (m - 1), 1), 0).astype(np.float64)
     big_s = big_s.astype(np.float64)
     out = np.empty(n.size, dtype=np.float64)
-    order = np.argsort(length, kind="stable")
+    # rows are padded to a power-of-two width that depends on their own k range only, and batched
+    # with rows of the same width: each query's value is then the same whichever queries share its
+    # batch (so splitting the queries between threads cannot change a bit of the result)
+    widths = 1 << np.ceil(np.log2(np.maximum(length, 1))).astype(np.int64)
+    order = np.argsort(widths, kind="stable")
     i0 = 0
     while i0 < order.size:
+        width = int(widths[order[i0]])
         i1 = i0 + 1
-        while i1 < order.size and (i1 - i0 + 1) * int(length[order[i1]]) <= 1 << 16:
+        while i1 < order.size and widths[order[i1]] == width and (i1 - i0 + 1) * width <= 1 << 16:
             i1 += 1
         idx = order[i0:i1]
-        width = int(length[idx].max())
         j = np.arange(width)[None, :]
         nn, rr, mm, cc = (v[idx, None].astype(np.float64) for v in (n, r, m, c))
         k = kmin[idx, None] + j.astype(np.float64)
@@ -624,6 +638,19 @@ def _straddle_expectations(
         out[idx] = (p * val).sum(axis=1)
         i0 = i1
     return out
+
+
+def _tie_averaged_threads(hist: np.ndarray, topk: int, threads: int) -> np.ndarray:
+    """:func:`_tie_averaged` with the queries split between ``threads`` threads (same values: per-query)."""
+    nq = hist.shape[0]
+    if threads <= 1 or nq < 256:
+        return _tie_averaged(hist, topk)
+    bounds = np.linspace(0, nq, threads + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        parts = pool.map(
+            lambda b: _tie_averaged(hist[b[0] : b[1]], topk), zip(bounds[:-1], bounds[1:], strict=True)
+        )
+        return np.concatenate(list(parts))
 
 
 def _tie_averaged(hist: np.ndarray, topk: int) -> np.ndarray:
@@ -801,7 +828,7 @@ def summarize(
     else:
         chunk = tile_pairs or (_CUDA_CHUNK_PAIRS if inp.device.type == "cuda" else _TILE_PAIRS)
         acc = _scan_torch(inp, r, depth, cuts, exact_ap, chunk)
-    tie = _tie_averaged(acc.hist, r) if tie_averaged else None
+    tie = _tie_averaged_threads(acc.hist, r, threads) if tie_averaged else None
     return RankingSummary(nq, nd, inp.bits, r, cuts, acc.hist, acc.ap, acc.hits_at, tie)
 
 

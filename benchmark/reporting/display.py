@@ -42,6 +42,12 @@ def method_name(method: str) -> str:
     return (getattr(cls, "display_name", "") or method) if cls is not None else method
 
 
+def method_health_note(method: str) -> str:
+    """Why ``method``'s codes break the health thresholds by design (the class's ``health_note``), or ""."""
+    cls = _method(method)
+    return str(getattr(cls, "health_note", "") or "") if cls is not None else ""
+
+
 def method_color(method: str) -> str | None:
     cls = _method(method)
     return getattr(cls, "color", None) if cls is not None else None

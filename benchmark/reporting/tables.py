@@ -34,6 +34,7 @@ import pandas as pd
 
 from xbench.errors import XbenchError
 from xbench.evaluating import health
+from xbench.reporting import display
 from xbench.reporting.display import TASK_LABELS, dataset_display, dataset_order, label_order, ordered
 from xbench.reporting.results import (
     METRIC_COLUMNS,
@@ -89,6 +90,10 @@ def cell_stats(frame: pd.DataFrame, metric: str = "map") -> tuple[dict[tuple, St
         out[(key[0], key[1], key[2], key[3], int(key[4]), key[5])] = stat
     if any(s.unhealthy for s in out.values()):
         notes = [*notes, health.footnote()]
+        if "unhealthy" in ok and "method" in ok:  # methods whose published form is known to collapse
+            for name in dict.fromkeys(ok.loc[ok["unhealthy"].astype(bool), "method"]):
+                if display.method_health_note(name):
+                    notes.append(f"{health.MARK} {display.method_name(name)}: {display.method_health_note(name)}")
     return out, notes
 
 

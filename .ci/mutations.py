@@ -1,0 +1,632 @@
+"""Mutation audit of the loss-composition tests (docs/health.md, "Loss-composition tests").
+
+Each mutation replaces one exact piece of source text (it must occur exactly once), runs the given
+test files, and restores the file. A mutation is *caught* when the tests fail. Run from the repository
+root, one mutation at a time, e.g.
+
+    OMP_NUM_THREADS=1 python .ci/mutations.py              # all
+    OMP_NUM_THREADS=1 python .ci/mutations.py cmmq dcmh    # only ids starting with these prefixes
+
+    MUTATION_TESTS=tests/test_loss_values.py python .ci/mutations.py   # only these test files
+
+Prints one line per mutation: id, caught/SURVIVED, the first failing test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+PROXY = [
+    "tests/test_cmmq_methods.py",
+    "tests/test_cmmq_losses.py",
+    "tests/test_cmmq_switches.py",
+    "tests/test_loss_values.py",
+]
+DCMH = ["tests/test_pairwise.py", "tests/test_pairwise_methods.py", "tests/test_loss_values.py"]
+MRL = ["tests/test_mrl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
+UOT = ["tests/test_uot_rcl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
+LINEAR = ["tests/test_classical.py", "tests/test_loss_values.py"]
+PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
+
+# id, file, old text, new text, tests
+MUTATIONS = [
+    # ---- bce / the shared PC loss
+    (
+        "bce-drop-text",
+        "methods/bce.py",
+        'pc = pc_loss(b_image, o_image, hp["alpha"], hp["beta"], hp["quant"]) + pc_loss(',
+        'pc = pc_loss(b_image, o_image, hp["alpha"], hp["beta"], hp["quant"]) + 0 * pc_loss(',
+        PROXY,
+    ),
+    (
+        "bce-text-uses-image-targets",
+        "methods/bce.py",
+        '            b_text, o_text, hp["alpha"]',
+        '            b_text, o_image, hp["alpha"]',
+        PROXY,
+    ),
+    (
+        "pc-quant-sign",
+        "methods/proxy_hasher.py",
+        "return beta * proxy_bce(b, o) + alpha * quantization_penalty(b, quant)",
+        "return beta * proxy_bce(b, o) - alpha * quantization_penalty(b, quant)",
+        PROXY,
+    ),
+    (
+        "pc-beta-dropped",
+        "methods/proxy_hasher.py",
+        "return beta * proxy_bce(b, o) + alpha",
+        "return proxy_bce(b, o) + alpha",
+        PROXY,
+    ),
+    (
+        "bce-log-1-minus-b",
+        "methods/quantization.py",
+        "    target = to_probability(proxies.to(b.dtype))",
+        "    target = to_probability(proxies.to(b.dtype))\n    p = 1 - p",
+        PROXY,
+    ),
+    (
+        "quant-square-to-abs",
+        "methods/quantization.py",
+        "return (b.abs() - 1.0).pow(2).sum(dim=1)",
+        "return (b.abs() - 1.0).abs().sum(dim=1)",
+        PROXY,
+    ),
+    # ---- cmmq
+    (
+        "cmmq-mq-sign",
+        "methods/cmmq.py",
+        'terms["joint"] = pc + hp["mq_weight"] * mq',
+        'terms["joint"] = pc - hp["mq_weight"] * mq',
+        PROXY,
+    ),
+    (
+        "cmmq-mq-dropped",
+        "methods/cmmq.py",
+        'terms["joint"] = pc + hp["mq_weight"] * mq',
+        'terms["joint"] = pc + 0 * mq',
+        PROXY,
+    ),
+    (
+        "cmmq-drop-text-pc",
+        "methods/cmmq.py",
+        'pc = pc_loss(b_image, o_image, hp["alpha"], hp["beta"], hp["quant"]) + pc_loss(',
+        'pc = pc_loss(b_image, o_image, hp["alpha"], hp["beta"], hp["quant"]) + 0 * pc_loss(',
+        PROXY,
+    ),
+    (
+        "cmmq-text-uses-image-targets",
+        "methods/cmmq.py",
+        '            b_text, o_text, hp["alpha"]',
+        '            b_text, o_image, hp["alpha"]',
+        PROXY,
+    ),
+    (
+        "cmmq-mq-image-with-itself",
+        "methods/cmmq.py",
+        "mq = symmetric_kl(b_image, b_text,",
+        "mq = symmetric_kl(b_image, b_image.detach(),",
+        PROXY,
+    ),
+    (
+        "cmmq-kl-one-direction",
+        "methods/quantization.py",
+        "per_bit = bernoulli_kl(p, q) + bernoulli_kl(q, p)",
+        "per_bit = 2 * bernoulli_kl(p, q)",
+        PROXY,
+    ),
+    (
+        "cmmq-kl-bit1-only",
+        "methods/quantization.py",
+        "return p * (p.log() - q.log()) + (1.0 - p)",
+        "return p * (p.log() - q.log()) + 0 * (1.0 - p)",
+        PROXY,
+    ),
+    (
+        "cmmq-kl-reduction-ignored",
+        "methods/cmmq.py",
+        'reduction=hp["kl_reduction"]',
+        'reduction="sum"',
+        PROXY,
+    ),
+    (
+        "sel-largest-losses",
+        "methods/selection.py",
+        "order = torch.sort(losses.detach(), stable=True).indices",
+        "order = torch.sort(losses.detach(), stable=True, descending=True).indices",
+        PROXY,
+    ),
+    (
+        "sel-rt-offset",
+        "methods/selection.py",
+        "return 1.0 - min(t / t_k * rho, rho)",
+        "return 1.0 - min((t + 1) / t_k * rho, rho)",
+        PROXY,
+    ),
+    (
+        "sel-ceil-as-floor",
+        "methods/selection.py",
+        "k = math.ceil(ratio * n - 1e-9)",
+        "k = int(ratio * n)",
+        PROXY,
+    ),
+    (
+        "sel-rounding-hyper-ignored",
+        "methods/proxy_hasher.py",
+        'self.hp.get("keep_rounding", "ceil")',
+        '"ceil"',
+        PROXY,
+    ),
+    (
+        "sel-mean-over-all",
+        "methods/proxy_hasher.py",
+        "loss = joint[keep].mean()",
+        "loss = joint.mean()",
+        PROXY,
+    ),
+    (
+        "sample-losses-chunk-4096",
+        "methods/proxy_hasher.py",
+        'return int(self.hp["batch_size"])',
+        "return 4096",
+        PROXY,
+    ),
+    # ---- cmmq-code
+    (
+        "code-quant-sign",
+        "methods/cmmq_code.py",
+        '+ self.hp["quant_weight"] * q.mean(dim=1)',
+        '- self.hp["quant_weight"] * q.mean(dim=1)',
+        PROXY,
+    ),
+    (
+        "code-quant-sum-over-bits",
+        "methods/cmmq_code.py",
+        '+ self.hp["quant_weight"] * q.mean(dim=1)',
+        '+ self.hp["quant_weight"] * q.sum(dim=1)',
+        PROXY,
+    ),
+    (
+        "code-drop-text-bce",
+        "methods/cmmq_code.py",
+        "pc = proxy_bce(b_image, o_image) + proxy_bce(b_text, o_text)",
+        "pc = proxy_bce(b_image, o_image) + 0 * proxy_bce(b_text, o_text)",
+        PROXY,
+    ),
+    (
+        "code-text-uses-image-targets",
+        "methods/cmmq_code.py",
+        "+ proxy_bce(b_text, o_text)",
+        "+ proxy_bce(b_text, o_image)",
+        PROXY,
+    ),
+    (
+        "code-mq-sign",
+        "methods/cmmq_code.py",
+        'terms["joint"] = pc + self.hp["mq_weight"] * terms["mq"]',
+        'terms["joint"] = pc - self.hp["mq_weight"] * terms["mq"]',
+        PROXY,
+    ),
+    (
+        "code-infonce-wrong-direction",
+        "methods/quantization.py",
+        "return -torch.log_softmax(logits, dim=0).diagonal()",
+        "return -torch.log_softmax(logits, dim=1).diagonal()",
+        PROXY,
+    ),
+    (
+        "code-mq-kind-ignored",
+        "methods/cmmq_code.py",
+        'MUTUAL_TERMS[self.hp["mq_kind"]]',
+        'MUTUAL_TERMS["infonce"]',
+        PROXY,
+    ),
+    (
+        "code-symkl-sum",
+        "methods/cmmq_code.py",
+        'symmetric_kl(u, v, reduction="mean")',
+        "symmetric_kl(u, v)",
+        PROXY,
+    ),
+    (
+        "code-linspace-offset",
+        "methods/selection.py",
+        "ramp = np.linspace(0.0, rho, g)",
+        "ramp = np.linspace(0.0, rho, g + 1)[1:]",
+        PROXY,
+    ),
+    (
+        "code-paper-schedule-ignored",
+        "methods/cmmq_code.py",
+        'if self.hp["keep_schedule"] == "paper":',
+        "if False:",
+        PROXY,
+    ),
+    (
+        "code-head-init-ignored",
+        "methods/cmmq_code.py",
+        "head_init_std=0.01 if release else None",
+        "head_init_std=0.01",
+        PROXY,
+    ),
+    (
+        "code-proxy-keep-ignored",
+        "methods/proxy_hasher.py",
+        'keep=self.hp["proxy_keep"]',
+        'keep="best"',
+        PROXY,
+    ),
+    # ---- dcmh
+    ("dcmh-nll-sign", "methods/dcmh.py", '"nll": pairwise_nll(', '"nll": -pairwise_nll(', DCMH),
+    (
+        "dcmh-quant-dropped",
+        "methods/dcmh.py",
+        '"quantization": float(self.hp["gamma"]) *',
+        '"quantization": 0 * float(self.hp["gamma"]) *',
+        DCMH,
+    ),
+    (
+        "dcmh-balance-dropped",
+        "methods/dcmh.py",
+        '"balance": float(self.hp["eta"]) *',
+        '"balance": 0 * float(self.hp["eta"]) *',
+        DCMH,
+    ),
+    (
+        "dcmh-own-buffer",
+        "methods/dcmh.py",
+        "theta(u, self.buffer(other))",
+        "theta(u, self.buffer(modality))",
+        DCMH,
+    ),
+    (
+        "dcmh-scale-dropped",
+        "methods/dcmh.py",
+        "scale = 1.0 / (len(data) * len(idx))",
+        "scale = 1.0 / len(data)",
+        DCMH,
+    ),
+    ("dcmh-theta-half-dropped", "methods/pairwise.py", "return 0.5 * u @ v.t()", "return u @ v.t()", DCMH),
+    (
+        "dcmh-nll-s-sign",
+        "methods/pairwise.py",
+        "return nnf.softplus(theta_) - s * theta_",
+        "return nnf.softplus(theta_) + s * theta_",
+        DCMH,
+    ),
+    (
+        "dcmh-gamma-eta-swapped",
+        "methods/dcmh.py",
+        '"quantization": float(self.hp["gamma"])',
+        '"quantization": float(self.hp["eta"])',
+        DCMH,
+    ),
+    (
+        "dcmh-objective-quant-dropped",
+        "methods/dcmh.py",
+        'total = nll + float(self.hp["gamma"]) * quant',
+        "total = nll + 0 * quant",
+        DCMH,
+    ),
+    (
+        "dcmh-objective-balance-sign",
+        "methods/dcmh.py",
+        '+ float(self.hp["eta"]) * bal',
+        '- float(self.hp["eta"]) * bal',
+        DCMH,
+    ),
+    (
+        "dcmh-b-step-sign",
+        "methods/shared_codes.py",
+        "        self.B = torch.sign(self.F + self.G)\n\n    def pass",
+        "        self.B = -torch.sign(self.F + self.G)\n\n    def pass",
+        DCMH,
+    ),
+    (
+        "dcmh-similarity-own-labels",
+        "methods/dcmh.py",
+        "data.labels_of(modality)[idx], data.labels_of(other))",
+        "data.labels_of(modality)[idx], data.labels_of(modality))",
+        DCMH,
+    ),
+    # ---- mrl
+    (
+        "mrl-beta-swapped",
+        "methods/mrl.py",
+        '"loss": beta * rc + (1.0 - beta) * mc',
+        '"loss": (1.0 - beta) * rc + beta * mc',
+        MRL,
+    ),
+    (
+        "mrl-rc-sign",
+        "methods/mrl.py",
+        '"loss": beta * rc + (1.0 - beta) * mc',
+        '"loss": -beta * rc + (1.0 - beta) * mc',
+        MRL,
+    ),
+    ("mrl-text-rc-dropped", "methods/mrl.py", "rc = rc_image + rc_text", "rc = rc_image + 0 * rc_text", MRL),
+    (
+        "mrl-text-uses-image-labels",
+        "methods/mrl.py",
+        '            data.labels_of("text")[idx],',
+        '            data.labels_of("image")[idx],',
+        MRL,
+    ),
+    (
+        "mrl-tau-swapped",
+        "methods/mrl.py",
+        "rc_image = robust_clustering_loss(zi @ centres / tau_rc",
+        "rc_image = robust_clustering_loss(zi @ centres / tau_mc",
+        MRL,
+    ),
+    (
+        "mrl-mc-mean-not-sum",
+        "methods/mrl.py",
+        'zi, zt, tau_mc, reduction="sum_modalities"',
+        'zi, zt, tau_mc, reduction="mean"',
+        MRL,
+    ),
+    (
+        "mrl-self-similarity-ignored",
+        "methods/mrl.py",
+        'include_self=hp["self_similarity"] == "included"',
+        "include_self=False",
+        MRL,
+    ),
+    (
+        "mrl-rc-positive-mass",
+        "methods/contrastive.py",
+        "per_sample = (log_neg - log_all)",
+        "per_sample = (log_all - log_neg)",
+        MRL,
+    ),
+    (
+        "mrl-mc-partner",
+        "methods/contrastive.py",
+        "partner = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])",
+        "partner = torch.cat([torch.arange(n, 2 * n).roll(1), torch.arange(0, n).roll(1)])",
+        MRL,
+    ),
+    # ---- uot-rcl (public behaviour: logged losses)
+    (
+        "uot-beta-swapped",
+        "methods/uot_rcl.py",
+        'loss = hp["beta"] * loss_class + (1.0 - hp["beta"]) * loss_align',
+        'loss = (1.0 - hp["beta"]) * loss_class + hp["beta"] * loss_align',
+        UOT,
+    ),
+    (
+        "uot-text-class-dropped",
+        "methods/uot_rcl.py",
+        ") + weighted_class_loss(self.prototypes.logits(z_text",
+        ") + 0 * weighted_class_loss(self.prototypes.logits(z_text",
+        UOT,
+    ),
+    (
+        "uot-text-uses-image-labels",
+        "methods/uot_rcl.py",
+        'y_image, y_text = labels["image"][idx], labels["text"][idx]',
+        'y_image, y_text = labels["image"][idx], labels["image"][idx]',
+        UOT,
+    ),
+    (
+        "uot-relation-sign",
+        "methods/uot_rcl.py",
+        '+ hp["relation_weight"] * loss_rel',
+        '- hp["relation_weight"] * loss_rel',
+        UOT,
+    ),
+    ("uot-mc-weight-ignored", "methods/uot_rcl.py", 'else hp["mc_weight"] * loss_mc', "else loss_mc", UOT),
+    (
+        "uot-quant-sign",
+        "methods/uot_rcl.py",
+        'loss = loss + hp["quant_weight"] * loss_quant',
+        'loss = loss - hp["quant_weight"] * loss_quant',
+        UOT,
+    ),
+    (
+        "uot-quant-half-dropped",
+        "methods/uot_rcl.py",
+        "loss_quant = 0.5 * ((h_image",
+        "loss_quant = 1.0 * ((h_image",
+        UOT,
+    ),
+    (
+        "uot-weights-ignored",
+        "methods/contrastive.py",
+        "return (weight * per).sum() / weight.sum().clamp_min(1e-12)",
+        "return per.mean()",
+        UOT,
+    ),
+    (
+        "uot-tau-dropped",
+        "methods/uot_rcl.py",
+        'self.prototypes.logits(z_image, hp["tau"])',
+        "self.prototypes.logits(z_image)",
+        UOT,
+    ),
+    (
+        "uot-mc-tau-dropped",
+        "methods/uot_rcl.py",
+        'multimodal_contrastive_loss(z_image, z_text, tau=hp["tau"]',
+        "multimodal_contrastive_loss(z_image, z_text, tau=1.0",
+        UOT,
+    ),
+    # ---- cca / pls (shared TwoViewProjection)
+    (
+        "linear-no-scaling",
+        "methods/linear.py",
+        "scale = np.where(scale > 0, scale, 1.0)",
+        "scale = np.ones_like(scale)",
+        LINEAR,
+    ),
+    (
+        "linear-rotations-swapped-sign",
+        "methods/linear.py",
+        '("text", my, sy, est.y_rotations_)',
+        '("text", my, sy, -est.y_rotations_)',
+        LINEAR,
+    ),
+    (
+        "linear-test-mean-dropped",
+        "methods/linear.py",
+        'z = (z - getattr(self, f"mean_{modality}"))',
+        'z = (z - 0 * getattr(self, f"mean_{modality}"))',
+        LINEAR,
+    ),
+    # ---- prdh (tests/test_prdh.py; the gradient-only one: test_pairwise_methods.py)
+    (
+        "prdh-inter-term-dropped",
+        "methods/prdh.py",
+        '"inter": pairwise_nll(theta(u, self.buffer(other)), s_inter).sum() * scale,',
+        '"inter": 0.0 * pairwise_nll(theta(u, self.buffer(other)), s_inter).sum() * scale,',
+        PRDH,
+    ),
+    (
+        "prdh-inter-against-own-buffer-buffer-swap",
+        "methods/prdh.py",
+        "theta(u, self.buffer(other)), s_inter",
+        "theta(u, self.buffer(modality)), s_inter",
+        PRDH,
+    ),
+    (
+        "prdh-intra-against-other-buffer-buffer-swap",
+        "methods/prdh.py",
+        "theta(u, self.buffer(modality)), s_intra",
+        "theta(u, self.buffer(other)), s_intra",
+        PRDH,
+    ),
+    (
+        "prdh-intra-factor-2-dropped",
+        "methods/prdh.py",
+        '"intra": 2.0\n',
+        '"intra": 1.0\n',
+        PRDH,
+    ),
+    (
+        "prdh-w-intra-ignored",
+        "methods/prdh.py",
+        '* float(self.hp["w_intra"])\n            * pairwise_nll',
+        "* pairwise_nll",
+        PRDH,
+    ),
+    (
+        "prdh-inter-similarity-from-own-labels",
+        "methods/prdh.py",
+        "s_inter = similarity(batch_labels, data.labels_of(other))",
+        "s_inter = similarity(batch_labels, own_labels)",
+        PRDH,
+    ),
+    (
+        "prdh-intra-similarity-from-other-labels",
+        "methods/prdh.py",
+        "s_intra = similarity(batch_labels, own_labels)",
+        "s_intra = similarity(batch_labels, data.labels_of(other))",
+        PRDH,
+    ),
+    (
+        "prdh-quantization-sign-flipped",
+        "methods/prdh.py",
+        "quantization_loss(self.B[idx], u)",
+        "quantization_loss(-self.B[idx], u)",
+        PRDH,
+    ),
+    (
+        "prdh-gamma-and-eta-swapped",
+        "methods/prdh.py",
+        '"quantization": float(self.hp["gamma"])',
+        '"quantization": float(self.hp["eta"])',
+        PRDH,
+    ),
+    (
+        "prdh-decorrelation-sign-flipped",
+        "methods/prdh.py",
+        '"decorrelation": float(self.hp["lam"]) * decorrelation_loss(u)',
+        '"decorrelation": -float(self.hp["lam"]) * decorrelation_loss(u)',
+        PRDH,
+    ),
+    (
+        "prdh-balance-dropped",
+        "methods/prdh.py",
+        '"balance": float(self.hp["eta"])',
+        '"balance": 0.0 * float(self.hp["eta"])',
+        PRDH,
+    ),
+    (
+        "prdh-balance-w-o-live-batch-rows-gradient-only",
+        "methods/prdh.py",
+        "balance_loss(self.column_sum_with(modality, u, idx))",
+        "balance_loss(self.buffer(modality).sum(0))",
+        PRDH,
+    ),
+    (
+        "prdh-scale-1-n-bs-1-n",
+        "methods/prdh.py",
+        "scale = 1.0 / (len(data) * len(idx))",
+        "scale = 1.0 / (len(data) * len(data))",
+        PRDH,
+    ),
+    (
+        "prdh-objective-intra-weight-dropped",
+        "methods/prdh.py",
+        '+ float(self.hp["w_intra"]) * intra',
+        "+ intra",
+        PRDH,
+    ),
+    (
+        "prdh-objective-decorrelation-sign-flipped",
+        "methods/prdh.py",
+        ') / n2 + float(self.hp["lam"]) * decor',
+        ') / n2 - float(self.hp["lam"]) * decor',
+        PRDH,
+    ),
+    (
+        "prdh-objective-text-intra-dropped",
+        "methods/prdh.py",
+        "+ self.chunked_nll(self.G, self.G, lt, lt)",
+        "+ 0.0",
+        PRDH,
+    ),
+]
+
+
+def run(mutation) -> tuple[str, str]:
+    ident, path, old, new, tests = mutation
+    file = Path(path)
+    text = file.read_text()
+    count = text.count(old)
+    if count != 1:
+        return "BAD", f"old text occurs {count} times in {path}"
+    only = os.environ.get("MUTATION_TESTS")  # e.g. tests/test_loss_values.py: what that file alone catches
+    tests = [t for t in (only.split(",") if only else tests) if Path(t).exists()]
+    try:
+        file.write_text(text.replace(old, new))
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        file.write_text(text)
+    failed = re.findall(r"^FAILED (\S+)", proc.stdout, flags=re.M)
+    if proc.returncode == 0:
+        return "SURVIVED", ""
+    return "caught", failed[0] if failed else proc.stdout.strip().splitlines()[-1]
+
+
+def main(prefixes: list[str]) -> None:
+    for mutation in MUTATIONS:
+        if prefixes and not any(mutation[0].startswith(p) for p in prefixes):
+            continue
+        status, detail = run(mutation)
+        print(f"{mutation[0]:36s} {status:9s} {detail}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

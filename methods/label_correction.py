@@ -69,6 +69,10 @@ class LabelCorrection:
         self.prior = class_prior(self.noisy["image"], prior)
         self.selected = np.zeros(len(data), dtype=bool)
 
+    def current(self, modality: str = "image") -> np.ndarray:
+        """A copy of ``modality``'s current hard labels (text = image without per-modality noise)."""
+        return self.labels.get(modality, self.labels["image"]).copy()
+
     def tensors(self, device: torch.device) -> dict[str, torch.Tensor]:
         """Current labels as float tensors for both modalities (text = image without per-modality noise)."""
         out = {m: torch.as_tensor(y, dtype=torch.float32, device=device) for m, y in self.labels.items()}
@@ -127,4 +131,26 @@ class LabelCorrection:
         return stats
 
 
-__all__ = ["ZERO_STATS", "LabelCorrection"]
+class CorrectedLabels:
+    """Mixin of a label-correcting :class:`~xbench.methods.base.Hasher` whose ``correction`` holds its
+    labels: the accessors the runner reads (clean/noisy comparisons, selection quality)."""
+
+    correction: LabelCorrection | None = None  # created by the method on its first epoch
+    _aligned = False  # whether the last epoch ran the semantic alignment (after warm-up)
+
+    def corrected_labels(self) -> np.ndarray | None:
+        """Current corrected training labels (N×C uint8, image side), or None before training."""
+        return None if self.correction is None else self.correction.current("image")
+
+    def corrected_text_labels(self) -> np.ndarray | None:
+        """Text-side corrected labels (differ from the image side only with per-modality noise)."""
+        return None if self.correction is None else self.correction.current("text")
+
+    def selected_samples(self) -> np.ndarray | None:
+        """The samples transported by the last epoch's semantic alignment (None during warm-up)."""
+        if self.correction is None or not self._aligned:
+            return None
+        return self.correction.selected
+
+
+__all__ = ["ZERO_STATS", "CorrectedLabels", "LabelCorrection"]

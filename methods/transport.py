@@ -39,13 +39,108 @@ Relation alignment **[R]** (L2RM-style)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .hyper import Hyper
+
 SOLVERS = ("entropic", "exact")
+
+# ------------------------------------------------------------------ declared hyperparameters
+# The OT steps' hyperparameters, declared here next to the functions they parameterise and merged
+# into ``uot-rcl``'s declaration (``xbench list methods -v`` shows them with the method's own).
+_R = " [R: reconstruction, docs/methods/uot-rcl.md]"
+
+SEMANTIC_HYPERPARAMETERS: dict[str, Hyper] = {
+    "mass_start": Hyper(0.3, "CSOT [C] plabel_allocator budget", "transported mass m right after warm-up"),
+    "mass_end": Hyper(1.0, "CSOT [C]", "final transported mass m"),
+    "ramp_epochs": Hyper(
+        -1,
+        "20 of 50 epochs" + _R,
+        "epochs over which m rises linearly from mass_start to mass_end; -1 = auto: 40 % of the run's budget",
+        minimum=-1,
+    ),
+    "ot_reg": Hyper(0.07, "L2RM [C] opt.py (entropic regularisation)", "ε of the semantic partial OT"),
+    "ot_solver": Hyper(
+        "entropic",
+        "reconstruction" + _R,
+        "semantic partial OT: entropic (log-domain Sinkhorn-like, POT) or exact (POT network simplex)",
+        choices=SOLVERS,
+    ),
+    "cost_temperature": Hyper(
+        0.1, "xbench" + _R, "temperature of the predictions p = softmax(zᵀc/T) in the semantic cost"
+    ),
+    "vote_weight": Hyper(
+        0.0,
+        "xbench" + _R,
+        "α: weight of the cross-modally weighted neighbour vote in the semantic cost (0 = off)",
+    ),
+    "vote_k": Hyper(10, "xbench" + _R, "neighbours in the vote"),
+    "label_weight": Hyper(
+        0.3,
+        "xbench" + _R + "; measured on Wikipedia (docs/methods/uot-rcl.md)",
+        "κ: weight of the sample's current label in the semantic cost (a prior against "
+        "relabelling; 0 = off, as CSOT)",
+    ),
+    "class_prior": Hyper(
+        "labels",
+        "CSOT [C] uses uniform" + _R,
+        "class masses of the semantic OT: labels (noisy label frequencies) or uniform",
+        choices=("labels", "uniform"),
+    ),
+    "select_threshold": Hyper(
+        0.5,
+        "ours" + _R,
+        "a sample is transported when it receives at least this fraction of its capacity a_i",
+    ),
+    "momentum": Hyper(
+        0.6,
+        "xbench" + _R,
+        "μ of the soft-label update (0 = replace by the plan; with 0.6 a one-hot label flips after two "
+        "agreeing epochs)",
+    ),
+}
+
+RELATION_HYPERPARAMETERS: dict[str, Hyper] = {
+    "relation_label_weight": Hyper(1.0, "λ_s" + _R, "λ_s: weight of label disagreement in the relation cost"),
+    "relation_reg": Hyper(0.07, "L2RM [C] opt.py", "ε of the relation OT plan"),
+    "relation_mass": Hyper(
+        1.0,
+        "reconstruction (balanced or partial)" + _R,
+        "mass of the relation plan (1 = balanced; L2RM uses 0.1 for noisy correspondence)",
+    ),
+    "relation_tau": Hyper(0.1, "L2RM [C] uses 0.05" + _R, "temperature of the relation contrastive loss"),
+}
+
+
+def relation_options(hp: dict) -> dict[str, float]:
+    """:func:`relation_plan`'s keyword arguments from the ``relation_*`` hyperparameters."""
+    return {
+        "label_weight": hp["relation_label_weight"],
+        "reg": hp["relation_reg"],
+        "mass": hp["relation_mass"],
+    }
+
+
+def check_semantic_hyperparameters(owner: str, hp: dict) -> None:
+    """Ranges :class:`Hyper` bounds cannot express (open intervals, a sum): a clear ``ValueError``."""
+    for key in ("mass_start", "mass_end"):
+        if not 0.0 < hp[key] <= 1.0:
+            raise ValueError(f"{owner}.{key}: expected a mass in (0, 1], got {hp[key]}")
+    if not 0.0 <= hp["momentum"] < 1.0:
+        raise ValueError(f"{owner}.momentum: expected a value in [0, 1), got {hp['momentum']}")
+    for key in ("vote_weight", "label_weight"):
+        if not 0.0 <= hp[key] <= 1.0:
+            raise ValueError(f"{owner}.{key}: expected a weight in [0, 1], got {hp[key]}")
+    if hp["vote_weight"] + hp["label_weight"] > 1.0:
+        raise ValueError(
+            f"{owner}: vote_weight + label_weight must be at most 1, got "
+            f"{hp['vote_weight'] + hp['label_weight']:g}"
+        )
 
 
 # ---------------------------------------------------------------------------------------- costs
@@ -297,6 +392,19 @@ def semantic_alignment(
         transported=transported,
         pseudo_labels=pseudo,
         cost=float((plan * cost).sum()),
+    )
+
+
+WARMUP_SHARE, RAMP_SHARE = 0.2, 0.4  # auto schedule: shares of the run's budget (10 and 20 of 50 epochs)
+
+
+def correction_schedule(warmup: int, ramp: int, budget: int) -> tuple[int, int]:
+    """The (warm-up, ramp) epochs of a run of ``budget`` epochs **[R]**: each as given, or, when -1
+    (auto), ``WARMUP_SHARE`` / ``RAMP_SHARE`` of the budget rounded half up — 10 and 20 at the
+    default 50 epochs, the same shape of training at any budget."""
+    return (
+        int(warmup) if warmup >= 0 else math.floor(WARMUP_SHARE * budget + 0.5),
+        int(ramp) if ramp >= 0 else math.floor(RAMP_SHARE * budget + 0.5),
     )
 
 

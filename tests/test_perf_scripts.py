@@ -74,8 +74,8 @@ def test_perf_budget_prints_both_budgets(capsys):
 
 
 def test_perf_runner_prints_runner_against_bare(capsys):
-    perf_runner.main(["--methods", "bce", "--bits", "16", "--epochs", "1"])
+    perf_runner.main(["--methods", "bce", "--bits", "16", "--epochs", "2", "--repeats", "2"])
     out = capsys.readouterr().out
-    assert "1 torch thread(s)" in out and "cpu ratio" in out
+    assert "1 torch thread(s)" in out and "runner cpu min" in out and "2 alternations" in out
     row = next(ln for ln in out.splitlines() if ln.startswith("bce")).split()
-    assert len(row) == 8 and all(math.isfinite(float(v)) for v in row[1:])  # differences: any sign under load
+    assert len(row) == 10 and all(math.isfinite(float(v)) and float(v) > 0 for v in row[1:])

@@ -100,6 +100,20 @@ def test_top_labels_counts_and_ties():
     assert got.dtype == np.uint8
 
 
+def test_correction_schedule_is_a_share_of_the_budget_unless_given():
+    # auto (-1): 20 % warm-up and 40 % ramp, rounded half up — the old fixed 10 / 20 at 50 epochs
+    assert T.correction_schedule(-1, -1, 50) == (10, 20)
+    assert T.correction_schedule(-1, -1, 10) == (2, 4)
+    assert T.correction_schedule(-1, -1, 20) == (4, 8)
+    assert T.correction_schedule(-1, -1, 3) == (1, 1)  # 0.6 → 1, 1.2 → 1
+    assert T.correction_schedule(-1, -1, 5) == (1, 2)
+    assert T.correction_schedule(-1, -1, 4) == (1, 2)  # 0.8 → 1, 1.6 → 2
+    assert T.correction_schedule(-1, -1, 8) == (2, 3)  # 1.6 → 2, 3.2 → 3
+    # explicit values win, 0 included (no warm-up)
+    assert T.correction_schedule(0, 7, 50) == (0, 7)
+    assert T.correction_schedule(3, -1, 100) == (3, 40)
+
+
 def test_mass_schedule():
     assert T.mass_schedule(4, warmup=5, ramp=10, start=0.3, end=1.0) == 0.0
     assert T.mass_schedule(5, 5, 10, 0.3, 1.0) == pytest.approx(0.3)

@@ -9,7 +9,7 @@ import torch
 from xbench.methods import ModalityShape, ProblemShape, TrainData, get, uot_rcl
 from xbench.methods.uot_rcl import UOTRCL
 
-TINY = {"hidden": 32, "batch_size": 20, "warmup_epochs": 1, "ramp_epochs": 2, "lr": 1e-3}
+TINY = {"networks": "mlp", "hidden": 32, "batch_size": 20, "warmup_epochs": 1, "ramp_epochs": 2, "lr": 1e-3}
 
 
 def tiny_data(n: int = 90, c: int = 3, rate: float = 0.3, seed: int = 0, multi_label: bool = False):
@@ -190,6 +190,20 @@ def test_variants_run():
         assert all(np.isfinite(v) for log in logs for v in log.values()), hp
 
 
+def test_features_mode_defaults_to_the_shared_networks_and_a_budget_relative_schedule():
+    shape, data, *_ = tiny_data(n=40)
+    method = UOTRCL(shape, 16, batch_size=20)  # no TINY: the declared defaults
+    assert method.hp["networks"] == "shared" and method.base_lr == 1e-3
+    assert type(method.image_net).__name__ == "ImageNet" and type(method.text_net).__name__ == "TextNet"
+    assert method.hp["warmup_epochs"] == -1 and method.hp["ramp_epochs"] == -1
+    raw = ProblemShape(ModalityShape("images", (3, 32, 32)), ModalityShape("bow", 12), 2, False, 4, "raw")
+    assert UOTRCL.resolve_hyperparameters({}, features_mode=raw.features_defaults)["networks"] == "mlp"
+    data.epochs = 10  # the run's budget: warm-up 2 epochs, then the mass ramps over 4
+    logs = [method.fit_epoch(data, e) for e in range(4)]
+    assert [log["mass"] for log in logs] == pytest.approx([0.0, 0.0, 0.3, 0.475])
+    assert method.extra_state_for_store()["warmup_ramp_epochs"] == [2, 4]
+
+
 @pytest.mark.parametrize(
     "hp, match",
     [
@@ -201,6 +215,8 @@ def test_variants_run():
         ({"lr": -1.0}, "lr"),
         ({"networks": "vgg"}, "networks"),
         ({"vote_weight": 0.7, "label_weight": 0.5}, "at most 1"),
+        ({"warmup_epochs": -2}, "warmup_epochs"),
+        ({"ramp_epochs": -3}, "ramp_epochs"),
     ],
 )
 def test_bad_hyperparameters_raise(hp, match):

@@ -4,11 +4,13 @@ For each method on ``synthetic`` (features mode) at its default budget (the epoc
 gives it there) it prints the training seconds, the mAP (mean of I→T and T→I mAP@R) and the mAP at
 twice the budget: a method whose two mAPs differ by more than ``--tolerance`` (0.01) has not
 reached its plateau at the default budget. ``--set METHOD.PARAM=VALUE`` (repeatable) tries a
-variant, e.g. ``--set uot-rcl.hidden=1024`` or ``--set uot-rcl.networks=shared`` for the question
-whether uot-rcl needs its 4096-wide networks on 512-d features.
+variant, e.g. ``--set uot-rcl.networks=mlp`` (MRL's 4096-wide MLPs) or ``--set uot-rcl.hidden=1024``.
 
-Every run uses one torch thread and the noise of the main job (``symmetric:0.6`` unless ``--noise``);
-seconds depend on the machine's load, which is printed with them.
+Every run uses one torch thread and the noise of the main job (``symmetric:0.6`` unless ``--noise``).
+A method fitted once (``default_epochs`` 1: ``cca``, ``pls``) gets one run. The runs go to ``--jobs``
+worker processes at once (default: the usable cores), longest first; rows print as methods complete,
+then the whole table in the methods' order. Seconds are the training loop's wall time inside a
+worker and depend on the machine's load, printed with them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+# rough idle seconds per epoch (64 bits, one thread), only to start the longest runs first
+_COST = {"uot-rcl": 1.0, "ssah": 2.0, "prdh": 0.5, "dcmh": 0.3, "cmmq": 0.8}
 
 
 def run_one(
@@ -52,6 +60,16 @@ def run_one(
     }
 
 
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)  # a fresh worker; the calling process may have started its pool
+    except RuntimeError:
+        pass
+
+
 def _parse_set(items: list[str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for item in items:
@@ -63,12 +81,33 @@ def _parse_set(items: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    import torch
+def default_epochs(method: str, dataset_options: dict, data=None) -> int:
+    """The epochs ``xbench run`` gives ``method`` on ``synthetic`` without ``--epochs``."""
+    from xbench import methods
+    from xbench.running.config import RunConfig
+    from xbench.running.runner import load_dataset, resolve_epochs
 
+    config = RunConfig(
+        method=method, dataset="synthetic", bits=64, dataset_options=tuple(dataset_options.items())
+    )
+    if data is None:
+        data, _ = load_dataset(config, "data")
+    return resolve_epochs(config, methods.get(method), data)
+
+
+def row(label: str, one: dict, two: dict | None, tolerance: float) -> str:
+    head = f"{label:<28} {one['epochs']:>6} {one['seconds']:>8.1f} {one['map']:>7.4f}"
+    if two is None:
+        return f"{head} {'-':>7} {'-':>7}  -"
+    delta = two["map"] - one["map"]
+    return f"{head} {two['map']:>7.4f} {delta:>+7.4f}  {'yes' if abs(delta) <= tolerance else 'NO'}"
+
+
+def main(argv: list[str] | None = None) -> int:
     from xbench import methods
     from xbench.running.config import RunConfig
     from xbench.running.executor import normalize
+    from xbench.running.threads import usable_cores
 
     ap = argparse.ArgumentParser(prog="python -m xbench.perf.budget", description=__doc__.split("\n\n")[0])
     ap.add_argument("--methods", default="all", help="'all' or a comma list (default: all but lsh)")
@@ -77,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", dest="set_", action="append", default=[], metavar="METHOD.PARAM=VALUE")
     ap.add_argument("--tolerance", type=float, default=0.01)
     ap.add_argument("--single", action="store_true", help="only the default budget (no run at twice it)")
+    ap.add_argument("--jobs", type=int, default=0, help="runs at once (default 0: the usable cores)")
     ap.add_argument(
         "--dataset-option",
         action="append",
@@ -85,38 +125,65 @@ def main(argv: list[str] | None = None) -> int:
         help="synthetic's options (repeatable; for smoke tests — the figures are for the default size)",
     )
     args = ap.parse_args(argv)
-    torch.set_num_threads(1)
+    _one_thread()
     names = [m for m in methods.registry.select(args.methods.split(",")) if m != "lsh"]
     overrides = _parse_set(args.set_)
     options = {k: int(v) for k, _, v in (o.partition("=") for o in args.dataset_option)}
-    load0 = os.getloadavg()[0]
-    print(
-        f"synthetic (features mode), {args.bits} bits, noise {args.noise}, 1 torch thread; "
-        f"load average {load0:.2f} on {os.cpu_count()} CPUs"
+    jobs = args.jobs or usable_cores()
+    tasks: list[tuple[str, int, dict, str]] = []  # (method, epochs, hparams, label)
+    labels: dict[str, str] = {}
+    wanted: dict[str, int] = {}  # runs per method: 1 (single budget) or 2
+    from xbench.running.runner import load_dataset
+
+    data, _ = load_dataset(
+        RunConfig(method=names[0], dataset="synthetic", bits=64, dataset_options=tuple(options.items())),
+        "data",
     )
-    print(f"{'method':<28} {'epochs':>6} {'train s':>8} {'mAP':>7} {'mAP@2x':>7} {'Δ':>7}  plateau")
     for name in names:
         raw = overrides.get(name, {})
-        hp = dict(
-            normalize(
-                RunConfig(method=name, dataset="synthetic", bits=args.bits, hparams=tuple(raw.items()))
-            ).hparams
-        )
-        one = run_one(name, args.bits, args.noise, None, hp, dataset_options=options)
-        label = name + ("[" + ",".join(f"{k}={v}" for k, v in hp.items()) + "]" if hp else "")
-        if args.single:
-            print(
-                f"{label:<28} {one['epochs']:>6} {one['seconds']:>8.1f} {one['map']:>7.4f} {'-':>7} {'-':>7}  -",
-                flush=True,
-            )
-            continue
-        two = run_one(name, args.bits, args.noise, 2 * one["epochs"], hp, dataset_options=options)
-        delta = two["map"] - one["map"]
-        print(
-            f"{label:<28} {one['epochs']:>6} {one['seconds']:>8.1f} {one['map']:>7.4f} {two['map']:>7.4f} "
-            f"{delta:>+7.4f}  {'yes' if abs(delta) <= args.tolerance else 'NO'}",
-            flush=True,
-        )
+        config = RunConfig(method=name, dataset="synthetic", bits=args.bits, hparams=tuple(raw.items()))
+        hp = dict(normalize(config).hparams)
+        labels[name] = name + ("[" + ",".join(f"{k}={v}" for k, v in hp.items()) + "]" if hp else "")
+        epochs = default_epochs(name, options, data)
+        once = args.single or methods.get(name).default_epochs == 1  # fitted once (lsh, cca, pls)
+        wanted[name] = 1 if once else 2
+        for e in (epochs,) if once else (epochs, 2 * epochs):
+            tasks.append((name, e, hp, labels[name]))
+    tasks.sort(key=lambda t: -_COST.get(t[0], 0.2) * t[1])
+    load0 = os.getloadavg()[0]
+    print(
+        f"synthetic (features mode), {args.bits} bits, noise {args.noise}, 1 torch thread per run, "
+        f"{jobs} run(s) at once; load average {load0:.2f} on {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    header = f"{'method':<28} {'epochs':>6} {'train s':>8} {'mAP':>7} {'mAP@2x':>7} {'Δ':>7}  plateau"
+    print(header, flush=True)
+    done: dict[str, dict[int, dict]] = {name: {} for name in names}
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=get_context("spawn"), initializer=_one_thread
+    ) as pool:
+        futures = {
+            pool.submit(run_one, name, args.bits, args.noise, e, hp, dataset_options=options): (name, e)
+            for name, e, hp, _ in tasks
+        }
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            name, e = futures[future]
+            done[name][e] = future.result()
+            runs = done[name]
+            if len(runs) == wanted[name]:
+                small = min(runs)
+                print(row(labels[name], runs[small], runs.get(2 * small), args.tolerance), flush=True)
+    print(
+        f"\nall {len(tasks)} runs in {time.perf_counter() - t0:.0f} s wall; load average now "
+        f"{os.getloadavg()[0]:.2f}; in the methods' order:"
+    )
+    print(header)
+    for name in names:
+        small = min(done[name])
+        print(row(labels[name], done[name][small], done[name].get(2 * small), args.tolerance))
     return 0
 
 

@@ -25,6 +25,13 @@ import torch
 from .base import Hasher, Hyper, TrainData
 
 
+#: The scikit-learn NIPALS settings shared by ``cca`` (with ``solver=nipals``) and ``pls``.
+NIPALS_HYPERPARAMETERS: dict[str, Hyper] = {
+    "max_iter": Hyper(500, "scikit-learn default", "NIPALS iterations per component"),
+    "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
+}
+
+
 class TwoViewProjection(Hasher):
     """Linear projections of image and text features fitted once by a scikit-learn estimator."""
 
@@ -32,10 +39,7 @@ class TwoViewProjection(Hasher):
     supervised: ClassVar[bool] = False  # label-free: ignores the (noisy) training labels
     accepts_raw_images: ClassVar[bool] = False
     # both scikit-learn estimators fit by NIPALS; subclasses share these two settings
-    hyperparameters: ClassVar[dict[str, Hyper]] = {
-        "max_iter": Hyper(500, "scikit-learn default", "NIPALS iterations per component"),
-        "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
-    }
+    hyperparameters: ClassVar[dict[str, Hyper]] = NIPALS_HYPERPARAMETERS
     supported_bits = "1 … min(image features, text features, training pairs) components"
 
     def __init__(self, shape, bits, **kwargs):
@@ -66,6 +70,11 @@ class TwoViewProjection(Hasher):
     def estimator(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def rotations(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The two K-column projections of the standardised views: the estimator's rotations."""
+        est = self.estimator().fit(xs, ys)
+        return est.x_rotations_, est.y_rotations_
+
     @staticmethod
     def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         mean = x.mean(0)
@@ -82,16 +91,13 @@ class TwoViewProjection(Hasher):
             raise ValueError(f"{self.name}: {self.bits} components but only {len(x)} training pairs")
         xs, mx, sx = self._standardise(x)
         ys, my, sy = self._standardise(y)
-        est = self.estimator().fit(xs, ys)
-        for modality, mean, scale, rot in (
-            ("image", mx, sx, est.x_rotations_),
-            ("text", my, sy, est.y_rotations_),
-        ):
+        rx, ry = self.rotations(xs, ys)
+        for modality, mean, scale, rot in (("image", mx, sx, rx), ("text", my, sy, ry)):
             getattr(self, f"mean_{modality}").copy_(torch.from_numpy(mean))
             getattr(self, f"scale_{modality}").copy_(torch.from_numpy(scale))
             getattr(self, f"rotation_{modality}").copy_(torch.from_numpy(np.ascontiguousarray(rot)))
         self.fitted = True
-        xp, yp = xs @ est.x_rotations_, ys @ est.y_rotations_
+        xp, yp = xs @ rx, ys @ ry
         corr = [float(np.corrcoef(xp[:, k], yp[:, k])[0, 1]) for k in range(self.bits)] if len(x) > 2 else []
         return {"loss": 0.0, "mean_correlation": float(np.nanmean(corr)) if corr else 0.0}
 

@@ -40,7 +40,7 @@ def _problem(n=300, dx=12, dy=6, seed=0):
 def test_projections_equal_scikit_learn_with_scaling(name, reference):
     """Our standardise-then-fit equals scikit-learn's own scale=True fit (same scores, same signs)."""
     shape, data, x, y = _problem()
-    m = methods.get(name)(shape, 3)
+    m = methods.get(name)(shape, 3, **({"solver": "nipals"} if name == "cca" else {}))
     m.fit_epoch(data, 0)
     ref = reference(n_components=3, scale=True).fit(x, y)
     xs, ys = ref.transform(x, y)
@@ -49,6 +49,43 @@ def test_projections_equal_scikit_learn_with_scaling(name, reference):
     codes = m.encode("image", data.image)
     assert torch.equal(codes, torch.where(torch.as_tensor(xs) >= 0, 1, -1).to(torch.int8))
     assert m.supervised is False and "label-free" in m.description
+
+
+def test_cca_closed_form_equals_converged_nipals_up_to_sign_and_scale():
+    """solver=svd (default) and scikit-learn's NIPALS give the same canonical variates where NIPALS
+    converges, so the same codes up to a per-bit flip shared by both modalities; svd's variates are
+    uncorrelated within a view and their correlations are the canonical correlations."""
+    shape, data, x, y = _problem()
+    exact = methods.get("cca")(shape, 3)
+    exact.fit_epoch(data, 0)
+    nipals = methods.get("cca")(shape, 3, solver="nipals", max_iter=5000, tol=1e-12)
+    nipals.fit_epoch(data, 0)
+    for modality in ("image", "text"):
+        a = exact.continuous(modality, getattr(data, modality)).double().numpy()
+        b = nipals.continuous(modality, getattr(data, modality)).double().numpy()
+        for k in range(3):
+            assert abs(np.corrcoef(a[:, k], b[:, k])[0, 1]) == pytest.approx(1, abs=1e-6)
+        within = np.corrcoef(a.T)
+        np.testing.assert_allclose(within, np.eye(3), atol=1e-8)
+    fi, ft = (exact.continuous(m, getattr(data, m)).double().numpy() for m in ("image", "text"))
+    xs, ys = ((v - v.mean(0)) / v.std(0, ddof=1) for v in (x, y))
+    whiten = [np.linalg.inv(np.linalg.cholesky(v.T @ v)).T for v in (xs, ys)]
+    rho = np.linalg.svd(whiten[0].T @ xs.T @ ys @ whiten[1], compute_uv=False)[:3]
+    got = [np.corrcoef(fi[:, k], ft[:, k])[0, 1] for k in range(3)]
+    np.testing.assert_allclose(got, rho, rtol=1e-6)
+
+
+def test_cca_closed_form_ignores_a_redundant_feature():
+    """A text feature that repeats another adds nothing: the numerical-rank cut of the whitening keeps
+    the canonical correlations of the problem without it (no blow-up on a zero singular value)."""
+    from xbench.methods.cca import canonical_directions
+
+    _, _, x, y = _problem()
+    xs, ys = ((v - v.mean(0)) / v.std(0, ddof=1) for v in (x, y))
+    _, _, rho = canonical_directions(xs, ys, 3)
+    rx, ry, rho_dup = canonical_directions(xs, np.hstack([ys, ys[:, :1]]), 3)
+    np.testing.assert_allclose(rho_dup, rho, rtol=1e-8)
+    assert np.isfinite(rx).all() and np.isfinite(ry).all() and np.abs(ry).max() < 1e3
 
 
 def test_label_free_fit_ignores_labels():

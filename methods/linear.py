@@ -24,7 +24,6 @@ import torch
 
 from .base import Hasher, Hyper, TrainData
 
-
 #: The scikit-learn NIPALS settings shared by ``cca`` (with ``solver=nipals``) and ``pls``.
 NIPALS_HYPERPARAMETERS: dict[str, Hyper] = {
     "max_iter": Hyper(500, "scikit-learn default", "NIPALS iterations per component"),

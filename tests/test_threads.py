@@ -42,6 +42,29 @@ def test_explicit_jobs_and_gpus():
     assert threads.plan(cells=10, cores=4, environ=NO_ENV, parallel_ok=False).jobs == 1
 
 
+def test_auto_leaves_out_the_cores_other_processes_keep_busy():
+    p = threads.plan(cells=10, cores=2, environ=NO_ENV, busy=1)
+    assert (p.jobs, p.features_threads, p.images_threads) == (1, 1, 1)
+    assert "1 busy with other processes" in p.reason
+    assert threads.plan(cells=10, cores=8, environ=NO_ENV, busy=3).jobs == 5
+    assert threads.plan(cells=10, cores=2, environ=NO_ENV, busy=5).jobs == 1  # never below one job
+    assert threads.plan(cells=1, cores=4, environ=NO_ENV, busy=2).images_threads == 2
+    # an explicit --jobs is kept whatever the load; the load is not mentioned
+    p = threads.plan(cells=10, jobs=2, cores=2, environ=NO_ENV, busy=1)
+    assert p.jobs == 2 and "busy" not in p.reason and p.images_threads == 1
+
+
+def test_busy_cores_reads_the_runnable_count_less_this_process(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  1 2 3 4\nprocs_running 3\nprocs_blocked 0\n")
+    assert threads.busy_cores(samples=3, interval=0, stat=str(stat)) == 2
+    stat.write_text("procs_running 1\n")
+    assert threads.busy_cores(samples=1, stat=str(stat)) == 0
+    stat.write_text("no such line\n")
+    assert threads.busy_cores(samples=1, stat=str(stat)) == 0
+    assert threads.busy_cores(samples=1, stat=str(tmp_path / "missing")) == 0
+
+
 def test_parse_jobs():
     assert threads.parse_jobs("auto") is None and threads.parse_jobs(None) is None
     assert threads.parse_jobs("3") == 3

@@ -317,6 +317,7 @@ def run_cells(
         threads,
         gpus=gpus,
         parallel_ok=jobs is not None or thread_policy.fresh_process_knows([c.config for c in cells]),
+        busy=thread_policy.busy_cores() if jobs is None and not gpus and len(cells) > 1 else 0,
     )
     jobs = policy.jobs
     if log:

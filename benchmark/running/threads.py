@@ -6,9 +6,13 @@ each other (oversubscription: one step of a 128×1000→516 linear layer took 37
 on 2 busy cores against 3.3 ms with 1 thread). The policy therefore never gives a features-mode
 cell more than one thread and gets its parallelism from cells instead:
 
-* ``--jobs auto`` (the default) on the CPU runs ``min(cells, usable cores // threads per cell)``
+* ``--jobs auto`` (the default) on the CPU runs ``min(cells, free cores // threads per cell)``
   cells at once, in worker processes that are reused from cell to cell (each imports torch once);
-  a single cell runs in the calling process;
+  a single cell runs in the calling process. *Free* cores are the usable cores less those other
+  processes keep busy when the grid starts (:func:`busy_cores`: the median over a few samples of
+  the kernel's count of runnable processes, less this one; ``/proc/stat``, Linux; 0 elsewhere):
+  with one competing busy process on 2 cores a second job would only share that process's core
+  (``python -m xbench.perf.threads``: 1 job took 29 s where 2 took 36–38 s);
 * a features-mode cell uses 1 torch thread (intra-op and inter-op); a raw-image cell (a CNN
   backbone, large convolutions) uses ``usable cores // jobs``, so one raw-image cell gets all cores;
 * ``--threads N`` sets the torch threads of every cell, and so does an explicit
@@ -33,6 +37,27 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def busy_cores(samples: int = 5, interval: float = 0.02, stat: str = "/proc/stat") -> int:
+    """Cores other processes keep busy now: the median of ``samples`` readings of the kernel's
+    ``procs_running`` (runnable tasks, this process included) less one; 0 where it cannot be read."""
+    import statistics
+    import time
+
+    readings = []
+    for i in range(samples):
+        try:
+            with open(stat) as f:
+                running = next((int(line.split()[1]) for line in f if line.startswith("procs_running ")), None)
+        except (OSError, ValueError, IndexError):
+            return 0
+        if running is None:
+            return 0
+        readings.append(running)
+        if i + 1 < samples:
+            time.sleep(interval)
+    return max(0, int(statistics.median_low(readings)) - 1)
 
 
 def env_threads(environ: dict[str, str] | None = None) -> int | None:
@@ -79,9 +104,12 @@ def plan(
     cores: int | None = None,
     environ: dict[str, str] | None = None,
     parallel_ok: bool = True,
+    busy: int = 0,
 ) -> ThreadPlan:
-    """The policy above for a grid of ``cells`` cells. ``jobs``/``threads``: the options (None = auto)."""
+    """The policy above for a grid of ``cells`` cells. ``jobs``/``threads``: the options (None = auto);
+    ``busy``: cores other processes keep busy (:func:`busy_cores`), left out of ``--jobs auto``."""
     cores = usable_cores() if cores is None else max(1, cores)
+    free = max(1, cores - max(0, busy))
     explicit = threads if threads else env_threads(environ)
     source = "--threads" if threads else "OMP_NUM_THREADS" if explicit else "default"
     if jobs is None:
@@ -90,15 +118,16 @@ def plan(
         elif gpus:
             jobs = min(cells, gpus)
         else:
-            jobs = max(1, min(cells, cores // (explicit or 1)))
+            jobs = max(1, min(cells, free // (explicit or 1)))
         how = "auto"
     else:
         how = "--jobs"
     jobs = max(1, min(jobs, max(1, cells)))
     features = explicit or 1
-    images = explicit or max(1, cores // jobs)
+    images = explicit or max(1, (free if how == "auto" else cores) // jobs)
+    others = f", {cores - free} busy with other processes" if how == "auto" and free < cores else ""
     reason = (
-        f"{jobs} job(s) ({how}) on {cores} usable core(s); torch threads per cell: features {features}, "
+        f"{jobs} job(s) ({how}) on {cores} usable core(s){others}; torch threads per cell: features {features}, "
         f"raw images {images} ({source})"
     )
     return ThreadPlan(jobs, features, images, reason)

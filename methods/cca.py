@@ -47,11 +47,16 @@ class CCA(TwoViewProjection):
     name = "cca"
     display_name, order, color, marker = "CCA", 12, "#a6761d", "<"
     paper = "Hotelling 1936; MRL Table 1's MCCA (two views)"
-    description = "canonical correlation analysis (closed form, or scikit-learn's NIPALS); unsupervised, label-free"
+    description = (
+        "canonical correlation analysis (closed form, or scikit-learn's NIPALS); unsupervised, label-free"
+    )
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         **NIPALS_HYPERPARAMETERS,
         "solver": Hyper(
-            "svd", "closed form (exact CCA)", "svd: closed form; nipals: scikit-learn's CCA", choices=("svd", "nipals")
+            "svd",
+            "closed form (exact CCA)",
+            "svd: closed form; nipals: scikit-learn's CCA",
+            choices=("svd", "nipals"),
         ),
     }
 

@@ -52,7 +52,9 @@ class SSAH(Hasher):
             "pairwise term: nll (paper) or squared (official code)",
             choices=PAIRWISE_FORMS,
         ),
-        "similarity": Hyper(1.0, "paper S ∈ {0,1}; official setting.py L53: 0.999", "value of S_ij for pairs sharing a label"),
+        "similarity": Hyper(
+            1.0, "paper S ∈ {0,1}; official setting.py L53: 0.999", "value of S_ij for pairs sharing a label"
+        ),
         "quant_target": Hyper(
             "own",
             f"{CODE} SSAH.py L319, L395, L438 (B_batch = sign of own output)",
@@ -74,7 +76,9 @@ class SSAH(Hasher):
         ),
         "embed_dim": Hyper(512, f"{CODE} setting.py SEMANTIC_EMBED", "width of the semantic feature layer"),
         "label_hidden": Hyper(4096, f"{CODE} tnet.py lab_net LAYER1_NODE", "LabNet hidden width"),
-        "text_hidden": Hyper(0, "CMMQ release @ 2b17232 heuristic, as cmmq", "text MLP hidden width; 0 = ⌈(T+K)/2⌉"),
+        "text_hidden": Hyper(
+            0, "CMMQ release @ 2b17232 heuristic, as cmmq", "text MLP hidden width; 0 = ⌈(T+K)/2⌉"
+        ),
         "init_std": Hyper(
             0.01,
             f"{CODE} tnet.py (all weights and biases 0.01·N(0,1))",

@@ -82,7 +82,8 @@ def test_wings_never_import_the_core(wing):
         core = {
             n
             for n in imported_modules(path, package)
-            if n.split(".")[1:2] not in (["methods"], ["datasets"], ["noise"]) and n not in SHARED
+            if n.split(".")[1:2] not in (["methods"], ["datasets"], ["noise"])
+            and n not in SHARED
             and not n.startswith("xbench.registry")
         }
         if core:

@@ -72,6 +72,7 @@ def test_evaluate_runs_on_numpy_alone(tmp_path):
     assert not any(loaded.values()), loaded
     result = json.loads(out.read_text())
     from xbench.evaluating import metrics
+
     data = np.load(path)
     expected = metrics.mean_average_precision(
         data["query_codes"], data["db_codes"], data["query_labels"], data["db_labels"], topk=10

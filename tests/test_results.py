@@ -352,9 +352,7 @@ def _sources() -> dict[str, str]:
 def test_no_module_but_the_results_layer_reads_result_files():
     """Only results.py scans a results folder or reads run files; the other readers are listed with
     what they read (none of them a run result)."""
-    readers = re.compile(
-        r"rglob\(|json\.load\(|json\.loads\(.*read_text|np\.load\(|load_arrays|iter_results"
-    )
+    readers = re.compile(r"rglob\(|json\.load\(|json\.loads\(.*read_text|np\.load\(|load_arrays|iter_results")
     allowed = {
         "reporting/results.py": "the results layer",
         "running/store.py": "is_done: the status of a file the store itself wrote (resume)",
@@ -366,13 +364,18 @@ def test_no_module_but_the_results_layer_reads_result_files():
         "running/preflight.py": "whether the folders under runs/ are writable (reads no file)",
     }
     offenders = {name for name, text in _sources().items() if readers.search(text)} - set(allowed)
-    assert not offenders, f"modules reading result files outside xbench.reporting.results: {sorted(offenders)}"
+    assert not offenders, (
+        f"modules reading result files outside xbench.reporting.results: {sorted(offenders)}"
+    )
     # and inside the allowed ones, no scanning of a results folder but in results.py
     scanners = {n for n, text in _sources().items() if re.search(r"glob\(", text)}
     # reference.py: the published-number CSVs; claims.py: stale temp files; preflight.py: whether the
     # folders under runs/ are writable (it reads no file)
     assert scanners <= {
-        "reporting/results.py", "reporting/reference.py", "running/claims.py", "running/preflight.py"
+        "reporting/results.py",
+        "reporting/reference.py",
+        "running/claims.py",
+        "running/preflight.py",
     }, scanners
     for name in ("TASKS = ", "def resolve_topk", "def normalise_noise", "def atomic_write"):
         defs = [n for n, text in _sources().items() if re.search(rf"^{re.escape(name)}", text, re.MULTILINE)]

@@ -124,6 +124,7 @@ def test_heartbeat_keeps_a_claim_fresh(tmp_path):
 
 def test_run_skips_a_cell_claimed_by_a_live_process_and_takes_a_dead_ones(cli, tmp_path):
     from xbench.running import executor
+
     args = [
         "run",
         "--methods",
@@ -148,6 +149,7 @@ def test_run_skips_a_cell_claimed_by_a_live_process_and_takes_a_dead_ones(cli, t
 
 def _planned(results: Path, args: list):
     from xbench.running import executor, grid
+
     specs = grid.build_specs(
         None,
         {

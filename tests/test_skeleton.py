@@ -140,6 +140,7 @@ def test_epoch_budget_is_a_typed_field():
 
 def test_runner_passes_the_epoch_budget(monkeypatch):
     from xbench.running import runner
+
     seen = []
     original = Recorder.fit_epoch
 

@@ -83,6 +83,7 @@ def test_runtime_registered_methods_keep_the_grid_in_process(test_methods_regist
 @pytest.fixture
 def test_methods_registered():
     from xbench import methods
+
     cls = type("Runtime", (methods.get("lsh"),), {"name": "runtime-only"})
     methods.registry.register(cls.name, cls)
     yield cls.name

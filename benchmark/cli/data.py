@@ -45,6 +45,7 @@ def parse_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
 def load_dataset(name: str, data_root: str, options: dict[str, Any]):
     """Load a dataset, turning the wing's errors into one-line :class:`XbenchError`s."""
     from xbench import datasets
+
     try:
         return datasets.load(name, data_root, **options)
     except KeyError as exc:  # unknown dataset name (UnknownEntryError)
@@ -178,6 +179,7 @@ def check(
 # -------------------------------------------------------------------------------------------- extract
 def _default_out(dataset: str, data_root: str, backbone: str, weights: str) -> Path:
     from xbench import datasets
+
     entry = datasets.get(dataset)
     if dataset.startswith("files:") or not entry.expected_files:
         raise XbenchError(f"--out is required for {dataset} (no dataset folder to write into)")

@@ -127,6 +127,7 @@ def build_report(
     import numpy as np
 
     from xbench import datasets, noise
+
     try:
         parsed, model = noise.resolve(spec)
     except ValueError as exc:

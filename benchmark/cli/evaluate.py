@@ -112,9 +112,11 @@ def evaluate_file(
     ``similarity`` other than ``hamming`` reads the codes as real-valued embeddings
     (:mod:`xbench.evaluating.realvalued`). ``threads``: CPU threads of the Hamming evaluator."""
     from xbench.evaluating import metrics
+
     arrays = load_codes(path)
     if similarity != "hamming":
         from xbench.evaluating import realvalued
+
         try:
             metrics._label_kind(arrays["query_labels"], "query_labels", True)
             metrics._label_kind(arrays["db_labels"], "db_labels", True)

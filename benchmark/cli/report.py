@@ -238,6 +238,7 @@ def report(
     page = {}
     if fmt == "html":
         from xbench.reporting import page as report_page
+
         page = {"settings": report_page.run_settings(frame), "unhealthy": report_page.unhealthy_runs(frame)}
         if figures:
             page["figures"], fig_notes = report_page.figures(frame, metric)

@@ -252,6 +252,7 @@ def run(
     cores with one torch thread per features-mode cell (--jobs auto; see docs/performance.md).
     """
     from xbench.running import executor
+
     cli = {
         "methods": methods_,
         "datasets": datasets_,

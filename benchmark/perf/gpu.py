@@ -34,6 +34,7 @@ def measure_eval(device: str, small: bool) -> dict:
     import numpy as np
 
     from xbench.perf import evaluator as perf
+
     p = perf.Problem(queries=200, database=20_000, topk=1000) if small else perf.Problem()
     args = argparse.Namespace(
         queries=p.queries,

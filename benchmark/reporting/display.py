@@ -22,17 +22,20 @@ TASK_LABELS = {"i2t": "I→T", "t2i": "T→I"}
 
 def _method(name: str) -> Any:
     from xbench import methods
+
     return methods.registry.get(name) if name in methods.registry else None
 
 
 def _dataset(name: str) -> Any:
     from xbench import datasets
+
     return datasets.registry.get(name) if name in datasets.registry else None
 
 
 def method_order() -> tuple[str, ...]:
     """Registered method names by their classes' ``order`` (registration order breaks ties)."""
     from xbench import methods
+
     return tuple(sorted(methods.registry.names(), key=lambda n: methods.registry.get(n).order))
 
 
@@ -61,6 +64,7 @@ def method_marker(method: str) -> str | None:
 def dataset_order() -> tuple[str, ...]:
     """Registered dataset names by their entries' ``order``."""
     from xbench import datasets
+
     return tuple(sorted(datasets.registry.names(), key=lambda n: datasets.registry.get(n).order))
 
 

@@ -36,6 +36,7 @@ def figures(
 ) -> tuple[list[Figure], list[str]]:
     """Every figure of :data:`PAGE_KINDS` the results support (at most ``limit``), and notes."""
     from xbench.reporting import plots
+
     out: list[Figure] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="xbench-page-") as tmp:

@@ -133,7 +133,9 @@ class RunRecord:
     mtime: float
     arrays_file: str | None = None
     arrays_sha256: str | None = None  # SHA-256 of the .npz the run was stored with (when recorded)
-    health: dict[str, Any] = field(default_factory=dict)  # code health (xbench.evaluating.health), when stored
+    health: dict[str, Any] = field(
+        default_factory=dict
+    )  # code health (xbench.evaluating.health), when stored
 
     @property
     def ok(self) -> bool:
@@ -477,6 +479,7 @@ def code_health(rec: RunRecord) -> dict[str, Any] | None:
     """The code health of a run (:mod:`xbench.evaluating.health`): its stored ``health`` field, else computed
     from the codes in its ``.npz``; None for a failed run, a run without codes, or a damaged ``.npz``."""
     from xbench.evaluating import health
+
     if not rec.ok:
         return None
     if rec.health:
@@ -491,6 +494,7 @@ def code_health(rec: RunRecord) -> dict[str, Any] | None:
 
 def _unhealthy(rec: RunRecord) -> bool:
     from xbench.evaluating import health
+
     return bool(health.problems(code_health(rec)))
 
 

@@ -93,7 +93,9 @@ def cell_stats(frame: pd.DataFrame, metric: str = "map") -> tuple[dict[tuple, St
         if "unhealthy" in ok and "method" in ok:  # methods whose published form is known to collapse
             for name in dict.fromkeys(ok.loc[ok["unhealthy"].astype(bool), "method"]):
                 if display.method_health_note(name):
-                    notes.append(f"{health.MARK} {display.method_name(name)}: {display.method_health_note(name)}")
+                    notes.append(
+                        f"{health.MARK} {display.method_name(name)}: {display.method_health_note(name)}"
+                    )
     return out, notes
 
 

@@ -93,7 +93,9 @@ class RunResult:
     environment: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    health: dict[str, Any] = field(default_factory=dict)  # code health of the stored codes (xbench.evaluating.health)
+    health: dict[str, Any] = field(
+        default_factory=dict
+    )  # code health of the stored codes (xbench.evaluating.health)
     arrays: dict[str, Any] = field(default_factory=dict, repr=False)  # saved to the .npz beside
 
     def to_json(self) -> dict[str, Any]:

@@ -80,6 +80,7 @@ def resolve_identity(
     replacing the file gives new run ids (the old results are not reported as the new data's).
     """
     from xbench import methods
+
     cls = methods.get(config.method)
     hp = config.hparams_dict
     resolved: dict[str, Any] = {

@@ -146,7 +146,9 @@ class GridSpec:
     dataset_options: dict[str, Any] = field(default_factory=dict)
     assumed_noise_rate: float | None = None
     split_file: str | None = None
-    retrieval: list[str] = field(default_factory=list)  # extra real-valued rankings (xbench.running.selection)
+    retrieval: list[str] = field(
+        default_factory=list
+    )  # extra real-valued rankings (xbench.running.selection)
     select: str = "last"
     select_every: int = 1
     validation_fraction: float = 0.1

@@ -38,6 +38,7 @@ def canonical_noise(text: str) -> str:
     are returned unchanged (they are reported by :func:`check_configs`).
     """
     from xbench import noise
+
     try:
         spec = noise.NoiseSpec.parse(text)
     except ValueError:
@@ -63,6 +64,7 @@ class _Problems:
 def check_specs(specs: list[Any]) -> list[str]:
     """Problems in the run groups as written: ``--set`` naming an unknown method or parameter."""
     from xbench import methods
+
     out = _Problems()
     for spec in specs:
         for method, params in spec.set.items():
@@ -91,6 +93,7 @@ def _int_problem(value: Any, low: int, high: int | None) -> bool:
 def check_configs(configs: list[RunConfig]) -> list[str]:
     """Problems of the cells themselves (no data is read)."""
     from xbench import datasets, methods, noise
+
     out = _Problems()
     for cfg in configs:
         try:

@@ -77,6 +77,7 @@ def environment(device: torch.device) -> dict[str, Any]:
 @lru_cache(maxsize=4)
 def _load_dataset(name: str, data_root: str, options: tuple[tuple[str, Any], ...]):
     from xbench import datasets
+
     return datasets.load(name, data_root, **dict(options))
 
 
@@ -299,6 +300,7 @@ def execute(
 ) -> RunResult:
     """Run one grid cell; failures come back as a failed :class:`RunResult`."""
     from xbench import methods
+
     dev = torch.device(device)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}

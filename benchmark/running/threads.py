@@ -49,7 +49,9 @@ def busy_cores(samples: int = 5, interval: float = 0.02, stat: str = "/proc/stat
     for i in range(samples):
         try:
             with open(stat) as f:
-                running = next((int(line.split()[1]) for line in f if line.startswith("procs_running ")), None)
+                running = next(
+                    (int(line.split()[1]) for line in f if line.startswith("procs_running ")), None
+                )
         except (OSError, ValueError, IndexError):
             return 0
         if running is None:
@@ -152,6 +154,7 @@ def fresh_process_knows(configs) -> bool:
     import importlib.metadata
 
     from xbench import datasets, methods, noise
+
     cache: dict[tuple[str, str], bool] = {}
 
     def known(wing, name: str) -> bool:

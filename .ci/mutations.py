@@ -468,8 +468,22 @@ MUTATIONS = [
     (
         "linear-rotations-swapped-sign",
         "methods/linear.py",
-        '("text", my, sy, est.y_rotations_)',
-        '("text", my, sy, -est.y_rotations_)',
+        '("text", my, sy, ry)',
+        '("text", my, sy, -ry)',
+        LINEAR,
+    ),
+    (
+        "cca-closed-form-text-directions-from-columns",
+        "methods/cca.py",
+        "wy @ bt[:k_found].T",
+        "wy @ bt[:, :k_found]",
+        LINEAR,
+    ),
+    (
+        "cca-closed-form-no-rank-cut",
+        "methods/cca.py",
+        "keep = s > (s[0] if len(s) else 0.0) * max(v.shape) * np.finfo(v.dtype).eps",
+        "keep = s > 0",
         LINEAR,
     ),
     (

@@ -12,6 +12,7 @@ from xbench.cli.options import (
     metric_option,
     resamples_option,
     results_option,
+    run_filter_options,
     test_option,
 )
 from xbench.cli.report import filter_runs, load_frame
@@ -63,10 +64,7 @@ def resolve_pair(frame, pair: str) -> tuple[str, str]:
     help="Output format [default: from the --out suffix (.md .csv), else markdown].",
 )
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
-@click.option("--datasets", default=None, help="Only these datasets (comma list).")
-@click.option("--bits", default=None, help="Only these code lengths (comma list).")
-@click.option("--noise", default=None, help="Only these noise settings (comma list of TYPE:RATE or none).")
-@click.option("--only-defaults", is_flag=True, help="Only runs without hyperparameter overrides (--set).")
+@run_filter_options
 @click.option("--digits", type=click.IntRange(1, 6), default=3, show_default=True, help="Decimals shown.")
 def compare(
     results,

@@ -55,3 +55,21 @@ def resamples_option(help: str = "Bootstrap resamples / random sign flips.") -> 
     return click.option(
         "--resamples", type=click.IntRange(99, 10**6), default=9999, show_default=True, help=help
     )
+
+
+def run_filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--datasets``, ``--bits``, ``--noise`` and ``--only-defaults``: which stored runs a table uses."""
+    for option in reversed(
+        (
+            click.option("--datasets", default=None, help="Only these datasets (comma list)."),
+            click.option("--bits", default=None, help="Only these code lengths (comma list)."),
+            click.option(
+                "--noise", default=None, help="Only these noise settings (comma list of TYPE:RATE or none)."
+            ),
+            click.option(
+                "--only-defaults", is_flag=True, help="Only runs without hyperparameter overrides (--set)."
+            ),
+        )
+    ):
+        func = option(func)
+    return func

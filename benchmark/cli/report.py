@@ -15,6 +15,7 @@ from xbench.cli.options import (
     metric_option,
     resamples_option,
     results_option,
+    run_filter_options,
     test_option,
 )
 from xbench.errors import XbenchError
@@ -126,10 +127,7 @@ def filter_runs(
 )
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write to FILE instead of stdout.")
 @click.option("--methods", default=None, help="Only these methods (comma list).")
-@click.option("--datasets", default=None, help="Only these datasets (comma list).")
-@click.option("--bits", default=None, help="Only these code lengths (comma list).")
-@click.option("--noise", default=None, help="Only these noise settings (comma list of TYPE:RATE or none).")
-@click.option("--only-defaults", is_flag=True, help="Only runs without hyperparameter overrides (--set).")
+@run_filter_options
 @click.option("--digits", type=click.IntRange(1, 6), default=3, show_default=True, help="Decimals shown.")
 @click.option(
     "--fragment", is_flag=True, help="LaTeX: only the table environments (for \\input), no preamble."

@@ -62,11 +62,25 @@ def test_labels_and_text_come_from_the_synthetic_generators():
     rng = np.random.default_rng(5)
     labels = synthetic_labels(rng, 60, 6, 2.5, 6)
     kinds = object_kinds(rng, 6)
-    image = render(rng, labels, kinds, 16, 0.22, 1.5, 0.08)
-    text = bag_of_words(rng, labels, 40, 20.0, 0.5)
+    image = render(rng, labels, kinds, 16, 0.3, 0.5, 0.04)  # default object_scale, clutter, pixel_noise
+    text = bag_of_words(rng, labels, 40, 40.0, 0.5)  # vocab_size (TINY), default words_per_item, background
     np.testing.assert_array_equal(d.labels, labels)
     np.testing.assert_array_equal(d.image, image)
     np.testing.assert_array_equal(d.text, text)
+
+
+def test_defaults_are_the_documented_design():
+    """The option defaults are the signature's, and the text is built to be memorised slowly: a
+    vocabulary far smaller than the training set (docs/synthetic-images.md, "Why T→I did not fall")."""
+    import inspect
+
+    from xbench.datasets.synthetic_images import DEFAULTS
+
+    signature = inspect.signature(make_synthetic_images).parameters
+    assert {k: p.default for k, p in signature.items()} == DEFAULTS
+    assert (DEFAULTS["vocab_size"], DEFAULTS["words_per_item"]) == (200, 40.0)
+    assert (DEFAULTS["object_scale"], DEFAULTS["clutter"], DEFAULTS["pixel_noise"]) == (0.3, 0.5, 0.04)
+    assert DEFAULTS["vocab_size"] * 5 == DEFAULTS["num_train"]
 
 
 def test_an_object_of_a_class_is_painted_in_its_colour():

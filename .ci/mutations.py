@@ -480,6 +480,20 @@ MUTATIONS = [
         LINEAR,
     ),
     (
+        "pls-closed-form-no-y-deflation-in-cross-covariance",
+        "methods/pls.py",
+        "c -= np.outer(p[:, j], yk.T @ t) + np.outer(x_next_s, q[:, j])",
+        "c -= np.outer(p[:, j], yk.T @ t)",
+        LINEAR,
+    ),
+    (
+        "pls-closed-form-y-loadings-from-x-scores",
+        "methods/pls.py",
+        "q[:, j] = yk.T @ s / (s @ s)",
+        "q[:, j] = yk.T @ t / (t @ t)",
+        LINEAR,
+    ),
+    (
         "cca-closed-form-no-rank-cut",
         "methods/cca.py",
         "keep = s > (s[0] if len(s) else 0.0) * max(v.shape) * np.finfo(v.dtype).eps",

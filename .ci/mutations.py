@@ -480,6 +480,20 @@ MUTATIONS = [
         LINEAR,
     ),
     (
+        "softplus-gradient-sign",
+        "methods/pairwise.py",
+        "return grad * torch.sigmoid(x)",
+        "return grad * torch.sigmoid(-x)",
+        ["tests/test_pairwise.py"],
+    ),
+    (
+        "similarity-cache-ignores-in-place-change",
+        "methods/shared_codes.py",
+        "r is rows and c is cols and v == versions",
+        "r is rows and c is cols",
+        ["tests/test_pairwise.py"],
+    ),
+    (
         "pls-closed-form-no-y-deflation-in-cross-covariance",
         "methods/pls.py",
         "c -= np.outer(p[:, j], yk.T @ t) + np.outer(x_next_s, q[:, j])",

@@ -330,8 +330,8 @@ MUTATIONS = [
     (
         "dcmh-similarity-own-labels",
         "methods/dcmh.py",
-        "data.labels_of(modality)[idx], data.labels_of(other))",
-        "data.labels_of(modality)[idx], data.labels_of(modality))",
+        "self.similarity_rows(data.labels_of(modality), data.labels_of(other), idx)",
+        "self.similarity_rows(data.labels_of(modality), data.labels_of(modality), idx)",
         DCMH,
     ),
     # ---- mrl
@@ -560,15 +560,15 @@ MUTATIONS = [
     (
         "prdh-inter-similarity-from-own-labels",
         "methods/prdh.py",
-        "s_inter = similarity(batch_labels, data.labels_of(other))",
-        "s_inter = similarity(batch_labels, own_labels)",
+        "s_inter = self.similarity_rows(own_labels, data.labels_of(other), idx)",
+        "s_inter = self.similarity_rows(own_labels, own_labels, idx)",
         PRDH,
     ),
     (
         "prdh-intra-similarity-from-other-labels",
         "methods/prdh.py",
-        "s_intra = similarity(batch_labels, own_labels)",
-        "s_intra = similarity(batch_labels, data.labels_of(other))",
+        "s_intra = self.similarity_rows(own_labels, own_labels, idx)",
+        "s_intra = self.similarity_rows(own_labels, data.labels_of(other), idx)",
         PRDH,
     ),
     (

@@ -468,7 +468,9 @@ def _label_words(inp: _Inputs) -> tuple[np.ndarray, np.ndarray]:
     if inp.label_kind == "multi":
         return _pack(inp.q_labels), _pack(inp.d_labels)
     top = int(max(inp.q_labels.max(), inp.d_labels.max()))
-    ldt = np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.uint32 if top < 1 << 32 else np.int64
+    ldt = (
+        np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.uint32 if top < 1 << 32 else np.int64
+    )
     return inp.q_labels.astype(ldt)[None], inp.d_labels.astype(ldt)[None]
 
 

@@ -186,6 +186,11 @@ def code_bits(codes: Array, name: str = "codes", strict: bool = False) -> np.nda
     _check_numeric(x, name)
     if _is_bool(x):
         return x
+    if not _is_tensor(x) and np.issubdtype(x.dtype, np.integer):  # integers: two reductions decide
+        lo, hi = int(x.min()), int(x.max())
+        is01 = lo >= 0 and hi <= 1
+        if not strict or is01 or (lo >= -1 and hi <= 1 and np.count_nonzero(x) == x.size):
+            return x > 0 if is01 else x >= 0
     is01 = bool(((x == 0) | (x == 1)).all())
     if strict and not is01 and not bool(((x == 1) | (x == -1)).all()):
         bad = x[(x != 1) & (x != -1) & (x != 0)]
@@ -566,17 +571,13 @@ def _scan_numpy(
                 last_label = label_ids[rows[0]]
             np.add(k, k, out=k)  # key = 2·d + rel (an add: NumPy's shift by a scalar is not vectorised)
             np.add(k, rl.view(np.uint8), out=k, casting="unsafe")
-            if t == 1:  # one row: one bincount straight into the result
-                h = flat[rows[0]]
-                h[:] = np.bincount(k[0], minlength=nbins)
-                if depth:
-                    pending.append(_prefix_row(k[0], h, depth, mask[0])[None])
-            else:
-                fh = flat_hist[:t]
-                _bincount_rows(k, nbins, fh, offsets)
-                flat[rows] = fh
-                if depth:
-                    pending.append(_extract_prefix(k, fh.reshape(t, bits + 1, 2), depth, bits, mask))
+            fh = flat_hist[:t]
+            _bincount_rows(k, nbins, fh, offsets)
+            flat[rows] = fh
+            if depth and t == 1:
+                pending.append(_prefix_row(k[0], fh[0], depth, mask[0])[None])
+            elif depth:
+                pending.append(_extract_prefix(k, fh.reshape(t, bits + 1, 2), depth, bits, mask))
             if depth and (r1 == b1 or (r1 - p0) * depth >= _PREFIX_BATCH):
                 _finish_prefix(np.concatenate(pending), order[p0:r1], acc, topk, cutoffs, want_ap)
                 pending, p0 = [], r1

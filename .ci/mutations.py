@@ -637,6 +637,13 @@ MUTATIONS = [
         METRICS,
     ),
     (
+        "metrics-odd-row-last-key-not-counted",
+        "benchmark/evaluating/metrics.py",
+        "out[i, keys[i, -1]] += 1",
+        "pass",
+        METRICS,
+    ),
+    (
         "metrics-tie-average-harmonic-one-short",
         "benchmark/evaluating/metrics.py",
         "harm = _harmonic(nd) if tie_averaged else None",

@@ -99,3 +99,18 @@ def test_integer_codes_take_the_fast_check_with_the_same_rule_and_errors():
     for bad, found in (([[-1, 0], [1, 1]], "0"), ([[2, 1]], "2"), ([[1, -3]], "-3")):
         with pytest.raises(metrics.MetricInputError, match=f"c: values must be ±1 or 0/1, found {found}"):
             metrics.code_bits(np.array(bad, np.int16), "c", strict=True)
+
+
+def test_row_histograms_of_any_width_without_an_offset_buffer():
+    rng = np.random.default_rng(44)
+    for dtype, nbins, width in (
+        (np.uint8, 130, 1),
+        (np.uint8, 130, 2),
+        (np.uint8, 66, 151),
+        (np.uint16, 300, 7),
+    ):
+        keys = rng.integers(0, nbins, (3, width)).astype(dtype)
+        out = np.empty((3, nbins), np.int64)
+        metrics._bincount_rows(keys, nbins, out)
+        expected = np.stack([np.bincount(row, minlength=nbins) for row in keys.astype(np.int64)])
+        np.testing.assert_array_equal(out, expected)

@@ -360,22 +360,26 @@ def _popcount_table(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bincount_rows(keys: np.ndarray, nbins: int, out: np.ndarray, offsets: np.ndarray) -> None:
+def _bincount_rows(keys: np.ndarray, nbins: int, out: np.ndarray, offsets: np.ndarray | None = None) -> None:
     """out[i] = histogram of keys[i] over 0…nbins−1, in NumPy.
 
-    uint8 keys (≤ 127 bits) are counted two at a time: a row of even length viewed as uint16 holds
+    uint8 keys (≤ 127 bits) are counted two at a time: a row viewed as uint16 holds
     k[2j] + 256·k[2j+1], so one ``np.bincount`` over half as many values gives the joint counts of
-    adjacent pairs, whose two marginals summed are the histogram. Other keys: one ``np.bincount``
-    over the row-offset keys ``i·nbins + keys[i, j]`` (``offsets``: an intp buffer of the tile's shape).
+    adjacent pairs, whose two marginals summed are the histogram (a row of odd length adds its last
+    key alone). Other keys: one ``np.bincount`` over the row-offset keys ``i·nbins + keys[i, j]``
+    (``offsets``: an intp buffer of the tile's shape, allocated here when not given).
     """
     t, n = keys.shape
-    if keys.dtype == np.uint8 and n % 2 == 0 and keys.flags.c_contiguous:
-        pairs = keys.view(np.uint16)
+    if keys.dtype == np.uint8 and n >= 2 and keys.strides[1] == 1:
+        even = n - n % 2
         for i in range(t):
-            joint = np.bincount(pairs[i], minlength=256 * nbins)[: 256 * nbins].reshape(nbins, 256)
+            pairs = keys[i, :even].view(np.uint16)
+            joint = np.bincount(pairs, minlength=256 * nbins)[: 256 * nbins].reshape(nbins, 256)
             np.add(joint.sum(axis=0)[:nbins], joint.sum(axis=1), out=out[i])
+            if even < n:
+                out[i, keys[i, -1]] += 1
         return
-    off = offsets[:t]
+    off = np.empty(keys.shape, np.intp) if offsets is None else offsets[:t]
     np.add(keys, (np.arange(t, dtype=np.intp) * nbins)[:, None], out=off, casting="unsafe")
     out[:] = np.bincount(off.reshape(-1), minlength=t * nbins).reshape(t, nbins)
 
@@ -548,7 +552,7 @@ def _scan_numpy(
         lacc = np.empty(shape, qlw.dtype) if multilabel else None
         mask = np.empty(shape, bool)
         flat_hist = np.empty((rows_per_tile, nbins), dtype=np.int64)
-        offsets = np.empty(shape, np.intp)
+        offsets = None if kdt == np.uint8 and nd >= 2 else np.empty(shape, np.intp)
         pending: list[np.ndarray] = []  # prefixes of queries order[p0:…] not yet reduced to AP / hits@N
         p0 = b0
         last_label = None  # label row whose relevance ``rel[0]`` holds (one-row tiles)

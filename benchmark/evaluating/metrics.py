@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -543,16 +544,27 @@ def _scan_numpy(
             np.bitwise_or(lbuf, lacc, out=lbuf)
         np.not_equal(lbuf, 0, out=out)
 
+    local = threading.local()  # tile buffers, one set per thread, reused from block to block
+
+    def buffers() -> tuple:
+        if not hasattr(local, "buffers"):
+            shape = (rows_per_tile, nd)
+            local.buffers = (
+                np.empty(shape, qw.dtype),  # XOR words
+                np.empty(shape, kdt),  # keys 2·d + rel
+                np.empty(shape, bool),  # relevance
+                np.empty(shape, kdt) if multiword else None,  # popcount of further code words
+                np.empty(shape, qlw.dtype),  # shared label bits
+                np.empty(shape, qlw.dtype) if multilabel else None,  # further label words
+                np.empty(shape, bool),  # candidate mask of the prefix
+                np.empty((rows_per_tile, nbins), dtype=np.int64),  # histograms
+                None if kdt == np.uint8 and nd >= 2 else np.empty(shape, np.intp),  # row-offset keys
+            )
+        return local.buffers
+
     def block(b0: int, b1: int) -> None:
-        """Queries order[b0:b1] tile by tile, with buffers of its own (one block per thread at a time)."""
-        shape = (rows_per_tile, nd)
-        xbuf, key, rel = np.empty(shape, qw.dtype), np.empty(shape, kdt), np.empty(shape, bool)
-        pbuf = np.empty(shape, kdt) if multiword else None
-        lbuf = np.empty(shape, qlw.dtype)
-        lacc = np.empty(shape, qlw.dtype) if multilabel else None
-        mask = np.empty(shape, bool)
-        flat_hist = np.empty((rows_per_tile, nbins), dtype=np.int64)
-        offsets = None if kdt == np.uint8 and nd >= 2 else np.empty(shape, np.intp)
+        """Queries order[b0:b1] tile by tile, with its thread's buffers (one block per thread at a time)."""
+        xbuf, key, rel, pbuf, lbuf, lacc, mask, flat_hist, offsets = buffers()
         pending: list[np.ndarray] = []  # prefixes of queries order[p0:…] not yet reduced to AP / hits@N
         p0 = b0
         last_label = None  # label row whose relevance ``rel[0]`` holds (one-row tiles)
@@ -592,7 +604,7 @@ def _scan_numpy(
     if threads <= 1 or nq <= rows_per_tile:
         block(0, nq)
     else:  # NumPy ufuncs, compaction, sorting and the counting loop release the GIL
-        step = rows_per_tile * max(1, -(-nq // (rows_per_tile * threads * 4)))
+        step = rows_per_tile * max(1, -(-nq // (rows_per_tile * threads * 16)))  # small blocks: even finish
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for f in [pool.submit(block, b0, min(nq, b0 + step)) for b0 in range(0, nq, step)]:
                 f.result()

@@ -375,8 +375,8 @@ def _bincount_rows(keys: np.ndarray, nbins: int, out: np.ndarray, offsets: np.nd
         even = n - n % 2
         for i in range(t):
             pairs = keys[i, :even].view(np.uint16)
-            joint = np.bincount(pairs, minlength=256 * nbins)[: 256 * nbins].reshape(nbins, 256)
-            np.add(joint.sum(axis=0)[:nbins], joint.sum(axis=1), out=out[i])
+            joint = np.bincount(pairs, minlength=256 * nbins)[: 256 * nbins].reshape(nbins, 256)[:, :nbins]
+            np.add(joint.sum(axis=0), joint.sum(axis=1), out=out[i])  # columns ≥ nbins hold no count
             if even < n:
                 out[i, keys[i, -1]] += 1
         return

@@ -42,13 +42,15 @@ distance d) and ``r[d]`` (relevant items at distance d). That histogram alone yi
 tie-averaged AP, the recall denominators, the radius metrics and the distance d* at which
 the cumulative count reaches the prefix length L = max(R, largest curve cut-off). The exact
 ranked relevance prefix of length L is then read off the same tile: the items with d ≤ d*
-are compacted in database order and put in order by a stable radix sort on (query, d), so
-inside a distance they keep ascending database index — the first L of them are exactly the
-stable ranking. Work is linear in the number of pairs; memory is the inputs plus ~20 bytes ×
+are compacted in database order and put in order by a stable radix sort on (query, d) (on a
+one-row tile: on the key with its relevance bit set, 2·d + 1), so inside a distance they keep
+ascending database index — the first L of them are exactly the stable ranking. Queries are
+taken in label-row order, so consecutive queries with the same labels reuse one relevance row. Work is linear in the number of pairs; memory is the inputs plus ~20 bytes ×
 max(database size, 2^17) per thread for the tile buffers plus a few MB of prefixes
 (bounded for any number of queries). Optional ``threads`` split the queries between threads
-(NumPy releases the GIL), for the scan and for the tie-averaged AP, with bit-identical results
-(every per-query value is computed the same way whichever queries share its block). On CUDA
+(NumPy releases the GIL): each block of queries is scanned and gets its tie-averaged AP in one
+thread, with bit-identical results (every per-query value is computed the same way whichever
+queries share its block). On CUDA
 tensors the same quantities are computed on the device (matmul distances, ``torch.bincount``, a
 stable ``torch.sort`` per chunk) and only the small histograms and prefixes come back to the host.
 

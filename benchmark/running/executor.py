@@ -173,9 +173,24 @@ def plan(
             done.append(cell)
         else:
             todo.append(cell)
+    todo.sort(key=expected_epochs, reverse=True)  # stable: ties keep the grid's order
     for i, cell in enumerate(todo):
         cell.device = devices[i % len(devices)]
     return todo, done
+
+
+def expected_epochs(cell: Cell) -> int:
+    """The cell's epoch budget before any dataset scaling (``--epochs``, else the method's default).
+
+    :func:`plan` starts the longest cells first (longest-processing-time order, with epochs as
+    the proxy for time), so that parallel workers do not end on one long cell while the
+    others idle; results never depend on the order.
+    """
+    from xbench import methods
+
+    if cell.config.epochs is not None:
+        return int(cell.config.epochs)
+    return int(methods.get(cell.config.method).default_epochs)
 
 
 def _watch_parent(parent_pid: int, period: float = 1.0) -> None:

@@ -45,8 +45,9 @@ ranked relevance prefix of length L is then read off the same tile: the items wi
 are compacted in database order and put in order by a stable radix sort on (query, d) (on a
 one-row tile: on the key with its relevance bit set, 2·d + 1), so inside a distance they keep
 ascending database index — the first L of them are exactly the stable ranking. Queries are
-taken in label-row order, so consecutive queries with the same labels reuse one relevance row. Work is linear in the number of pairs; memory is the inputs plus ~20 bytes ×
-max(database size, 2^17) per thread for the tile buffers plus a few MB of prefixes
+taken in label-row order, so consecutive queries with the same labels reuse one relevance row.
+Work is linear in the number of pairs; memory is the inputs plus ~20 bytes × max(database
+size, 2^17) per thread for the tile buffers plus a few MB of prefixes
 (bounded for any number of queries). Optional ``threads`` split the queries between threads
 (NumPy releases the GIL): each block of queries is scanned and gets its tie-averaged AP in one
 thread, with bit-identical results (every per-query value is computed the same way whichever

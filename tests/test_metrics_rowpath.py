@@ -7,8 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_metrics import CUTS, assert_matches_reference, tied_problem
 from xbench.evaluating import metrics
+
+try:
+    from test_metrics import CUTS, assert_matches_reference, tied_problem
+except ImportError:  # pragma: no cover - when tests/ is a package
+    from .test_metrics import CUTS, assert_matches_reference, tied_problem
 
 FIELDS = ("ap", "ap_tie", "hist", "hits_at")
 

@@ -31,6 +31,7 @@ MRL = ["tests/test_mrl.py", "tests/test_contrastive.py", "tests/test_loss_values
 UOT = ["tests/test_uot_rcl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
 LINEAR = ["tests/test_classical.py", "tests/test_loss_values.py"]
 PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
+METRICS = ["tests/test_metrics_rowpath.py", "tests/test_metrics.py"]
 
 # id, file, old text, new text, tests
 MUTATIONS = [
@@ -633,6 +634,49 @@ MUTATIONS = [
         "+ self.chunked_nll(self.G, self.G, lt, lt)",
         "+ 0.0",
         PRDH,
+    ),
+    # ---- the evaluator's one-row scan (tests/test_metrics_rowpath.py, tests/test_metrics.py)
+    (
+        "metrics-row-prefix-sorted-on-key-not-distance",
+        "benchmark/evaluating/metrics.py",
+        'np.argsort(vals | key.dtype.type(1), kind="stable")',
+        'np.argsort(vals, kind="stable")',
+        METRICS,
+    ),
+    (
+        "metrics-row-cut-distance-one-short",
+        "benchmark/evaluating/metrics.py",
+        "int(np.searchsorted(np.cumsum(n), depth))",
+        "int(np.searchsorted(np.cumsum(n), depth)) - 1",
+        METRICS,
+    ),
+    (
+        "metrics-relevance-reused-across-label-rows",
+        "benchmark/evaluating/metrics.py",
+        "elif last_label is None or label_ids[rows[0]] != last_label:",
+        "elif last_label is None:",
+        METRICS,
+    ),
+    (
+        "metrics-integer-codes-zero-maps-to-minus-one",
+        "benchmark/evaluating/metrics.py",
+        "return x > 0 if is01 else x >= 0\n    is01",
+        "return x > 0 if is01 else x > 0\n    is01",
+        METRICS,
+    ),
+    (
+        "metrics-odd-row-last-key-not-counted",
+        "benchmark/evaluating/metrics.py",
+        "out[i, keys[i, -1]] += 1",
+        "pass",
+        METRICS,
+    ),
+    (
+        "metrics-tie-average-harmonic-one-short",
+        "benchmark/evaluating/metrics.py",
+        "harm = _harmonic(nd) if tie_averaged else None",
+        "harm = _harmonic(nd - 1) if tie_averaged else None",
+        METRICS,
     ),
 ]
 

@@ -31,6 +31,7 @@ MRL = ["tests/test_mrl.py", "tests/test_contrastive.py", "tests/test_loss_values
 UOT = ["tests/test_uot_rcl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
 LINEAR = ["tests/test_classical.py", "tests/test_loss_values.py"]
 PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
+CMHH = ["tests/test_pairwise.py", "tests/test_pairwise_methods.py", "tests/test_cmhh.py"]
 
 # id, file, old text, new text, tests
 MUTATIONS = [
@@ -605,6 +606,87 @@ MUTATIONS = [
         "+ self.chunked_nll(self.G, self.G, lt, lt)",
         "+ 0.0",
         PRDH,
+    ),
+    # ---- cmhh (methods/cmhh.py and its losses in methods/pairwise.py)
+    (
+        "cmhh-quant-sign",
+        "methods/cmhh.py",
+        'return {"loss": focal + quant,',
+        'return {"loss": focal - quant,',
+        CMHH,
+    ),
+    (
+        "cmhh-quant-half-dropped",
+        "methods/cmhh.py",
+        "lam * 0.5 * (self.quantization",
+        "lam * 1.0 * (self.quantization",
+        CMHH,
+    ),
+    (
+        "cmhh-image-quant-twice",
+        "methods/cmhh.py",
+        "+ self.quantization(h_text).mean()",
+        "+ self.quantization(h_image).mean()",
+        CMHH,
+    ),
+    (
+        "cmhh-class-balance-dropped",
+        "methods/cmhh.py",
+        "return class_balanced_weights(s, counts) * focal",
+        "return focal",
+        CMHH,
+    ),
+    ("cmhh-default-beta-fixed", "methods/cmhh.py", "or 1.6 / self.bits", "or 0.25", CMHH),
+    ("cmhh-text-net-ignored", "methods/cmhh.py", 'if hp["text_net"] == "mlp3":', "if True:", CMHH),
+    ("cmhh-text-init-ignored", "methods/cmhh.py", 'if hp["text_init"] == "pytorch":', "if False:", CMHH),
+    (
+        "cmhh-sample-loss-half-dropped",
+        "methods/cmhh.py",
+        "out += 0.5 * self.pair_terms",
+        "out += self.pair_terms",
+        CMHH,
+    ),
+    (
+        "cmhh-focal-similar-dropped",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return 0 * s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-focal-dissimilar-sign",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return s * (1.0 - p) ** gamma * bd + (1.0 - s) * p**gamma * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-focal-gamma-ignored",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return s * (1.0 - p) * bd - (1.0 - s) * p * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-distance-half-dropped",
+        "methods/pairwise.py",
+        "return 0.5 * k * (1.0 - cos)",
+        "return k * (1.0 - cos)",
+        CMHH,
+    ),
+    (
+        "cmhh-exp-quant-sign",
+        "methods/pairwise.py",
+        "return beta * continuous_hamming(outputs.abs(), ones)",
+        "return -beta * continuous_hamming(outputs.abs(), ones)",
+        CMHH,
+    ),
+    (
+        "cmhh-square-quant-abs-dropped",
+        "methods/pairwise.py",
+        "return ((outputs.abs() - 1.0) ** 2).sum(dim=1)",
+        "return ((outputs - 1.0) ** 2).sum(dim=1)",
+        CMHH,
     ),
 ]
 

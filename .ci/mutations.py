@@ -647,6 +647,20 @@ MUTATIONS = [
         CMHH,
     ),
     (
+        "cmhh-sample-loss-labels-swapped",
+        "methods/cmhh.py",
+        "(h_t, h_i, lt, li)",
+        "(h_t, h_i, li, lt)",
+        CMHH,
+    ),
+    (
+        "cmhh-batch-own-labels",
+        "methods/cmhh.py",
+        's = similarity(data.labels_of("image")[idx], data.labels_of("text")[idx])',
+        's = similarity(data.labels_of("image")[idx], data.labels_of("image")[idx])',
+        CMHH,
+    ),
+    (
         "cmhh-focal-similar-dropped",
         "methods/pairwise.py",
         "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
+from xbench.methods import TrainData
 from xbench.methods.networks import ReleaseTextNet, TextNet
 
 from .test_pairwise_methods import make
@@ -49,3 +51,58 @@ def test_text_init_release_vs_pytorch():
         assert float(layer.weight.abs().max()) <= bound
         assert float(layer.weight.std()) == pytest.approx(bound / math.sqrt(3.0), rel=0.1)
         assert float(layer.bias.abs().max()) > 0.0
+
+
+def unit(a: np.ndarray) -> np.ndarray:
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def focal_terms(a, b, s, beta, gamma, counts):
+    """w_ij ℓ_ij in numpy: d = (K/2)(1 − cos), p = e^{−βd}, class-balance weights from counts = (|S₁|, |S|)."""
+    d = 0.5 * a.shape[1] * (1 - unit(a) @ unit(b).T)
+    p = np.exp(-beta * d)
+    n_pos, n_all = counts
+    w = np.where(s > 0, n_all / n_pos, n_all / (n_all - n_pos))
+    return w * (s * (1 - p) ** gamma * beta * d - (1 - s) * p**gamma * np.log(1 - p))
+
+
+def mixed_label_problem(**hp):
+    """A tiny cmhh problem whose text labels differ from its image labels, and its outputs."""
+    m, train = make("cmhh", **hp)
+    g = torch.Generator().manual_seed(5)
+    text_labels = train.labels[torch.randperm(len(train), generator=g)]
+    data = TrainData(train.image, train.text, train.labels, text_labels=text_labels)
+    m.inputs.fit(data)
+    with torch.no_grad(), m.evaluating():
+        hi = m.continuous("image", data.image).double().numpy()
+        ht = m.continuous("text", data.text).double().numpy()
+    return m, data, hi, ht, data.labels.double().numpy(), text_labels.double().numpy()
+
+
+def test_per_sample_losses_by_hand():
+    """Per item i: ½ (mean_j w ℓ(image i, text j) + mean_j w ℓ(text i, image j)), the class-balance
+    weights counted over all n × n cross-modal pairs; image and text labels differ (numpy)."""
+    beta, gamma = 0.3, 1.5
+    m, data, hi, ht, li, lt = mixed_label_problem(beta=beta, gamma=gamma)
+    s_it = (li @ lt.T > 0).astype(float)
+    counts = (float(s_it.sum()), float(s_it.size))
+    assert 0 < counts[0] < counts[1]
+    want = 0.5 * (
+        focal_terms(hi, ht, s_it, beta, gamma, counts).mean(1)
+        + focal_terms(ht, hi, s_it.T, beta, gamma, counts).mean(1)
+    )
+    np.testing.assert_allclose(m.sample_losses(data), want, rtol=1e-4)
+
+
+def test_batch_pairs_are_image_against_text_labels():
+    """The batch's focal term: S from the image labels (rows) against the text labels (columns)."""
+    beta, gamma = 0.3, 1.5
+    m, data, hi, ht, li, lt = mixed_label_problem(beta=beta, gamma=gamma)
+    idx = torch.arange(20)
+    s = (li[:20] @ lt[:20].T > 0).astype(float)
+    assert not np.array_equal(s, (li[:20] @ li[:20].T > 0).astype(float))
+    want = focal_terms(hi[:20], ht[:20], s, beta, gamma, (float(s.sum()), float(s.size))).mean()
+    m.eval()
+    with torch.no_grad():
+        got = float(m.batch_loss(data, idx, None)["focal"])
+    assert got == pytest.approx(want, rel=1e-4)

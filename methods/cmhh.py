@@ -78,8 +78,8 @@ class CMHH(Hasher):
     )
     default_epochs = 100
     health_note = (
-        "with text_net=mlp3 (the CMMQ paper's text MLP) its text codes collapse under heavy label noise; "
-        "the default linear2 does not (docs/health.md)"
+        "under heavy label noise the reconstructed objective prefers one common text code: with "
+        "text_net=mlp3 the text codes collapse, with linear2 partly on Wikipedia (docs/health.md)"
     )
     has_sample_losses = True
     hyperparameters: ClassVar[dict[str, Hyper]] = {

@@ -1,4 +1,4 @@
-"""Shared core of the classical two-view projections (``cca``, ``pls``) fitted by scikit-learn.
+"""Shared core of the classical two-view projections (``cca``, ``pls``): closed form or scikit-learn.
 
 These are the classical, **unsupervised and label-free** rows of MRL's Table 1 (Hu et al.,
 CVPR 2021): they see only the paired image and text features of the training set, never a
@@ -30,14 +30,22 @@ NIPALS_HYPERPARAMETERS: dict[str, Hyper] = {
     "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
 }
 
+#: ``cca`` and ``pls``: the exact closed form (default) or scikit-learn's NIPALS.
+SOLVER = Hyper(
+    "svd",
+    "closed form (exact; equal to converged NIPALS)",
+    "svd: closed form; nipals: scikit-learn's NIPALS",
+    choices=("svd", "nipals"),
+)
+
 
 class TwoViewProjection(Hasher):
-    """Linear projections of image and text features fitted once by a scikit-learn estimator."""
+    """Linear projections of image and text features fitted once (closed form, or a scikit-learn estimator)."""
 
     default_epochs = 1
     supervised: ClassVar[bool] = False  # label-free: ignores the (noisy) training labels
     accepts_raw_images: ClassVar[bool] = False
-    # both scikit-learn estimators fit by NIPALS; subclasses share these two settings
+    # both scikit-learn estimators fit by NIPALS (each subclass adds its solver choice)
     hyperparameters: ClassVar[dict[str, Hyper]] = NIPALS_HYPERPARAMETERS
     supported_bits = "1 … min(image features, text features, training pairs) components"
 

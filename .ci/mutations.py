@@ -32,6 +32,7 @@ UOT = ["tests/test_uot_rcl.py", "tests/test_contrastive.py", "tests/test_loss_va
 LINEAR = ["tests/test_classical.py", "tests/test_loss_values.py"]
 PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
 METRICS = ["tests/test_metrics_rowpath.py", "tests/test_metrics.py"]
+CMHH = ["tests/test_pairwise.py", "tests/test_pairwise_methods.py", "tests/test_cmhh.py"]
 
 # id, file, old text, new text, tests
 MUTATIONS = [
@@ -677,6 +678,101 @@ MUTATIONS = [
         "harm = _harmonic(nd) if tie_averaged else None",
         "harm = _harmonic(nd - 1) if tie_averaged else None",
         METRICS,
+    ),
+    # ---- cmhh (methods/cmhh.py and its losses in methods/pairwise.py)
+    (
+        "cmhh-quant-sign",
+        "methods/cmhh.py",
+        'return {"loss": focal + quant,',
+        'return {"loss": focal - quant,',
+        CMHH,
+    ),
+    (
+        "cmhh-quant-half-dropped",
+        "methods/cmhh.py",
+        "lam * 0.5 * (self.quantization",
+        "lam * 1.0 * (self.quantization",
+        CMHH,
+    ),
+    (
+        "cmhh-image-quant-twice",
+        "methods/cmhh.py",
+        "+ self.quantization(h_text).mean()",
+        "+ self.quantization(h_image).mean()",
+        CMHH,
+    ),
+    (
+        "cmhh-class-balance-dropped",
+        "methods/cmhh.py",
+        "return class_balanced_weights(s, counts) * focal",
+        "return focal",
+        CMHH,
+    ),
+    ("cmhh-default-beta-fixed", "methods/cmhh.py", "or 1.6 / self.bits", "or 0.25", CMHH),
+    ("cmhh-text-net-ignored", "methods/cmhh.py", 'if hp["text_net"] == "mlp3":', "if True:", CMHH),
+    ("cmhh-text-init-ignored", "methods/cmhh.py", 'if hp["text_init"] == "pytorch":', "if False:", CMHH),
+    (
+        "cmhh-sample-loss-half-dropped",
+        "methods/cmhh.py",
+        "out += 0.5 * self.pair_terms",
+        "out += self.pair_terms",
+        CMHH,
+    ),
+    (
+        "cmhh-sample-loss-labels-swapped",
+        "methods/cmhh.py",
+        "(h_t, h_i, lt, li)",
+        "(h_t, h_i, li, lt)",
+        CMHH,
+    ),
+    (
+        "cmhh-batch-own-labels",
+        "methods/cmhh.py",
+        's = similarity(data.labels_of("image")[idx], data.labels_of("text")[idx])',
+        's = similarity(data.labels_of("image")[idx], data.labels_of("image")[idx])',
+        CMHH,
+    ),
+    (
+        "cmhh-focal-similar-dropped",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return 0 * s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-focal-dissimilar-sign",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return s * (1.0 - p) ** gamma * bd + (1.0 - s) * p**gamma * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-focal-gamma-ignored",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return s * (1.0 - p) * bd - (1.0 - s) * p * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-distance-half-dropped",
+        "methods/pairwise.py",
+        "return 0.5 * k * (1.0 - cos)",
+        "return k * (1.0 - cos)",
+        CMHH,
+    ),
+    (
+        "cmhh-exp-quant-sign",
+        "methods/pairwise.py",
+        "return beta * continuous_hamming(outputs.abs(), ones)",
+        "return -beta * continuous_hamming(outputs.abs(), ones)",
+        CMHH,
+    ),
+    (
+        "cmhh-square-quant-abs-dropped",
+        "methods/pairwise.py",
+        "return ((outputs.abs() - 1.0) ** 2).sum(dim=1)",
+        "return ((outputs - 1.0) ** 2).sum(dim=1)",
+        CMHH,
     ),
 ]
 

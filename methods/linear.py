@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .base import Hasher, Hyper, TrainData
+from .base import Hasher, Hyper, ProblemShape, TrainData
 
 #: The scikit-learn NIPALS settings shared by ``cca`` (with ``solver=nipals``) and ``pls``.
 NIPALS_HYPERPARAMETERS: dict[str, Hyper] = {
@@ -49,19 +49,22 @@ class TwoViewProjection(Hasher):
     hyperparameters: ClassVar[dict[str, Hyper]] = NIPALS_HYPERPARAMETERS
     supported_bits = "1 … min(image features, text features, training pairs) components"
 
-    def __init__(self, shape, bits, **kwargs):
-        super().__init__(shape, bits, **kwargs)
+    @classmethod
+    def check_problem(cls, shape: ProblemShape, bits: int) -> str | None:
         if shape.image_is_raw:
-            raise ValueError(
-                f"{self.name}: needs feature inputs (precomputed image features), not raw images"
-            )
+            return f"{cls.name}: needs feature inputs (precomputed image features), not raw images"
         dims = {"image": int(shape.image.dim), "text": int(shape.text.dim)}
         limit = min(dims.values())
-        if self.bits > limit:
-            raise ValueError(
-                f"{self.name}: {self.bits} components requested but at most {limit} exist "
+        if bits > limit:
+            return (
+                f"{cls.name}: {bits} components requested but at most {limit} exist "
                 f"(image {dims['image']}-d, text {dims['text']}-d); use bits ≤ {limit}"
             )
+        return None
+
+    def __init__(self, shape, bits, **kwargs):
+        super().__init__(shape, bits, **kwargs)
+        dims = {"image": int(shape.image.dim), "text": int(shape.text.dim)}
         for modality, dim in dims.items():
             self.register_buffer(
                 f"mean_{modality}", torch.zeros(dim, dtype=torch.float64, device=self.device)

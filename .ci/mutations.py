@@ -297,8 +297,8 @@ MUTATIONS = [
     (
         "dcmh-nll-s-sign",
         "methods/pairwise.py",
-        "return nnf.softplus(theta_) - s * theta_",
-        "return nnf.softplus(theta_) + s * theta_",
+        "return softplus(theta_) - s * theta_",
+        "return softplus(theta_) + s * theta_",
         DCMH,
     ),
     (

@@ -31,6 +31,8 @@ MRL = ["tests/test_mrl.py", "tests/test_contrastive.py", "tests/test_loss_values
 UOT = ["tests/test_uot_rcl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
 LINEAR = ["tests/test_classical.py", "tests/test_loss_values.py"]
 PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
+METRICS = ["tests/test_metrics_rowpath.py", "tests/test_metrics.py"]
+CMHH = ["tests/test_pairwise.py", "tests/test_pairwise_methods.py", "tests/test_cmhh.py"]
 
 # id, file, old text, new text, tests
 MUTATIONS = [
@@ -295,8 +297,8 @@ MUTATIONS = [
     (
         "dcmh-nll-s-sign",
         "methods/pairwise.py",
-        "return nnf.softplus(theta_) - s * theta_",
-        "return nnf.softplus(theta_) + s * theta_",
+        "return softplus(theta_) - s * theta_",
+        "return softplus(theta_) + s * theta_",
         DCMH,
     ),
     (
@@ -330,8 +332,8 @@ MUTATIONS = [
     (
         "dcmh-similarity-own-labels",
         "methods/dcmh.py",
-        "data.labels_of(modality)[idx], data.labels_of(other))",
-        "data.labels_of(modality)[idx], data.labels_of(modality))",
+        "self.similarity_rows(data.labels_of(modality), data.labels_of(other), idx)",
+        "self.similarity_rows(data.labels_of(modality), data.labels_of(modality), idx)",
         DCMH,
     ),
     # ---- mrl
@@ -480,6 +482,34 @@ MUTATIONS = [
         LINEAR,
     ),
     (
+        "softplus-gradient-sign",
+        "methods/pairwise.py",
+        "return grad * torch.sigmoid(x)",
+        "return grad * torch.sigmoid(-x)",
+        ["tests/test_pairwise.py"],
+    ),
+    (
+        "similarity-cache-ignores-in-place-change",
+        "methods/shared_codes.py",
+        "r is rows and c is cols and v == versions",
+        "r is rows and c is cols",
+        ["tests/test_pairwise.py"],
+    ),
+    (
+        "pls-closed-form-no-y-deflation-in-cross-covariance",
+        "methods/pls.py",
+        "c -= np.outer(p[:, j], yk.T @ t) + np.outer(x_next_s, q[:, j])",
+        "c -= np.outer(p[:, j], yk.T @ t)",
+        LINEAR,
+    ),
+    (
+        "pls-closed-form-y-loadings-from-x-scores",
+        "methods/pls.py",
+        "q[:, j] = yk.T @ s / (s @ s)",
+        "q[:, j] = yk.T @ t / (t @ t)",
+        LINEAR,
+    ),
+    (
         "cca-closed-form-no-rank-cut",
         "methods/cca.py",
         "keep = s > (s[0] if len(s) else 0.0) * max(v.shape) * np.finfo(v.dtype).eps",
@@ -532,15 +562,15 @@ MUTATIONS = [
     (
         "prdh-inter-similarity-from-own-labels",
         "methods/prdh.py",
-        "s_inter = similarity(batch_labels, data.labels_of(other))",
-        "s_inter = similarity(batch_labels, own_labels)",
+        "s_inter = self.similarity_rows(own_labels, data.labels_of(other), idx)",
+        "s_inter = self.similarity_rows(own_labels, own_labels, idx)",
         PRDH,
     ),
     (
         "prdh-intra-similarity-from-other-labels",
         "methods/prdh.py",
-        "s_intra = similarity(batch_labels, own_labels)",
-        "s_intra = similarity(batch_labels, data.labels_of(other))",
+        "s_intra = self.similarity_rows(own_labels, own_labels, idx)",
+        "s_intra = self.similarity_rows(own_labels, data.labels_of(other), idx)",
         PRDH,
     ),
     (
@@ -605,6 +635,144 @@ MUTATIONS = [
         "+ self.chunked_nll(self.G, self.G, lt, lt)",
         "+ 0.0",
         PRDH,
+    ),
+    # ---- the evaluator's one-row scan (tests/test_metrics_rowpath.py, tests/test_metrics.py)
+    (
+        "metrics-row-prefix-sorted-on-key-not-distance",
+        "benchmark/evaluating/metrics.py",
+        'np.argsort(vals | key.dtype.type(1), kind="stable")',
+        'np.argsort(vals, kind="stable")',
+        METRICS,
+    ),
+    (
+        "metrics-row-cut-distance-one-short",
+        "benchmark/evaluating/metrics.py",
+        "int(np.searchsorted(np.cumsum(n), depth))",
+        "int(np.searchsorted(np.cumsum(n), depth)) - 1",
+        METRICS,
+    ),
+    (
+        "metrics-relevance-reused-across-label-rows",
+        "benchmark/evaluating/metrics.py",
+        "elif last_label is None or label_ids[rows[0]] != last_label:",
+        "elif last_label is None:",
+        METRICS,
+    ),
+    (
+        "metrics-integer-codes-zero-maps-to-minus-one",
+        "benchmark/evaluating/metrics.py",
+        "return x > 0 if is01 else x >= 0\n    is01",
+        "return x > 0 if is01 else x > 0\n    is01",
+        METRICS,
+    ),
+    (
+        "metrics-odd-row-last-key-not-counted",
+        "benchmark/evaluating/metrics.py",
+        "out[i, keys[i, -1]] += 1",
+        "pass",
+        METRICS,
+    ),
+    (
+        "metrics-tie-average-harmonic-one-short",
+        "benchmark/evaluating/metrics.py",
+        "harm = _harmonic(nd) if tie_averaged else None",
+        "harm = _harmonic(nd - 1) if tie_averaged else None",
+        METRICS,
+    ),
+    # ---- cmhh (methods/cmhh.py and its losses in methods/pairwise.py)
+    (
+        "cmhh-quant-sign",
+        "methods/cmhh.py",
+        'return {"loss": focal + quant,',
+        'return {"loss": focal - quant,',
+        CMHH,
+    ),
+    (
+        "cmhh-quant-half-dropped",
+        "methods/cmhh.py",
+        "lam * 0.5 * (self.quantization",
+        "lam * 1.0 * (self.quantization",
+        CMHH,
+    ),
+    (
+        "cmhh-image-quant-twice",
+        "methods/cmhh.py",
+        "+ self.quantization(h_text).mean()",
+        "+ self.quantization(h_image).mean()",
+        CMHH,
+    ),
+    (
+        "cmhh-class-balance-dropped",
+        "methods/cmhh.py",
+        "return class_balanced_weights(s, counts) * focal",
+        "return focal",
+        CMHH,
+    ),
+    ("cmhh-default-beta-fixed", "methods/cmhh.py", "or 1.6 / self.bits", "or 0.25", CMHH),
+    ("cmhh-text-net-ignored", "methods/cmhh.py", 'if hp["text_net"] == "mlp3":', "if True:", CMHH),
+    ("cmhh-text-init-ignored", "methods/cmhh.py", 'if hp["text_init"] == "pytorch":', "if False:", CMHH),
+    (
+        "cmhh-sample-loss-half-dropped",
+        "methods/cmhh.py",
+        "out += 0.5 * self.pair_terms",
+        "out += self.pair_terms",
+        CMHH,
+    ),
+    (
+        "cmhh-sample-loss-labels-swapped",
+        "methods/cmhh.py",
+        "(h_t, h_i, lt, li)",
+        "(h_t, h_i, li, lt)",
+        CMHH,
+    ),
+    (
+        "cmhh-batch-own-labels",
+        "methods/cmhh.py",
+        's = similarity(data.labels_of("image")[idx], data.labels_of("text")[idx])',
+        's = similarity(data.labels_of("image")[idx], data.labels_of("image")[idx])',
+        CMHH,
+    ),
+    (
+        "cmhh-focal-similar-dropped",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return 0 * s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-focal-dissimilar-sign",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return s * (1.0 - p) ** gamma * bd + (1.0 - s) * p**gamma * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-focal-gamma-ignored",
+        "methods/pairwise.py",
+        "return s * (1.0 - p) ** gamma * bd - (1.0 - s) * p**gamma * log_one_minus_p",
+        "return s * (1.0 - p) * bd - (1.0 - s) * p * log_one_minus_p",
+        CMHH,
+    ),
+    (
+        "cmhh-distance-half-dropped",
+        "methods/pairwise.py",
+        "return 0.5 * k * (1.0 - cos)",
+        "return k * (1.0 - cos)",
+        CMHH,
+    ),
+    (
+        "cmhh-exp-quant-sign",
+        "methods/pairwise.py",
+        "return beta * continuous_hamming(outputs.abs(), ones)",
+        "return -beta * continuous_hamming(outputs.abs(), ones)",
+        CMHH,
+    ),
+    (
+        "cmhh-square-quant-abs-dropped",
+        "methods/pairwise.py",
+        "return ((outputs.abs() - 1.0) ** 2).sum(dim=1)",
+        "return ((outputs - 1.0) ** 2).sum(dim=1)",
+        CMHH,
     ),
 ]
 

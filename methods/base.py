@@ -170,7 +170,7 @@ class Hasher(nn.Module):
         **hparams: Any,
     ):
         super().__init__()
-        message = self.check_bits(bits)
+        message = self.check_bits(bits) or self.check_problem(shape, bits)
         if message:
             raise ValueError(message)
         self.shape = shape
@@ -189,6 +189,14 @@ class Hasher(nn.Module):
         """An error message if ``bits`` is not supported, else None."""
         if int(bits) < 1:
             return f"{cls.name}: code length must be positive, got {bits}"
+        return None
+
+    @classmethod
+    def check_problem(cls, shape: ProblemShape, bits: int) -> str | None:
+        """An error message if the method cannot train ``bits`` on a problem of this shape, else None.
+
+        Called by the constructor and, before any training, by ``xbench run``'s data checks.
+        """
         return None
 
     @classmethod

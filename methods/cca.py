@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 
 from .base import Hyper
-from .linear import NIPALS_HYPERPARAMETERS, TwoViewProjection
+from .linear import NIPALS_HYPERPARAMETERS, SOLVER, TwoViewProjection
 
 
 def _orthonormal_basis(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,12 +52,7 @@ class CCA(TwoViewProjection):
     )
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         **NIPALS_HYPERPARAMETERS,
-        "solver": Hyper(
-            "svd",
-            "closed form (exact CCA)",
-            "svd: closed form; nipals: scikit-learn's CCA",
-            choices=("svd", "nipals"),
-        ),
+        "solver": SOLVER,
     }
 
     def estimator(self):

@@ -33,12 +33,15 @@ apart from the start; torchcmh's commented-out β = 0.25 of WangGodder/deep-cros
 codes collapse — docs/health.md); λ = 0.1 (xbench); SGD with momentum 0.9, lr 0.02 (image) and
 0.2 (text) halved every 15 epochs, batch 128 (torchcmh @ 9784397: batch L25, rates L30-32, SGD
 momentum L48-49). torchcmh trains 500 epochs; with the lr halved every 15 epochs it is below 2% of
-the initial rate after 90 epochs, so ``default_epochs`` is 100 (xbench). Networks: the suite's
-shared ImageNet / TextNet with tanh outputs (CMMQ paper §4.2). Inputs of both modalities are
-standardised (``input_norm``, :mod:`xbench.methods.inputs`): with BoW only centred the text
-outputs start tiny and bias-dominated, and the cosine distance's 1/‖h‖ gradient collapses them
-(docs/health.md). Known limitation: at symmetric:0.6 on ``synthetic`` the text codes still
-collapse to one code (no term of the loss rewards distinct codes).
+the initial rate after 90 epochs, so ``default_epochs`` is 100 (xbench). Networks, tanh outputs:
+the suite's ImageNet (CMMQ paper §4.2) and, by default, the text network of the CMMQ release as
+it computes (``text_net=linear2``: fc3(fc1(x)), :class:`~xbench.methods.networks.ReleaseTextNet`;
+the CMMQ authors re-implemented CMHH, §4.2), with PyTorch's initialisation (``text_init``).
+``text_net=mlp3``, the three-layer ReLU MLP of the CMMQ paper, collapses the text codes to one
+code under symmetric:0.6: its non-negative hidden layer gives every text output a large common
+component, and with labels that carry little per-item signal the loss moves that common
+direction towards the image codes (docs/health.md).
+Inputs of both modalities are standardised (``input_norm``, :mod:`xbench.methods.inputs`).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ import torch
 
 from .base import Hasher, Hyper, TrainData
 from .inputs import INPUT_NORM_HELP, INPUT_NORMS
-from .networks import ImageNet, TextNet
+from .networks import ImageNet, ReleaseTextNet, TextNet
 from .pairwise import (
     class_balanced_weights,
     continuous_hamming,
@@ -74,6 +77,10 @@ class CMHH(Hasher):
         "class-balanced weights + quantization; within-batch cross-modal pairs; tanh outputs [R]"
     )
     default_epochs = 100
+    health_note = (
+        "under heavy label noise the reconstructed objective prefers one common text code: with "
+        "text_net=mlp3 the text codes collapse, with linear2 partly on Wikipedia (docs/health.md)"
+    )
     has_sample_losses = True
     hyperparameters: ClassVar[dict[str, Hyper]] = {
         "beta": Hyper(
@@ -114,6 +121,21 @@ class CMHH(Hasher):
             INPUT_NORM_HELP,
             choices=INPUT_NORMS,
         ),
+        "text_net": Hyper(
+            "linear2",
+            "CMMQ release @ 2b17232 network.py L84-112 (TextNet as it computes: fc3(fc1(x)), release init), "
+            "the code of the authors who re-implemented CMHH (CMMQ §4.2); mlp3 (CMMQ paper §4.2) collapses "
+            "the text codes at symmetric:0.6 (docs/health.md)",
+            "text network before tanh: linear2 (release) or mlp3 (three-layer ReLU MLP, CMMQ paper §4.2)",
+            choices=("linear2", "mlp3"),
+        ),
+        "text_init": Hyper(
+            "pytorch",
+            "xbench: the release's init (network.py L95-100) saturates tanh at the start under SGD at "
+            "lr 0.2; PyTorch's gives higher clean mAP in both directions (docs/health.md)",
+            "linear2 only: pytorch (PyTorch's default init) or release (fc1 N(0, 0.01), fc3 N(0, 0.5), biases 0)",
+            choices=("pytorch", "release"),
+        ),
         "backbone_weights": Hyper(
             "imagenet",
             "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
@@ -133,7 +155,14 @@ class CMHH(Hasher):
         if int(hp["lr_step"]) < 1:
             raise ValueError(f"cmhh.lr_step: expected a positive integer, got {hp['lr_step']}")
         self.image_net = ImageNet(shape.image, bits, out_activation="tanh", weights=hp["backbone_weights"])
-        self.text_net = TextNet(text_input_dim(shape), bits, out_activation="tanh")
+        if hp["text_net"] == "mlp3":
+            self.text_net = TextNet(text_input_dim(shape), bits, out_activation="tanh")
+        else:
+            release = ReleaseTextNet(text_input_dim(shape), bits)
+            if hp["text_init"] == "pytorch":
+                for layer in (release.fc1, release.fc2, release.fc3):
+                    layer.reset_parameters()
+            self.text_net = torch.nn.Sequential(release, torch.nn.Tanh())
 
     @property
     def beta(self) -> float:

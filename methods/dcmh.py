@@ -59,7 +59,6 @@ from .pairwise import (
     balance_loss,
     pairwise_nll,
     quantization_loss,
-    similarity,
     theta,
 )
 from .shared_codes import SKELETON_HYPERPARAMETERS, SharedCodeHasher
@@ -97,7 +96,7 @@ class DCMH(SharedCodeHasher):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         other = self.other(modality)
         scale = 1.0 / (len(data) * len(idx))
-        s = similarity(data.labels_of(modality)[idx], data.labels_of(other))
+        s = self.similarity_rows(data.labels_of(modality), data.labels_of(other), idx)
         terms = {
             "nll": pairwise_nll(theta(u, self.buffer(other)), s).sum() * scale,
             "quantization": float(self.hp["gamma"]) * quantization_loss(self.B[idx], u) * scale,

@@ -1,4 +1,4 @@
-"""Shared core of the classical two-view projections (``cca``, ``pls``) fitted by scikit-learn.
+"""Shared core of the classical two-view projections (``cca``, ``pls``): closed form or scikit-learn.
 
 These are the classical, **unsupervised and label-free** rows of MRL's Table 1 (Hu et al.,
 CVPR 2021): they see only the paired image and text features of the training set, never a
@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .base import Hasher, Hyper, TrainData
+from .base import Hasher, Hyper, ProblemShape, TrainData
 
 #: The scikit-learn NIPALS settings shared by ``cca`` (with ``solver=nipals``) and ``pls``.
 NIPALS_HYPERPARAMETERS: dict[str, Hyper] = {
@@ -30,30 +30,41 @@ NIPALS_HYPERPARAMETERS: dict[str, Hyper] = {
     "tol": Hyper(1e-6, "scikit-learn default", "NIPALS convergence tolerance"),
 }
 
+#: ``cca`` and ``pls``: the exact closed form (default) or scikit-learn's NIPALS.
+SOLVER = Hyper(
+    "svd",
+    "closed form (exact; equal to converged NIPALS)",
+    "svd: closed form; nipals: scikit-learn's NIPALS",
+    choices=("svd", "nipals"),
+)
+
 
 class TwoViewProjection(Hasher):
-    """Linear projections of image and text features fitted once by a scikit-learn estimator."""
+    """Linear projections of image and text features fitted once (closed form, or a scikit-learn estimator)."""
 
     default_epochs = 1
     supervised: ClassVar[bool] = False  # label-free: ignores the (noisy) training labels
     accepts_raw_images: ClassVar[bool] = False
-    # both scikit-learn estimators fit by NIPALS; subclasses share these two settings
+    # both scikit-learn estimators fit by NIPALS (each subclass adds its solver choice)
     hyperparameters: ClassVar[dict[str, Hyper]] = NIPALS_HYPERPARAMETERS
     supported_bits = "1 … min(image features, text features, training pairs) components"
 
-    def __init__(self, shape, bits, **kwargs):
-        super().__init__(shape, bits, **kwargs)
+    @classmethod
+    def check_problem(cls, shape: ProblemShape, bits: int) -> str | None:
         if shape.image_is_raw:
-            raise ValueError(
-                f"{self.name}: needs feature inputs (precomputed image features), not raw images"
-            )
+            return f"{cls.name}: needs feature inputs (precomputed image features), not raw images"
         dims = {"image": int(shape.image.dim), "text": int(shape.text.dim)}
         limit = min(dims.values())
-        if self.bits > limit:
-            raise ValueError(
-                f"{self.name}: {self.bits} components requested but at most {limit} exist "
+        if bits > limit:
+            return (
+                f"{cls.name}: {bits} components requested but at most {limit} exist "
                 f"(image {dims['image']}-d, text {dims['text']}-d); use bits ≤ {limit}"
             )
+        return None
+
+    def __init__(self, shape, bits, **kwargs):
+        super().__init__(shape, bits, **kwargs)
+        dims = {"image": int(shape.image.dim), "text": int(shape.text.dim)}
         for modality, dim in dims.items():
             self.register_buffer(
                 f"mean_{modality}", torch.zeros(dim, dtype=torch.float64, device=self.device)

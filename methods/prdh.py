@@ -53,7 +53,6 @@ from .pairwise import (
     decorrelation_loss,
     pairwise_nll,
     quantization_loss,
-    similarity,
     theta,
 )
 from .shared_codes import SKELETON_HYPERPARAMETERS, SharedCodeHasher
@@ -127,9 +126,8 @@ class PRDH(SharedCodeHasher):
         other = self.other(modality)
         scale = 1.0 / (len(data) * len(idx))
         own_labels = data.labels_of(modality)
-        batch_labels = own_labels[idx]
-        s_inter = similarity(batch_labels, data.labels_of(other))
-        s_intra = similarity(batch_labels, own_labels)
+        s_inter = self.similarity_rows(own_labels, data.labels_of(other), idx)
+        s_intra = self.similarity_rows(own_labels, own_labels, idx)
         terms = {
             "inter": pairwise_nll(theta(u, self.buffer(other)), s_inter).sum() * scale,
             "intra": 2.0

@@ -55,6 +55,12 @@ SKELETON_HYPERPARAMETERS: dict[str, Hyper] = {
         "length of the lr schedule in epochs; 0 = the run's epoch count when the "
         "runner passes it (TrainData.epochs), else the method's default_epochs",
     ),
+    "objective_every": Hyper(
+        10,
+        "xbench (logging only; DCMH's code prints calc_loss every epoch)",
+        "log the full objective J over all n² pairs after epoch 1, every N-th epoch and the last one; "
+        "1 = every epoch; 0 = epoch 1 and the last only (J costs as much as a pass of batches)",
+    ),
     "weight_decay": Hyper(5e-4, "DCMH code update_net.m L2 (weights and biases)", "SGD weight decay"),
     "momentum": Hyper(0.0, "DCMH code update_net.m (plain SGD)", "SGD momentum"),
     "init_std": Hyper(
@@ -95,6 +101,10 @@ SKELETON_HYPERPARAMETERS: dict[str, Hyper] = {
 }
 
 
+#: training sets up to this size keep their n×n label similarity (n² bytes) instead of recomputing rows
+SIMILARITY_CACHE_ITEMS = 20_000
+
+
 class SharedCodeHasher(Hasher):
     """DCMH's training procedure with shared codes B; subclasses define the batch loss.
 
@@ -103,7 +113,10 @@ class SharedCodeHasher(Hasher):
     modality, ``loss_image``/``loss_text``, their mean ``batch_loss``);
     :meth:`objective_terms` returns the full objective on the buffers after the B-step
     (key ``objective``, also logged as ``loss``: the per-batch surrogates are not comparable
-    across epochs because the balance term is a global sum, but J is).
+    across epochs because the balance term is a global sum, but J is). J sums over all n²
+    pairs — as much work as a pass of batches — so it is logged on the epochs
+    :meth:`objective_due` names (``objective_every``); training never reads it, so the
+    codes do not depend on that choice (tested).
     """
 
     default_epochs: ClassVar[int] = 500
@@ -114,6 +127,10 @@ class SharedCodeHasher(Hasher):
         hp = self.hp
         if int(hp["batch_size"]) < 1:
             raise ValueError(f"{self.name}.batch_size: expected a positive integer, got {hp['batch_size']}")
+        if int(hp["objective_every"]) < 0:
+            raise ValueError(
+                f"{self.name}.objective_every: expected an integer ≥ 0, got {hp['objective_every']}"
+            )
         for key in ("lr_image", "lr_text", "lr_end_factor"):
             if not float(hp[key]) > 0:
                 raise ValueError(f"{self.name}.{key}: expected a positive number, got {hp[key]}")
@@ -201,6 +218,28 @@ class SharedCodeHasher(Hasher):
         """
         return self.buffer(modality).sum(dim=0) - u.detach().sum(dim=0) + u.sum(dim=0)
 
+    def similarity_rows(
+        self, rows: torch.Tensor, cols: torch.Tensor, idx: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """S(rows[idx], cols) as floats; S(rows, cols) is computed once per pair of label tensors.
+
+        The labels of a run never change while it trains (these methods correct none), so the
+        n×n similarity is kept as booleans (n² bytes) up to ``SIMILARITY_CACHE_ITEMS`` items and
+        its rows are read per batch; larger sets compute each batch's rows afresh. Same values
+        either way.
+        """
+        if rows.shape[0] > SIMILARITY_CACHE_ITEMS:
+            return similarity(rows if idx is None else rows[idx], cols)
+        cache = self.__dict__.setdefault("_similarity_cache", [])
+        versions = (rows._version, cols._version)
+        full = next((f for r, c, v, f in cache if r is rows and c is cols and v == versions), None)
+        if full is None:  # not yet computed for these very label tensors (kept alive by the cache)
+            full = torch.cat(
+                [similarity(rows[i : i + 1024], cols).bool() for i in range(0, rows.shape[0], 1024)]
+            )
+            cache.append((rows, cols, versions, full))
+        return (full if idx is None else full[idx]).float()
+
     def chunked_nll(
         self,
         a: torch.Tensor,
@@ -213,7 +252,8 @@ class SharedCodeHasher(Hasher):
         total = 0.0
         for start in range(0, a.shape[0], chunk):
             sl = slice(start, start + chunk)
-            total += float(pairwise_nll(theta(a[sl], b), similarity(labels_a[sl], labels_b)).sum())
+            s = self.similarity_rows(labels_a, labels_b, torch.arange(start, min(start + chunk, a.shape[0])))
+            total += float(pairwise_nll(theta(a[sl], b), s).sum())
         return total
 
     # ------------------------------------------------------------------ the skeleton's hooks
@@ -246,15 +286,22 @@ class SharedCodeHasher(Hasher):
                 self.pass_batches(len(data)), loss_fn, log, optimizers=(modality,), suffix=f"_{modality}"
             )
 
+    def objective_due(self, data: TrainData, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (from 0) logs J: the first, every ``objective_every``-th, the last."""
+        every = int(self.hp["objective_every"])
+        last = epoch + 1 >= self.epoch_budget(data, 0)
+        return epoch == 0 or last or (every > 0 and (epoch + 1) % every == 0)
+
     def end_epoch(self, data: TrainData, epoch: int, log: EpochLog, context: Any) -> None:
-        """The B-step, then the full objective J (logged as ``loss``)."""
+        """The B-step, then the full objective J (logged as ``loss``) when :meth:`objective_due`."""
         self.update_codes()
         means = log.means()
         log.set("batch_loss", 0.5 * (means["loss_image"] + means["loss_text"]))
-        with torch.no_grad():
-            objective = self.objective_terms(data)
-        log.update(objective)
-        log.set("loss", objective["objective"])
+        if self.objective_due(data, epoch):
+            with torch.no_grad():
+                objective = self.objective_terms(data)
+            log.update(objective)
+            log.set("loss", objective["objective"])
         log.set("codes_zero_fraction", float((self.B == 0).float().mean()))
 
     def sample_loss_context(self, data: TrainData) -> Any:

@@ -68,6 +68,10 @@ RUN_CASES = {
     "bool bits": (["--bits", "true"], "--bits: must be an integer"),
     "zero bits": (["--bits", "0"], "--bits"),
     "huge bits": (["--methods", "cmmq", "--bits", "131072"], "at most 4096 bits"),
+    "cca components beyond the text features": (
+        ["--methods", "lsh,cca", "--bits", "8,300"],
+        "--methods cca --bits 300 on synthetic: cca: 300 components requested but at most",
+    ),
     "float seed": (["--seeds", "1.5"], "--seeds: must be an integer"),
     "negative seed": (["--seeds", "-1"], "--seeds"),
     "topk 0": (["--topk", "0"], "--topk"),

@@ -42,7 +42,8 @@ def test_projections_equal_scikit_learn_with_scaling(name, reference):
     shape, data, x, y = _problem()
     m = methods.get(name)(shape, 3, **({"solver": "nipals"} if name == "cca" else {}))
     m.fit_epoch(data, 0)
-    ref = reference(n_components=3, scale=True).fit(x, y)
+    # cca is compared with its NIPALS solver, pls with its default exact one (scikit-learn's svd)
+    ref = reference(n_components=3, scale=True, **({"algorithm": "svd"} if name == "pls" else {})).fit(x, y)
     xs, ys = ref.transform(x, y)
     np.testing.assert_allclose(m.continuous("image", data.image).numpy(), xs, atol=1e-4)
     np.testing.assert_allclose(m.continuous("text", data.text).numpy(), ys, atol=1e-4)
@@ -73,6 +74,28 @@ def test_cca_closed_form_equals_converged_nipals_up_to_sign_and_scale():
     rho = np.linalg.svd(whiten[0].T @ xs.T @ ys @ whiten[1], compute_uv=False)[:3]
     got = [np.corrcoef(fi[:, k], ft[:, k])[0, 1] for k in range(3)]
     np.testing.assert_allclose(got, rho, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dx, dy", [(12, 6), (5, 9)])
+def test_pls_closed_form_equals_scikit_learn(dx, dy):
+    """solver=svd (default): the exact singular pairs and the rank-one updates of XᵀY give scikit-learn's
+    PLSCanonical(algorithm="svd") rotations (which recompute XᵀY and its full SVD every component) to
+    rounding, and those of its NIPALS when NIPALS converges; both Gram branches (d_x ≷ d_y) are used."""
+    from xbench.methods.pls import canonical_pls
+
+    _, _, x, y = _problem(dx=dx, dy=dy)
+    xs, ys = ((v - v.mean(0)) / v.std(0, ddof=1) for v in (x, y))
+    k = min(dx, dy)
+    rx, ry = canonical_pls(xs, ys, k)
+    ref = PLSCanonical(n_components=k, scale=False, algorithm="svd").fit(xs, ys)
+    np.testing.assert_allclose(rx, ref.x_rotations_, atol=1e-9)
+    np.testing.assert_allclose(ry, ref.y_rotations_, atol=1e-9)
+    nipals = PLSCanonical(n_components=k, scale=False, max_iter=5000, tol=1e-14).fit(xs, ys)
+    np.testing.assert_allclose(rx, nipals.x_rotations_, atol=1e-5)
+    shape, data, _, _ = _problem(dx=dx, dy=dy)
+    m = methods.get("pls")(shape, k)
+    m.fit_epoch(data, 0)
+    np.testing.assert_allclose(m.rotation_text.numpy(), ref.y_rotations_, atol=1e-5)
 
 
 def test_cca_closed_form_ignores_a_redundant_feature():

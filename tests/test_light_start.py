@@ -85,7 +85,7 @@ def test_numpy_histograms_equal_a_direct_count():
     from xbench.evaluating.metrics import _bincount_rows
 
     rng = np.random.default_rng(1)
-    # uint8 rows of even length take the adjacent-pairs path; odd rows and uint16 keys the row-offset path
+    # uint8 rows take the adjacent-pairs path (an odd row's last key alone); uint16 keys the row-offset path
     for dtype, nbins, width in ((np.uint8, 130, 334), (np.uint8, 130, 333), (np.uint16, 514, 334)):
         keys = rng.integers(0, nbins, (5, width)).astype(dtype)
         out = np.empty((5, nbins), np.int64)

@@ -42,7 +42,7 @@ def test_tiny_run_reports_agreement(tmp_path, capsys, monkeypatch):
     assert "speed-up" in text and "OK" in text and "MISMATCH" not in text
     summary = json.loads(out.read_text())
     assert summary["map_max_abs_diff"] <= 1e-9 and summary["full_max_abs_diff"] <= 1e-9
-    assert {r["kind"] for r in summary["rows"]} == {"reference", "map", "full", "cli"}
+    assert {r["kind"] for r in summary["rows"]} == {"reference", "map", "full", "cli", "startup"}
     assert summary["cli_map_abs_diff"] <= 1e-12 and "whole process" in text
 
 

@@ -20,6 +20,7 @@ from xbench.methods.pairwise import (
     pairwise_nll,
     quantization_loss,
     similarity,
+    softplus,
     square_quantization_loss,
     theta,
 )
@@ -181,3 +182,42 @@ def test_class_balanced_weights_of_a_block_use_the_whole_pair_set():
     block = class_balanced_weights(s[:2], counts=(float(s.sum()), float(s.numel())))
     assert torch.equal(block, full[:2])
     assert not torch.equal(class_balanced_weights(s[:2]), full[:2])  # the block's own counts differ
+
+
+def test_softplus_is_log_one_plus_exp_with_the_sigmoid_gradient():
+    """softplus(x) = log(1 + e^x) by a float64 hand computation (no overflow for large |x|); its
+    gradient is σ(x) (and passes gradcheck); float32 values agree with PyTorch's softplus."""
+    x = torch.tensor([-800.0, -30.0, -3.0, -1e-3, 0.0, 2e-3, 1.5, 25.0, 700.0], dtype=torch.float64)
+    want = [math.log1p(math.exp(v)) if v < 30 else v + math.log1p(math.exp(-v)) for v in x.tolist()]
+    np.testing.assert_allclose(softplus(x).numpy(), want, rtol=1e-12, atol=1e-15)  # absolute accuracy
+    xg = x.clone().requires_grad_(True)
+    softplus(xg).backward(torch.arange(1.0, 10.0, dtype=torch.float64))
+    np.testing.assert_allclose(xg.grad.numpy(), torch.arange(1.0, 10.0) * torch.sigmoid(x), rtol=1e-12)
+    assert torch.autograd.gradcheck(softplus, (torch.randn(7, dtype=torch.float64, requires_grad=True) * 4,))
+    y = torch.randn(64, 50) * 8
+    np.testing.assert_allclose(softplus(y).numpy(), torch.nn.functional.softplus(y).numpy(), atol=2e-6)
+
+
+def test_similarity_rows_are_cached_per_label_tensor_and_equal_fresh_ones(monkeypatch):
+    """dcmh/prdh read batch rows of S from an n×n boolean copy made once per pair of label tensors;
+    the rows equal similarity(); new label tensors, labels changed in place, and sets above the
+    cache limit all give fresh, correct rows."""
+    from xbench import methods
+    from xbench.methods import shared_codes
+
+    g = torch.Generator().manual_seed(0)
+    la = (torch.rand(40, 5, generator=g) < 0.3).float()
+    lb = (torch.rand(40, 5, generator=g) < 0.3).float()
+    shape = ProblemShape(ModalityShape("features", 6), ModalityShape("features", 7), 5, True, 40)
+    m = methods.get("dcmh")(shape, 8)
+    idx = torch.tensor([3, 0, 39, 3])
+    assert torch.equal(m.similarity_rows(la, lb, idx), similarity(la[idx], lb))
+    assert torch.equal(m.similarity_rows(la, lb), similarity(la, lb))
+    assert len(m._similarity_cache) == 1
+    assert torch.equal(m.similarity_rows(lb, lb, idx), similarity(lb[idx], lb))
+    la[3] = 1.0 - la[3]  # in place: the cached copy is stale and must not be used
+    assert torch.equal(m.similarity_rows(la, lb, idx), similarity(la[idx], lb))
+    monkeypatch.setattr(shared_codes, "SIMILARITY_CACHE_ITEMS", 10)
+    other = methods.get("dcmh")(shape, 8)
+    assert torch.equal(other.similarity_rows(la, lb, idx), similarity(la[idx], lb))
+    assert "_similarity_cache" not in other.__dict__

@@ -207,10 +207,27 @@ def test_cmhh_batch_loss_by_hand():
 # Learning rates for 120 training items: the features-mode defaults are set for n ≥ 2000
 # (the balance term's curvature along the output bias is 2η·bs/n, README "SGD stability").
 TINY_HP = {
-    "dcmh": {**SMALL_BATCH, "lr_image": 1.0, "lr_text": 1.0},
-    "prdh": {**SMALL_BATCH, "lr_image": 0.3, "lr_text": 0.3},
+    "dcmh": {**SMALL_BATCH, "lr_image": 1.0, "lr_text": 1.0, "objective_every": 1},
+    "prdh": {**SMALL_BATCH, "lr_image": 0.3, "lr_text": 0.3, "objective_every": 1},
     "cmhh": SMALL_BATCH,
 }
+
+
+@pytest.mark.parametrize("name", ["dcmh", "prdh"])
+def test_objective_is_logged_on_due_epochs_and_never_changes_training(name):
+    """J (``loss``, ``objective*``) is logged after epoch 1, every ``objective_every``-th epoch and the
+    last; the codes and buffers are the same whatever the setting (J is only read, never trained on)."""
+    runs = {}
+    for every in (1, 3, 0):
+        m, train = make(name, bits=8, seed=2, **{**TINY_HP[name], "objective_every": every})
+        train.epochs = 7
+        logged = [("loss" in m.fit_epoch(train, epoch)) for epoch in range(7)]
+        runs[every] = (m.B.clone(), m.F.clone(), logged)
+    assert runs[1][2] == [True] * 7
+    assert runs[3][2] == [True, False, True, False, False, True, True]
+    assert runs[0][2] == [True, False, False, False, False, False, True]
+    for every in (3, 0):
+        assert torch.equal(runs[every][0], runs[1][0]) and torch.equal(runs[every][1], runs[1][1])
 
 
 @pytest.mark.parametrize("name", PAIRWISE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -85,3 +86,40 @@ def test_force_rerun_through_the_cli(cli, tmp_path):
     res = cli(*args, "--force")
     assert res.exit_code == 0 and "0 already done, 1 to run" in res.output
     assert path.stat().st_mtime_ns > before and not list(tmp_path.rglob("*.claim"))
+
+
+def test_plan_starts_the_longest_cells_first_and_keeps_the_grid_order_among_equals():
+    """Longest-processing-time order with the epoch budget as the proxy: --epochs, else the method's
+    default_epochs (dcmh 500, bce 100, lsh 1); ties keep the grid's order."""
+    configs = [
+        RunConfig(method="lsh", dataset="synthetic", bits=16),
+        RunConfig(method="bce", dataset="synthetic", bits=16),
+        RunConfig(method="dcmh", dataset="synthetic", bits=16),
+        RunConfig(method="bce", dataset="synthetic", bits=32),
+        RunConfig(method="lsh", dataset="synthetic", bits=32, epochs=1000),
+        RunConfig(method="cmmq", dataset="synthetic", bits=16),
+    ]
+    todo, _ = executor.plan(configs, "unused-results-folder", ["cpu"])
+    got = [(c.config.method, c.config.bits) for c in todo]
+    assert got == [("lsh", 32), ("dcmh", 16), ("bce", 16), ("bce", 32), ("cmmq", 16), ("lsh", 16)]
+
+
+def test_changed_defaults_give_new_run_ids(monkeypatch):
+    """A run id folds in every resolved hyperparameter and, without --epochs, the method's
+    default_epochs: changing either default makes a new run instead of reusing the old result."""
+    from xbench import methods
+
+    cfg = RunConfig(method="bce", dataset="synthetic", bits=16)
+    rid = cfg.run_id(executor.resolve_identity(cfg))
+    cls = methods.get("bce")
+    monkeypatch.setattr(cls, "default_epochs", cls.default_epochs + 1)
+    assert cfg.run_id(executor.resolve_identity(cfg)) != rid
+    fixed = RunConfig(method="bce", dataset="synthetic", bits=16, epochs=5)
+    assert "default_epochs" not in executor.resolve_identity(fixed)
+    monkeypatch.undo()
+    key = next(iter(cls.hyperparameters))
+    hyper = cls.hyperparameters[key]
+    monkeypatch.setitem(
+        cls.hyperparameters, key, dataclasses.replace(hyper, default=f"changed-{hyper.default}")
+    )
+    assert cfg.run_id(executor.resolve_identity(cfg)) != rid

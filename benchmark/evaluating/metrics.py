@@ -42,13 +42,16 @@ distance d) and ``r[d]`` (relevant items at distance d). That histogram alone yi
 tie-averaged AP, the recall denominators, the radius metrics and the distance d* at which
 the cumulative count reaches the prefix length L = max(R, largest curve cut-off). The exact
 ranked relevance prefix of length L is then read off the same tile: the items with d ≤ d*
-are compacted in database order and put in order by a stable radix sort on (query, d), so
-inside a distance they keep ascending database index — the first L of them are exactly the
-stable ranking. Work is linear in the number of pairs; memory is the inputs plus ~20 bytes ×
-max(database size, 2^17) per thread for the tile buffers plus a few MB of prefixes
+are compacted in database order and put in order by a stable radix sort on (query, d) (on a
+one-row tile: on the key with its relevance bit set, 2·d + 1), so inside a distance they keep
+ascending database index — the first L of them are exactly the stable ranking. Queries are
+taken in label-row order, so consecutive queries with the same labels reuse one relevance row.
+Work is linear in the number of pairs; memory is the inputs plus ~20 bytes × max(database
+size, 2^17) per thread for the tile buffers plus a few MB of prefixes
 (bounded for any number of queries). Optional ``threads`` split the queries between threads
-(NumPy releases the GIL), for the scan and for the tie-averaged AP, with bit-identical results
-(every per-query value is computed the same way whichever queries share its block). On CUDA
+(NumPy releases the GIL): each block of queries is scanned and gets its tie-averaged AP in one
+thread, with bit-identical results (every per-query value is computed the same way whichever
+queries share its block). On CUDA
 tensors the same quantities are computed on the device (matmul distances, ``torch.bincount``, a
 stable ``torch.sort`` per chunk) and only the small histograms and prefixes come back to the host.
 
@@ -62,6 +65,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -186,6 +190,11 @@ def code_bits(codes: Array, name: str = "codes", strict: bool = False) -> np.nda
     _check_numeric(x, name)
     if _is_bool(x):
         return x
+    if not _is_tensor(x) and np.issubdtype(x.dtype, np.integer):  # integers: two reductions decide
+        lo, hi = int(x.min()), int(x.max())
+        is01 = lo >= 0 and hi <= 1
+        if not strict or is01 or (lo >= -1 and hi <= 1 and np.count_nonzero(x) == x.size):
+            return x > 0 if is01 else x >= 0
     is01 = bool(((x == 0) | (x == 1)).all())
     if strict and not is01 and not bool(((x == 1) | (x == -1)).all()):
         bad = x[(x != 1) & (x != -1) & (x != 0)]
@@ -355,22 +364,26 @@ def _popcount_table(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bincount_rows(keys: np.ndarray, nbins: int, out: np.ndarray, offsets: np.ndarray) -> None:
+def _bincount_rows(keys: np.ndarray, nbins: int, out: np.ndarray, offsets: np.ndarray | None = None) -> None:
     """out[i] = histogram of keys[i] over 0…nbins−1, in NumPy.
 
-    uint8 keys (≤ 127 bits) are counted two at a time: a row of even length viewed as uint16 holds
+    uint8 keys (≤ 127 bits) are counted two at a time: a row viewed as uint16 holds
     k[2j] + 256·k[2j+1], so one ``np.bincount`` over half as many values gives the joint counts of
-    adjacent pairs, whose two marginals summed are the histogram. Other keys: one ``np.bincount``
-    over the row-offset keys ``i·nbins + keys[i, j]`` (``offsets``: an intp buffer of the tile's shape).
+    adjacent pairs, whose two marginals summed are the histogram (a row of odd length adds its last
+    key alone). Other keys: one ``np.bincount`` over the row-offset keys ``i·nbins + keys[i, j]``
+    (``offsets``: an intp buffer of the tile's shape, allocated here when not given).
     """
     t, n = keys.shape
-    if keys.dtype == np.uint8 and n % 2 == 0 and keys.flags.c_contiguous:
-        pairs = keys.view(np.uint16)
+    if keys.dtype == np.uint8 and n >= 2 and keys.strides[1] == 1:
+        even = n - n % 2
         for i in range(t):
-            joint = np.bincount(pairs[i], minlength=256 * nbins)[: 256 * nbins].reshape(nbins, 256)
-            np.add(joint.sum(axis=0)[:nbins], joint.sum(axis=1), out=out[i])
+            pairs = keys[i, :even].view(np.uint16)
+            joint = np.bincount(pairs, minlength=256 * nbins)[: 256 * nbins].reshape(nbins, 256)[:, :nbins]
+            np.add(joint.sum(axis=0), joint.sum(axis=1), out=out[i])  # columns ≥ nbins hold no count
+            if even < n:
+                out[i, keys[i, -1]] += 1
         return
-    off = offsets[:t]
+    off = np.empty(keys.shape, np.intp) if offsets is None else offsets[:t]
     np.add(keys, (np.arange(t, dtype=np.intp) * nbins)[:, None], out=off, casting="unsafe")
     out[:] = np.bincount(off.reshape(-1), minlength=t * nbins).reshape(t, nbins)
 
@@ -382,10 +395,16 @@ class _Accumulator:
     hist: np.ndarray  # (Q, K+1, 2) int64: [..., 0] irrelevant, [..., 1] relevant items at distance d
     ap: np.ndarray | None  # (Q,) exact AP@R
     hits_at: np.ndarray  # (Q, len(cutoffs)) hits within the top c
+    ap_tie: np.ndarray | None = None  # (Q,) tie-averaged AP@R, when the scan computes it
 
 
 def _finish_prefix(
-    rel_top: np.ndarray, rows: slice, acc: _Accumulator, topk: int, cutoffs: Sequence[int], want_ap: bool
+    rel_top: np.ndarray,
+    rows: slice | np.ndarray,
+    acc: _Accumulator,
+    topk: int,
+    cutoffs: Sequence[int],
+    want_ap: bool,
 ) -> None:
     """AP@R and hits@cut-offs from exact ranked relevance prefixes ``rel_top`` (t × depth, bool).
 
@@ -440,6 +459,48 @@ def _extract_prefix(key: np.ndarray, hist: np.ndarray, depth: int, bits: int, ma
     return (out & 1).astype(bool)
 
 
+def _prefix_row(key: np.ndarray, flat_hist: np.ndarray, depth: int, mask: np.ndarray) -> np.ndarray:
+    """:func:`_extract_prefix` for one query row (the usual case: a tile is one row at NUS-WIDE size).
+
+    ``key``: the row's keys 2·d + rel in database order; ``flat_hist``: its histogram over the keys.
+    d* is the first distance whose cumulative count reaches ``depth``; the items with d ≤ d* are
+    compacted in database order (``np.compress``) and put in order by a stable sort on d — the key
+    with its relevance bit set (``key | 1`` = 2·d + 1), so relevant and irrelevant items at one
+    distance keep their database order. The first ``depth`` relevance bits are the stable ranking's.
+    """
+    n = flat_hist[0::2] + flat_hist[1::2]
+    dstar = int(np.searchsorted(np.cumsum(n), depth))  # first d with cumulative count ≥ depth
+    np.less_equal(key, key.dtype.type(2 * dstar + 1), out=mask)
+    vals = np.compress(mask, key)
+    order = np.argsort(vals | key.dtype.type(1), kind="stable")[:depth]
+    return (vals[order] & 1).astype(bool)
+
+
+def _label_words(inp: _Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """(W, n) label words of queries and database: packed multi-hot bits, or class indices (W = 1)."""
+    if inp.label_kind == "multi":
+        return _pack(inp.q_labels), _pack(inp.d_labels)
+    top = int(max(inp.q_labels.max(), inp.d_labels.max()))
+    ldt = (
+        np.uint8 if top < 1 << 8 else np.uint16 if top < 1 << 16 else np.uint32 if top < 1 << 32 else np.int64
+    )
+    return inp.q_labels.astype(ldt)[None], inp.d_labels.astype(ldt)[None]
+
+
+def _label_order(qlw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Queries in an order that puts equal label rows together, and each query's label-row id.
+
+    Relevance depends on the query only through its label row, so consecutive queries with the
+    same row reuse one relevance vector. The order changes no value: every per-query quantity is
+    computed from that query's row alone.
+    """
+    if qlw.shape[0] == 1:
+        ids = qlw[0]
+    else:
+        ids = np.unique(np.ascontiguousarray(qlw.T), axis=0, return_inverse=True)[1].reshape(-1)
+    return np.argsort(ids, kind="stable"), ids
+
+
 def _scan_numpy(
     inp: _Inputs,
     topk: int,
@@ -448,81 +509,105 @@ def _scan_numpy(
     want_ap: bool,
     tile_pairs: int,
     threads: int = 1,
+    tie_averaged: bool = False,
 ) -> _Accumulator:
+    """Histograms, exact AP@R and hits@N of every query (and the tie-averaged AP@R when asked).
+
+    Queries go in label-row order (:func:`_label_order`), in tiles of ``tile_pairs`` pairs; with
+    ``threads`` > 1 blocks of queries run in a thread pool, each block with buffers of its own, and
+    each block also computes its queries' tie-averaged AP (a per-query value, so the split changes
+    no bit of it).
+    """
     qw, dw = _pack(inp.q_bits), _pack(inp.d_bits)
+    qlw, dlw = _label_words(inp)
     bits = inp.bits
     nq, nd = qw.shape[1], dw.shape[1]
-    if inp.label_kind == "multi":
-        qlw, dlw = _pack(inp.q_labels), _pack(inp.d_labels)
-    else:
-        top = int(max(inp.q_labels.max(), inp.d_labels.max()))
-        ldt = (
-            np.uint8
-            if top < 1 << 8
-            else np.uint16
-            if top < 1 << 16
-            else np.uint32
-            if top < 1 << 32
-            else np.int64
-        )
-        qlw, dlw = inp.q_labels.astype(ldt)[None], inp.d_labels.astype(ldt)[None]
     nbins = 2 * (bits + 1)
     kdt = np.uint8 if nbins <= 256 else np.uint16 if nbins <= 1 << 16 else np.uint32
     acc = _Accumulator(
         hist=np.zeros((nq, bits + 1, 2), dtype=np.int64),
         ap=np.zeros(nq) if want_ap else None,
         hits_at=np.zeros((nq, len(cutoffs)), dtype=np.int64),
+        ap_tie=np.zeros(nq) if tie_averaged else None,
     )
+    flat = acc.hist.reshape(nq, nbins)
     rows_per_tile = int(max(1, min(nq, tile_pairs // nd)))
     multiword, multilabel = qw.shape[0] > 1, qlw.shape[0] > 1
+    order, label_ids = _label_order(qlw)
+    harm = _harmonic(nd) if tie_averaged else None
+
+    def relevance(rows: np.ndarray | int, out: np.ndarray, lbuf: np.ndarray, lacc: np.ndarray | None) -> None:
+        """out[i, j] = query rows[i] and item j share a label (multi-hot) or a class."""
+        if inp.label_kind != "multi":
+            np.equal(qlw[0, rows, None], dlw[0][None, :], out=out)
+            return
+        np.bitwise_and(qlw[0, rows, None], dlw[0][None, :], out=lbuf)
+        for w in range(1, qlw.shape[0]):
+            np.bitwise_and(qlw[w, rows, None], dlw[w][None, :], out=lacc)
+            np.bitwise_or(lbuf, lacc, out=lbuf)
+        np.not_equal(lbuf, 0, out=out)
+
+    local = threading.local()  # tile buffers, one set per thread, reused from block to block
+
+    def buffers() -> tuple:
+        if not hasattr(local, "buffers"):
+            shape = (rows_per_tile, nd)
+            local.buffers = (
+                np.empty(shape, qw.dtype),  # XOR words
+                np.empty(shape, kdt),  # keys 2·d + rel
+                np.empty(shape, bool),  # relevance
+                np.empty(shape, kdt) if multiword else None,  # popcount of further code words
+                np.empty(shape, qlw.dtype),  # shared label bits
+                np.empty(shape, qlw.dtype) if multilabel else None,  # further label words
+                np.empty(shape, bool),  # candidate mask of the prefix
+                np.empty((rows_per_tile, nbins), dtype=np.int64),  # histograms
+                None if kdt == np.uint8 and nd >= 2 else np.empty(shape, np.intp),  # row-offset keys
+            )
+        return local.buffers
 
     def block(b0: int, b1: int) -> None:
-        """Query rows b0…b1 tile by tile, with buffers of its own (one block per thread at a time)."""
-        shape = (rows_per_tile, nd)
-        xbuf, key, rel = np.empty(shape, qw.dtype), np.empty(shape, kdt), np.empty(shape, bool)
-        pbuf = np.empty(shape, kdt) if multiword else None
-        lbuf = np.empty(shape, qlw.dtype)
-        lacc = np.empty(shape, qlw.dtype) if multilabel else None
-        flat_hist = np.empty((rows_per_tile, nbins), dtype=np.int64)
-        offsets = np.empty(shape, np.intp)
-        pending: list[np.ndarray] = []  # prefixes of rows p0… not yet reduced to AP / hits@N
+        """Queries order[b0:b1] tile by tile, with its thread's buffers (one block per thread at a time)."""
+        xbuf, key, rel, pbuf, lbuf, lacc, mask, flat_hist, offsets = buffers()
+        pending: list[np.ndarray] = []  # prefixes of queries order[p0:…] not yet reduced to AP / hits@N
         p0 = b0
+        last_label = None  # label row whose relevance ``rel[0]`` holds (one-row tiles)
         for r0 in range(b0, b1, rows_per_tile):
             r1 = min(b1, r0 + rows_per_tile)
             t = r1 - r0
+            rows = order[r0:r1]
             x, k, rl = xbuf[:t], key[:t], rel[:t]
             for w in range(qw.shape[0]):  # d = Σ_words popcount(q XOR b)
-                np.bitwise_xor(qw[w, r0:r1, None], dw[w][None, :], out=x)
+                np.bitwise_xor(qw[w, rows, None], dw[w][None, :], out=x)
                 if w == 0:
                     _popcount(x, k)
                 else:
                     _popcount(x, pbuf[:t])
                     np.add(k, pbuf[:t], out=k)
-            if inp.label_kind == "multi":  # relevant = any shared label bit
-                lb = lbuf[:t]
-                np.bitwise_and(qlw[0, r0:r1, None], dlw[0][None, :], out=lb)
-                for w in range(1, qlw.shape[0]):
-                    np.bitwise_and(qlw[w, r0:r1, None], dlw[w][None, :], out=lacc[:t])
-                    np.bitwise_or(lb, lacc[:t], out=lb)
-                np.not_equal(lb, 0, out=rl)
-            else:
-                np.equal(qlw[0, r0:r1, None], dlw[0][None, :], out=rl)
+            if t > 1:
+                relevance(rows, rl, lbuf[:t], None if lacc is None else lacc[:t])
+            elif last_label is None or label_ids[rows[0]] != last_label:
+                relevance(rows, rl, lbuf[:1], None if lacc is None else lacc[:1])
+                last_label = label_ids[rows[0]]
             np.add(k, k, out=k)  # key = 2·d + rel (an add: NumPy's shift by a scalar is not vectorised)
             np.add(k, rl.view(np.uint8), out=k, casting="unsafe")
             fh = flat_hist[:t]
             _bincount_rows(k, nbins, fh, offsets)
-            hist = fh.reshape(t, bits + 1, 2)
-            acc.hist[r0:r1] = hist
-            if depth:
-                pending.append(_extract_prefix(k, hist, depth, bits, rel))
-                if r1 == b1 or (r1 - p0) * depth >= _PREFIX_BATCH:
-                    _finish_prefix(np.concatenate(pending), slice(p0, r1), acc, topk, cutoffs, want_ap)
-                    pending, p0 = [], r1
+            flat[rows] = fh
+            if depth and t == 1:
+                pending.append(_prefix_row(k[0], fh[0], depth, mask[0])[None])
+            elif depth:
+                pending.append(_extract_prefix(k, fh.reshape(t, bits + 1, 2), depth, bits, mask))
+            if depth and (r1 == b1 or (r1 - p0) * depth >= _PREFIX_BATCH):
+                _finish_prefix(np.concatenate(pending), order[p0:r1], acc, topk, cutoffs, want_ap)
+                pending, p0 = [], r1
+        if acc.ap_tie is not None:
+            rows = order[b0:b1]
+            acc.ap_tie[rows] = _tie_averaged(acc.hist[rows], topk, harm)
 
     if threads <= 1 or nq <= rows_per_tile:
         block(0, nq)
-    else:  # NumPy ufuncs, compaction, sorting and bincount release the GIL
-        step = rows_per_tile * max(1, -(-nq // (rows_per_tile * threads * 4)))
+    else:  # NumPy ufuncs, compaction, sorting and the counting loop release the GIL
+        step = rows_per_tile * max(1, -(-nq // (rows_per_tile * threads * 16)))  # small blocks: even finish
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for f in [pool.submit(block, b0, min(nq, b0 + step)) for b0 in range(0, nq, step)]:
                 f.result()
@@ -653,7 +738,7 @@ def _tie_averaged_threads(hist: np.ndarray, topk: int, threads: int) -> np.ndarr
         return np.concatenate(list(parts))
 
 
-def _tie_averaged(hist: np.ndarray, topk: int) -> np.ndarray:
+def _tie_averaged(hist: np.ndarray, topk: int, harm: np.ndarray | None = None) -> np.ndarray:
     """Per-query tie-averaged AP@R from histograms ``hist[q, d] = (irrelevant, relevant)``.
 
     For each tie group g (ascending d): n items, r relevant, s items and c hits before it.
@@ -667,7 +752,7 @@ def _tie_averaged(hist: np.ndarray, topk: int) -> np.ndarray:
     n = hist.sum(axis=2).astype(ld)
     r = hist[:, :, 1].astype(ld)
     total = int(hist[0].sum())
-    harm = _harmonic(total)
+    harm = _harmonic(total) if harm is None else harm  # H[0…database size], shareable between calls
     n_int = hist.sum(axis=2)
     s_int = np.cumsum(n_int, axis=1) - n_int
     c = np.cumsum(r, axis=1) - r
@@ -824,11 +909,13 @@ def summarize(
     cuts = _cutoffs(cutoffs, nd, "cutoffs", clip=cutoffs is None)
     depth = min(nd, max([r if exact_ap else 0, *cuts, 0]))
     if inp.device is None:
-        acc = _scan_numpy(inp, r, depth, cuts, exact_ap, tile_pairs or _TILE_PAIRS, threads)
+        acc = _scan_numpy(inp, r, depth, cuts, exact_ap, tile_pairs or _TILE_PAIRS, threads, tie_averaged)
     else:
         chunk = tile_pairs or (_CUDA_CHUNK_PAIRS if inp.device.type == "cuda" else _TILE_PAIRS)
         acc = _scan_torch(inp, r, depth, cuts, exact_ap, chunk)
-    tie = _tie_averaged_threads(acc.hist, r, threads) if tie_averaged else None
+    tie = acc.ap_tie
+    if tie_averaged and tie is None:  # the torch backend leaves it to the host
+        tie = _tie_averaged_threads(acc.hist, r, threads)
     return RankingSummary(nq, nd, inp.bits, r, cuts, acc.hist, acc.ap, acc.hits_at, tie)
 
 

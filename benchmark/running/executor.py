@@ -76,6 +76,11 @@ def resolve_identity(
 ) -> dict[str, Any]:
     """Values folded into the run id beyond the config: resolved hyperparameters, file content hashes.
 
+    Every hyperparameter enters with its resolved value (defaults included) and, without
+    ``--epochs``, the method's ``default_epochs``, so a changed default gives new run ids rather
+    than reusing results made under the old one. Code changes that keep every default are
+    covered only by the package version (``RunConfig.version``).
+
     A split file and a ``files:PATH`` dataset enter by the SHA-256 of their content, so
     replacing the file gives new run ids (the old results are not reported as the new data's).
     """
@@ -87,6 +92,8 @@ def resolve_identity(
         "hp_features": cls.resolve_hyperparameters(hp, features_mode=True),
         "hp_raw": cls.resolve_hyperparameters(hp, features_mode=False),
     }
+    if config.epochs is None:  # the budget then comes from the method (scaled by the dataset's meta)
+        resolved["default_epochs"] = int(cls.default_epochs)
     if config.split_file:
         resolved["split_sha256"] = file_fingerprint(Path(config.split_file), cache)
     if config.dataset.startswith("files:"):
@@ -173,9 +180,24 @@ def plan(
             done.append(cell)
         else:
             todo.append(cell)
+    todo.sort(key=expected_epochs, reverse=True)  # stable: ties keep the grid's order
     for i, cell in enumerate(todo):
         cell.device = devices[i % len(devices)]
     return todo, done
+
+
+def expected_epochs(cell: Cell) -> int:
+    """The cell's epoch budget before any dataset scaling (``--epochs``, else the method's default).
+
+    :func:`plan` starts the longest cells first (longest-processing-time order, with epochs as
+    the proxy for time), so that parallel workers do not end on one long cell while the
+    others idle; results never depend on the order.
+    """
+    from xbench import methods
+
+    if cell.config.epochs is not None:
+        return int(cell.config.epochs)
+    return int(methods.get(cell.config.method).default_epochs)
 
 
 def _watch_parent(parent_pid: int, period: float = 1.0) -> None:

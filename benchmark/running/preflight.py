@@ -154,8 +154,10 @@ def check_data(
     """Load each (dataset, options) once with ``load`` and check what depends on the data.
 
     Checked: the dataset loads (files present and well-formed, options valid), it has a
-    split or a split file is given, each split file fits it, each noise model can be applied
-    to its labels, and a numeric ``topk`` is at most the database size.
+    split or a split file is given, each split file fits it, the method can train the code
+    length on it (``Hasher.check_problem``, e.g. ``cca``'s components ≤ the smaller feature
+    dimension), each noise model can be applied to its labels, and a numeric ``topk`` is at
+    most the database size.
     """
     import numpy as np
 
@@ -210,6 +212,12 @@ def check_data(
         elif split is None:
             out.add(f"--datasets {cfg.dataset}: the dataset has no split; pass --split-file")
             continue
+        if cls is not None:
+            from xbench.running.runner import problem_shape
+
+            problem = cls.check_problem(problem_shape(data, len(split.train)), cfg.bits)
+            if problem:
+                out.add(f"--methods {cfg.method} --bits {cfg.bits} on {cfg.dataset}: {problem}")
         if isinstance(cfg.topk, int) and not isinstance(cfg.topk, bool) and cfg.topk > len(split.database):
             out.add(
                 f"--topk {cfg.topk}: larger than the {len(split.database)} database items of {cfg.dataset}"

@@ -482,6 +482,13 @@ MUTATIONS = [
         LINEAR,
     ),
     (
+        "proxy-outputs-skip-input-scaling",
+        "methods/proxy_hasher.py",
+        "return self.net(modality)(self.scaled(modality, x))",
+        "return self.net(modality)(x)",
+        ["tests/test_cmmq_methods.py"],
+    ),
+    (
         "softplus-gradient-sign",
         "methods/pairwise.py",
         "return grad * torch.sigmoid(x)",

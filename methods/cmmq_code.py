@@ -47,7 +47,7 @@ from .base import Hyper, ProblemShape
 from .networks import ImageNet, ReleaseTextNet, TextNet
 from .proxies import argmax_assign, majority_vote
 from .proxy_hasher import FEATURES_LR, ProxyHasher
-from .proxy_hypers import release_proxy_draw_hypers, release_selection_hypers
+from .proxy_hypers import INPUT_NORM_HYPER, release_proxy_draw_hypers, release_selection_hypers
 from .quantization import proxy_bce, release_infonce, symmetric_kl
 from .selection import keep_ratio, release_keep_ratio
 
@@ -107,6 +107,7 @@ class CMMQCode(ProxyHasher):
     )
     default_epochs = 100
     hyperparameters: ClassVar[dict[str, Hyper]] = {
+        "input_norm": INPUT_NORM_HYPER,
         "lr": Hyper(
             1e-5,
             "release My_method.py L54-55; features mode: as cmmq (xbench)",
@@ -216,7 +217,7 @@ class CMMQCode(ProxyHasher):
         """The networks' linear outputs (what the release binarises at test time)."""
         if modality == "image":
             x = self._image_input(x, train)
-        return self.net(modality)(x)
+        return self.net(modality)(self.scaled(modality, x))
 
     def outputs(self, modality: str, x: torch.Tensor, train: bool) -> torch.Tensor:
         return self.linear_outputs(modality, x, train).tanh()

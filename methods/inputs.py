@@ -19,13 +19,14 @@ from typing import Any
 import torch
 from torch import nn
 
-INPUT_NORMS = ("auto", "none", "center", "standardize")
+INPUT_NORMS = ("auto", "none", "center", "standardize", "standardize-features")
 
 
 #: the meaning of the ``input_norm`` hyperparameter a method declares to make its scaling switchable
 INPUT_NORM_HELP = (
     "auto: centre bag-of-words, standardise precomputed features (train-split statistics), raw "
-    "images untouched; or none / center / standardize (xbench.methods.inputs)"
+    "images untouched; standardize-features: standardise precomputed features only; or none / "
+    "center / standardize (xbench.methods.inputs)"
 )
 
 
@@ -35,7 +36,9 @@ class InputNormalisation(nn.Module):
     ``mode``: ``none``; ``center`` (subtract the training mean); ``standardize`` (and
     divide by the training std, floored at 1e-6); ``auto`` — centre bag-of-words inputs
     (DCMH's MATLAB code zero-means the BoW: ``normZeroMean``, ``DCMH_demo.m`` L27) and
-    standardise precomputed feature inputs (xbench features-mode choice).
+    standardise precomputed feature inputs (xbench features-mode choice);
+    ``standardize-features`` — standardise precomputed feature inputs, leave bag-of-words
+    untouched (the proxy family: its text MLP was validated on raw BoW).
 
     Why: these baselines use plain SGD, whose usable step size scales with the input
     norm. Non-negative inputs (pooled ReLU features, counts) make the balance term ‖F·1‖²
@@ -48,7 +51,7 @@ class InputNormalisation(nn.Module):
     def __init__(self, shape: Any, mode: str = "auto"):
         super().__init__()
         if mode not in INPUT_NORMS:
-            raise ValueError(f"unknown input normalisation '{mode}'; valid: none, center, standardize, auto")
+            raise ValueError(f"unknown input normalisation '{mode}'; valid: {', '.join(INPUT_NORMS)}")
         self.mode = {m: self._mode_for(mode, getattr(shape, m).kind) for m in ("image", "text")}
         for m in ("image", "text"):
             self.register_buffer(f"mean_{m}", None)
@@ -60,6 +63,8 @@ class InputNormalisation(nn.Module):
             return "none"
         if mode == "auto":
             return "center" if kind == "bow" else "standardize"
+        if mode == "standardize-features":
+            return "standardize" if kind == "features" else "none"
         return mode
 
     @torch.no_grad()

@@ -125,8 +125,8 @@ class ProxyHasher(Hasher):
         return majority_vote(labels, self.proxies, self.tie)
 
     def outputs(self, modality: str, x: torch.Tensor, train: bool) -> torch.Tensor:
-        """The tanh outputs the losses see."""
-        return self.net(modality)(x)
+        """The tanh outputs the losses see (of the scaled input: :mod:`xbench.methods.inputs`)."""
+        return self.net(modality)(self.scaled(modality, x))
 
     def losses(
         self, b_image: torch.Tensor, b_text: torch.Tensor, o_image: torch.Tensor, o_text: torch.Tensor

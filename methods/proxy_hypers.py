@@ -9,6 +9,7 @@ quantization term), Eq. 5 (the kept count); the CMMQ release
 from __future__ import annotations
 
 from .hyper import Hyper
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .quantization import QUANT_KINDS
 
 PAPER = "Yang, Yao, Liu, Deng, CVPR 2022 (Mutual Quantization for Cross-Modal Search with Noisy Labels)"
@@ -18,9 +19,20 @@ PROXY_DRAWS_SOURCE = (
 )
 
 
+#: features mode: the image FC(K) head feeds tanh, so features of another scale saturate it at the
+#: start (collapse at ×100 on ``synthetic``, docs/health.md); precomputed features are standardised
+INPUT_NORM_HYPER = Hyper(
+    "standardize-features",
+    "xbench (features mode; the paper trains end to end on raw images, which pass through untouched)",
+    INPUT_NORM_HELP,
+    choices=INPUT_NORMS,
+)
+
+
 def network_hypers() -> dict[str, Hyper]:
     """Hyperparameters shared by every proxy-based method (optimiser, networks)."""
     return {
+        "input_norm": INPUT_NORM_HYPER,
         "lr": Hyper(
             1e-5,
             "paper §4.2 (end-to-end); features mode: xbench, validated on synthetic + Wikipedia",

@@ -164,8 +164,9 @@ def test_selection_trains_only_on_small_loss_samples():
     """With R < 1 the update equals one step on the kept samples alone."""
     shape, data = tiny(n=32)
     data.noise_rate = 0.5
-    a = build("cmmq", shape, batch_size=32, seed=3)
-    b = build("cmmq", shape, batch_size=32, seed=3)
+    # raw inputs: a and b see different training sets, so fitted input statistics would differ
+    a = build("cmmq", shape, batch_size=32, seed=3, input_norm="none")
+    b = build("cmmq", shape, batch_size=32, seed=3, input_norm="none")
     joint = a.sample_losses(data)
     kept = np.sort(np.argsort(joint, kind="stable")[:16])
     a.fit_epoch(data, 10)  # keep ⌈0.5 · 32⌉ = 16
@@ -353,3 +354,28 @@ def test_code_sample_losses_use_training_batches():
     assert (mq >= 0).all() and (mq <= math.log(25) + 2 * 32).all()
     model2 = build("cmmq-code", shape, 32, batch_size=100, mq_weight=1.0)
     assert np.allclose(model2.sample_losses(data), whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["bce", "cmmq", "cmmq-code"])
+def test_proxy_family_standardises_precomputed_features_only(name):
+    """input_norm=standardize-features (the default): the networks see (x − mean)/std of the training
+    features on the image side and the raw bag of words on the text side, so features × 100 give the
+    same codes (the collapse at image_scale=100 that this default removes)."""
+    shape, data = tiny()
+    model = build(name, shape, seed=1)
+    assert model.hp["input_norm"] == "standardize-features"
+    model.fit_epoch(data, 0)
+    model.eval()
+    x = data.image.float()
+    z = (x - x.mean(0)) / x.std(0, unbiased=False).clamp_min(1e-6)
+    with torch.no_grad():
+        got_image = model.continuous("image", data.image)
+        assert torch.allclose(got_image.tanh(), model.net("image")(z).tanh(), atol=1e-5)
+        assert torch.allclose(
+            model.continuous("text", data.text).tanh(), model.net("text")(data.text).tanh(), atol=1e-6
+        )
+    scaled = build(name, shape, seed=1)
+    big = TrainData(data.image * 100, data.text, data.labels, noise_rate=0.0)
+    scaled.fit_epoch(big, 0)
+    scaled.eval()
+    assert torch.equal(scaled.encode_all("image", big.image), model.encode_all("image", data.image))

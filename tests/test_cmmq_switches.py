@@ -227,7 +227,7 @@ def test_code_sample_losses_equal_the_training_losses():
     """With mq_weight > 0 (an in-batch term), the recorded per-sample losses are those training computes
     on the same batches of ``batch_size`` (here the default 128: 300 = 128 + 128 + 44)."""
     shape, data = tiny(n=300, noise_rate=0.0)
-    model = build("cmmq-code", shape, mq_weight=1.0, lr=0.0, weight_decay=0.0)
+    model = build("cmmq-code", shape, mq_weight=1.0, lr=0.0, weight_decay=0.0, input_norm="none")
     assert model.hp["batch_size"] == 128
     recorded = model.sample_losses(data)
     seen: list[torch.Tensor] = []

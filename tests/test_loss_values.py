@@ -124,7 +124,7 @@ def proxy_targets(model, data) -> tuple[np.ndarray, np.ndarray]:
 def test_bce_loss_by_value():
     """bce: Σ_modalities β·mean_k BCE + α·Σ_k(|b|−1)², every sample trained on."""
     shape, data = tiny()
-    model = build("bce", shape, alpha=0.3, beta=1.7, batch_size=25)
+    model = build("bce", shape, alpha=0.3, beta=1.7, batch_size=25, input_norm="none")
     b, c = outputs(model, data)
     o_i, o_t = proxy_targets(model, data)
     expected = (
@@ -145,7 +145,9 @@ def test_cmmq_joint_loss_and_selection_by_value(reduction):
     averages L_a over the ⌈R(t)·n⌉ smallest, R(t) = 1 − min(t/T_k·ρ, ρ)."""
     shape, data = tiny(n=25)
     data.noise_rate = 0.5
-    hp = dict(alpha=0.3, beta=1.7, mq_weight=0.45, kl_reduction=reduction, t_k=4.0, batch_size=25)
+    hp = dict(
+        alpha=0.3, beta=1.7, mq_weight=0.45, kl_reduction=reduction, t_k=4.0, batch_size=25, input_norm="none"
+    )
     model = build("cmmq", shape, **hp)
     b, c = outputs(model, data)
     o_i, o_t = proxy_targets(model, data)
@@ -170,7 +172,9 @@ def test_cmmq_code_joint_loss_and_selection_by_value():
     outputs, + w·InfoNCE (text → image, over the batch); forget linspace(0, ρ, g); ⌊R·n⌋ kept."""
     shape, data = tiny(n=25)
     data.noise_rate = 0.5
-    model = build("cmmq-code", shape, quant_weight=0.2, mq_weight=0.3, num_gradual=5, batch_size=25)
+    model = build(
+        "cmmq-code", shape, quant_weight=0.2, mq_weight=0.3, num_gradual=5, batch_size=25, input_norm="none"
+    )
     lin_u, lin_v = outputs(model, data)  # the linear outputs (what the release binarises)
     u, v = np.tanh(lin_u), np.tanh(lin_v)
     o_i, o_t = proxy_targets(model, data)

@@ -4,7 +4,7 @@
 sample: a sample is corrupted w.p. ρ, then all its positives move), on
 
 * the training labels of ``synthetic`` (default options, 2,000 rows, 24 classes),
-* the training labels of ``synthetic-images`` (default options, 2,000 rows, 16 classes),
+* the training labels of ``synthetic-images`` (default options, 1,000 rows, 16 classes),
 * a **simulated** MIRFlickr-sized label matrix: 20,015 × 24 drawn with the ``synthetic`` label
   generator at 3.78 labels per pair (MIRFlickr-25K's mean; no real MIRFlickr labels are used).
 
@@ -31,11 +31,13 @@ def label_sets(seed: int) -> dict[str, np.ndarray]:
     syn = make_synthetic(seed=seed)
     img = make_synthetic_images(seed=seed)
     mir = synthetic_labels(np.random.default_rng([seed, 25]), 20015, 24, 3.78, 6)
-    return {
-        "synthetic (train, 2000×24)": syn.labels[syn.split.train],
-        "synthetic-images (train, 2000×16)": img.labels[img.split.train],
-        "MIRFlickr-sized, simulated (20015×24)": mir,
+    sets = {
+        "synthetic": syn.labels[syn.split.train],
+        "synthetic-images": img.labels[img.split.train],
     }
+    out = {f"{name} (train, {m.shape[0]}×{m.shape[1]})": m for name, m in sets.items()}
+    out[f"MIRFlickr-sized, simulated ({mir.shape[0]}×{mir.shape[1]})"] = mir
+    return out
 
 
 def row(labels: np.ndarray, spec: str, seed: int) -> list[str]:

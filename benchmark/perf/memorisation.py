@@ -33,7 +33,7 @@ import torch
 
 from xbench.evaluating import metrics
 from xbench.running.config import RunConfig
-from xbench.running.runner import evaluate_codes, prepare, problem_shape, resolve_epochs, seed_everything
+from xbench.running.runner import build_method, evaluate_codes, prepare, seed_everything
 
 
 def memorised_share(codes: torch.Tensor, noisy: torch.Tensor, clean: torch.Tensor) -> float:
@@ -53,23 +53,12 @@ def bit_fit(codes: torch.Tensor, targets: torch.Tensor) -> float:
 
 def diagnose(config: RunConfig, every: int, data_root: str = "", device: str = "cpu") -> list[dict[str, Any]]:
     """Train ``config`` and return one row of diagnostics per evaluation (module docstring)."""
-    from xbench import methods
-
     dev = torch.device(device)
     seed_everything(config.seed)
     prep = prepare(config, data_root, dev)
-    cls = methods.get(config.method)
-    method = cls(
-        problem_shape(prep.data, len(prep.train)),
-        config.bits,
-        device=dev,
-        seed=config.seed,
-        **config.hparams_dict,
-    ).to(dev)
+    method, epochs = build_method(config, prep, dev)
     if not hasattr(method, "assign_targets"):
         raise SystemExit(f"{config.method}: no per-item target codes (use bce, cmmq or cmmq-code)")
-    epochs = resolve_epochs(config, cls, prep.data)
-    prep.train.epochs = epochs
     clean = torch.as_tensor(prep.clean_train_labels.astype(np.float32), device=dev)
     with torch.no_grad():
         o_noisy = method.assign_targets(prep.train.labels)

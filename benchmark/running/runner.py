@@ -130,6 +130,24 @@ def resolve_epochs(config: RunConfig, cls, data) -> int:
     return max(1, int(round(cls.default_epochs * scale)))
 
 
+def build_method(config: RunConfig, prep: Prepared, device: torch.device):
+    """The run's method on ``device`` for the prepared data, and its epoch budget (also set on the
+    training data: ``prep.train.epochs``, for methods whose schedules span the run)."""
+    from xbench import methods
+
+    cls = methods.get(config.method)
+    method = cls(
+        problem_shape(prep.data, len(prep.train)),
+        config.bits,
+        device=device,
+        seed=config.seed,
+        **config.hparams_dict,
+    ).to(device)
+    epochs = resolve_epochs(config, cls, prep.data)
+    prep.train.epochs = epochs
+    return method, epochs
+
+
 def _tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
     t = torch.from_numpy(np.ascontiguousarray(x))
     if t.dtype == torch.float64:
@@ -299,7 +317,6 @@ def execute(
     progress: bool = False,
 ) -> RunResult:
     """Run one grid cell; failures come back as a failed :class:`RunResult`."""
-    from xbench import methods
 
     dev = torch.device(device)
     t0 = time.perf_counter()
@@ -323,17 +340,8 @@ def execute(
             "protocol": getattr(prep.split, "protocol", ""),
             "num_items": prep.data.num_items,
         }
-        cls = methods.get(config.method)
-        method = cls(
-            problem_shape(prep.data, len(prep.train)),
-            config.bits,
-            device=dev,
-            seed=config.seed,
-            **config.hparams_dict,
-        ).to(dev)
+        method, epochs = build_method(config, prep, dev)
         result.hyperparameters = dict(method.hp)
-        epochs = resolve_epochs(config, cls, prep.data)
-        prep.train.epochs = epochs  # the typed epoch budget, for methods whose schedules span the run
         topk = run_topk(config, prep.data)
         arrays: dict[str, Any] = {
             "noisy_train_labels": prep.noise.image.noisy_labels,
@@ -401,7 +409,7 @@ def execute(
             if selected is not None:
                 entry.update(selection_quality.selection_stats(selected, *kinds))
                 result.extra["selection_base"] = selection_quality.base_rates(*kinds)
-            if (epoch + 1) in config.loss_epochs and cls.has_sample_losses:
+            if (epoch + 1) in config.loss_epochs and method.has_sample_losses:
                 losses = method.sample_losses(prep.train)
                 if losses is not None:
                     arrays[f"sample_losses_epoch{epoch + 1}"] = np.asarray(losses, dtype=np.float32)

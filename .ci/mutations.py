@@ -29,6 +29,7 @@ PROXY = [
 DCMH = ["tests/test_pairwise.py", "tests/test_pairwise_methods.py", "tests/test_loss_values.py"]
 MRL = ["tests/test_mrl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
 UOT = ["tests/test_uot_rcl.py", "tests/test_contrastive.py", "tests/test_loss_values.py"]
+SCALING = ["tests/test_input_scaling.py"]
 LINEAR = ["tests/test_classical.py", "tests/test_loss_values.py"]
 PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
 METRICS = ["tests/test_metrics_rowpath.py", "tests/test_metrics.py"]
@@ -335,6 +336,28 @@ MUTATIONS = [
         "self.similarity_rows(data.labels_of(modality), data.labels_of(other), idx)",
         "self.similarity_rows(data.labels_of(modality), data.labels_of(modality), idx)",
         DCMH,
+    ),
+    # ---- mrl / uot-rcl input scaling (docs/health.md, "Input scaling")
+    (
+        "mrl-unscaled-inputs",
+        "methods/mrl.py",
+        "return self.net(modality)(self.scaled(modality, x))",
+        "return self.net(modality)(x)",
+        SCALING,
+    ),
+    (
+        "mrl-loss-bypasses-scaling",
+        "methods/mrl.py",
+        'self.continuous("image", data.image[idx]),',
+        "self.image_net(data.image[idx]),",
+        SCALING,
+    ),
+    (
+        "uot-rcl-unscaled-inputs",
+        "methods/uot_rcl.py",
+        "torch.tanh(self.net(modality)(self.scaled(modality, x.to(self.device))))",
+        "torch.tanh(self.net(modality)(x.to(self.device)))",
+        SCALING,
     ),
     # ---- mrl
     (

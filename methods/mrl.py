@@ -48,6 +48,7 @@ from torch import nn
 from .base import Hasher, Hyper, TrainData
 from .contrastive import multimodal_contrastive_loss, robust_clustering_loss
 from .epoch_log import EpochLog
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .networks import MLP, ClassPrototypes, ImageNet, TextNet
 from .schedules import Schedule
 
@@ -160,6 +161,13 @@ class MRL(Hasher):
             "CMMQ paper §4.2 (ImageNet-initialised ResNet-18)",
             "ResNet-18 weights for raw images: imagenet, none or a checkpoint path",
         ),
+        "input_norm": Hyper(
+            "standardize-features",
+            "xbench (features mode: features of another scale cost 0.035 mAP, docs/health.md); "
+            f"{CODE} src/noisydataset.py feeds the features as given (input_norm=none)",
+            INPUT_NORM_HELP,
+            choices=INPUT_NORMS,
+        ),
     }
 
     def __init__(self, shape, bits, **kwargs):
@@ -211,8 +219,8 @@ class MRL(Hasher):
     def _loss(self, data: TrainData, idx: torch.Tensor, reduction: str = "mean") -> dict[str, torch.Tensor]:
         hp = self.hp
         return mrl_loss(
-            self.image_net(data.image[idx]),
-            self.text_net(data.text[idx]),
+            self.continuous("image", data.image[idx]),
+            self.continuous("text", data.text[idx]),
             self.prototypes.centres,
             data.labels_of("image")[idx],
             data.labels_of("text")[idx],
@@ -233,8 +241,9 @@ class MRL(Hasher):
         self._renormalise_centres()
 
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        """The K-unit tanh outputs; rank by cosine of these for MRL's real-valued retrieval."""
-        return self.net(modality)(x)
+        """The K-unit tanh outputs of the scaled input (``input_norm``); rank by cosine of these for
+        MRL's real-valued retrieval."""
+        return self.net(modality)(self.scaled(modality, x))
 
     def per_sample_loss(self, data: TrainData, idx: torch.Tensor, context: Any) -> torch.Tensor:
         """β·(L_r^image + L_r^text) + (1 − β)·L_c per sample; consecutive batches of ``batch_size``."""

@@ -34,6 +34,7 @@ from torch import nn
 from .base import Hasher, Hyper, ProblemShape, TrainData
 from .contrastive import multimodal_contrastive_loss, weighted_class_loss
 from .epoch_log import EpochLog
+from .inputs import INPUT_NORM_HELP, INPUT_NORMS
 from .label_correction import ZERO_STATS, CorrectedLabels, LabelCorrection
 from .networks import BackboneMLP, ClassPrototypes, ImageNet, TextNet, resolve_backbone
 from .schedules import Schedule
@@ -119,6 +120,13 @@ class UOTRCL(CorrectedLabels, Hasher):
         "weights": Hyper(
             "imagenet", "torchvision", "ResNet-18 weights for raw images: imagenet, none or a path"
         ),
+        "input_norm": Hyper(
+            "standardize-features",
+            "xbench, as mrl's (features of another scale cost 0.035 mAP, docs/health.md); MRL's code "
+            "feeds the features as given (input_norm=none)",
+            INPUT_NORM_HELP,
+            choices=INPUT_NORMS,
+        ),
     }
 
     def __init__(self, shape: ProblemShape, bits: int, **kwargs: Any):
@@ -149,8 +157,8 @@ class UOTRCL(CorrectedLabels, Hasher):
 
     # ------------------------------------------------------------------ outputs
     def continuous(self, modality: str, x: torch.Tensor) -> torch.Tensor:
-        """The tanh code head ``h`` (N×K); ``encode`` gives sign(h)."""
-        return torch.tanh(self.net(modality)(x.to(self.device)))
+        """The tanh code head ``h`` (N×K) of the scaled input (``input_norm``); ``encode`` gives sign(h)."""
+        return torch.tanh(self.net(modality)(self.scaled(modality, x.to(self.device))))
 
     @torch.no_grad()
     def embed(self, modality: str, x: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,7 @@ from .backbones import FROM_SCRATCH, FROM_SCRATCH_ANNEAL
 from .epoch_log import EpochLog
 from .hyper import Hyper, check_hyper_value, coerce
 from .inputs import InputNormalisation
+from .lazy_buffers import LazyBuffers
 from .schedules import Schedule, learning_rate
 
 MODALITIES = ("image", "text")
@@ -135,7 +136,7 @@ class TrainData:
         )
 
 
-class Hasher(nn.Module):
+class Hasher(LazyBuffers):
     """Base class of all methods (see the module docstring for the contract)."""
 
     name: ClassVar[str] = ""

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
+
+from .lazy_buffers import LazyBuffers
 
 INPUT_NORMS = ("auto", "none", "center", "standardize", "standardize-features")
 
@@ -30,7 +31,7 @@ INPUT_NORM_HELP = (
 )
 
 
-class InputNormalisation(nn.Module):
+class InputNormalisation(LazyBuffers):
     """Per-dimension input normalisation fitted on the training set (raw images pass through).
 
     ``mode``: ``none``; ``center`` (subtract the training mean); ``standardize`` (and

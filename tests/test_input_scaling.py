@@ -80,3 +80,17 @@ def test_input_norm_none_feeds_the_features_as_given(name):
     squash = torch.tanh if name == "uot-rcl" else (lambda t: t)
     with torch.no_grad():
         assert torch.equal(model.continuous("image", data.image), squash(model.net("image")(data.image)))
+
+
+@pytest.mark.parametrize("name", ["mrl", "uot-rcl", "dcmh"])
+def test_a_trained_state_dict_loads_into_a_fresh_method(name):
+    """The fitted input statistics travel with ``state_dict`` (a fresh method has none yet)."""
+    shape, data = problem("features")
+    hp = TINY.get(name, {"batch_size": 20})
+    torch.manual_seed(0)
+    model = methods.get(name)(shape, 16, seed=0, **hp)
+    model.fit_epoch(data, 0)
+    fresh = methods.get(name)(shape, 16, seed=1, **hp)
+    fresh.load_state_dict(model.state_dict())
+    assert torch.equal(fresh.inputs.mean_image, model.inputs.mean_image)
+    assert torch.equal(fresh.encode_all("image", data.image), model.encode_all("image", data.image))

@@ -248,6 +248,7 @@ def test_mrl_training_loss_by_value(self_similarity):
     shape, data = tiny(n=12)
     hp = dict(beta=0.3, tau_rc=0.7, tau_mc=0.4, self_similarity=self_similarity, batch_size=12)
     model = build("mrl", shape, lr_schedule="constant", **hp)
+    model.inputs.fit(data)  # the input scaling fit_epoch fits first (training statistics)
     zi, zt = outputs(model, data)
     centres = model.prototypes.normalised().detach().double().numpy()
     yi, yt = labels(data)
@@ -284,6 +285,7 @@ def test_uot_rcl_warmup_loss_by_value():
     """Warm-up: β·L_cls(noisy labels) + (1 − β)·L_MC + q·½(mean(|h^I|−1)² + mean(|h^T|−1)²)."""
     shape, data = tiny(n=12)
     model = build("uot-rcl", shape, **UOT)
+    model.inputs.fit(data)  # the input scaling fit_epoch fits first (training statistics)
     yi, yt = labels(data)
     cls, mc, quant = uot_reference(model, data, yi, yt, np.ones(12))
     log = model.fit_epoch(data, 0)

@@ -62,7 +62,7 @@ def test_labels_and_text_come_from_the_synthetic_generators():
     rng = np.random.default_rng(5)
     labels = synthetic_labels(rng, 60, 6, 2.5, 6)
     kinds = object_kinds(rng, 6)
-    image = render(rng, labels, kinds, 16, 0.3, 0.5, 0.04)  # default object_scale, clutter, pixel_noise
+    image = render(rng, labels, kinds, 16, 0.36, 0.1, 0.02)  # default object_scale, clutter, pixel_noise
     text = bag_of_words(rng, labels, 40, 40.0, 0.5)  # vocab_size (TINY), default words_per_item, background
     np.testing.assert_array_equal(d.labels, labels)
     np.testing.assert_array_equal(d.image, image)
@@ -79,7 +79,7 @@ def test_defaults_are_the_documented_design():
     signature = inspect.signature(make_synthetic_images).parameters
     assert {k: p.default for k, p in signature.items()} == DEFAULTS
     assert (DEFAULTS["vocab_size"], DEFAULTS["words_per_item"]) == (200, 40.0)
-    assert (DEFAULTS["object_scale"], DEFAULTS["clutter"], DEFAULTS["pixel_noise"]) == (0.3, 0.5, 0.04)
+    assert (DEFAULTS["object_scale"], DEFAULTS["clutter"], DEFAULTS["pixel_noise"]) == (0.36, 0.1, 0.02)
     assert DEFAULTS["vocab_size"] * 5 == DEFAULTS["num_train"]
 
 

@@ -43,15 +43,24 @@ class LocalResponseNorm1d(nn.Module):
     """TF ``local_response_normalization(depth_radius=2, bias=2, alpha=1e-4, beta=0.75)`` on N×D.
 
     PyTorch divides α by the window size, so its α is 5·1e-4 (TF's depth_radius 2 ↔ size 5).
+    The forward is ``nn.LocalResponseNorm``'s arithmetic in the same order — the window's squares
+    summed first to last from a zero-padded copy, divided by the window size, then ·α + k, ^β — with
+    the window sum as shifted slices instead of ``avg_pool2d`` (≈ 3× faster forward and backward
+    on the CPU); outputs and gradients are bit-identical (tested).
     """
 
     def __init__(self, depth_radius: int = 2, bias: float = 2.0, alpha: float = 1e-4, beta: float = 0.75):
         super().__init__()
-        size = 2 * depth_radius + 1
-        self.norm = nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=bias)
+        self.size = 2 * depth_radius + 1
+        self.alpha, self.beta, self.bias = alpha * self.size, beta, bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x.unsqueeze(-1)).squeeze(-1)
+        size, d = self.size, x.shape[-1]
+        padded = nn.functional.pad(x * x, (size // 2, (size - 1) // 2))
+        window = padded[..., 0:d]
+        for i in range(1, size):
+            window = window + padded[..., i : i + d]
+        return x / (window / size).mul(self.alpha).add(self.bias).pow(self.beta)
 
 
 class LabelNet(nn.Module):

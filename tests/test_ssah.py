@@ -67,6 +67,22 @@ def test_local_response_norm_matches_tensorflow_formula():
     assert got == pytest.approx(expected, rel=1e-6)
 
 
+def test_local_response_norm_is_bit_identical_to_torch_forward_and_backward():
+    """The shifted-slice window sum keeps nn.LocalResponseNorm's arithmetic order exactly."""
+    g = torch.Generator().manual_seed(0)
+    ours = LocalResponseNorm1d()
+    reference = torch.nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)
+    for shape in ((7, 13), (64, 512)):
+        x = (torch.randn(*shape, generator=g) * 3).requires_grad_()
+        x_ref = x.detach().clone().requires_grad_()
+        upstream = torch.randn(*shape, generator=g)
+        y, y_ref = ours(x), reference(x_ref.unsqueeze(-1)).squeeze(-1)
+        assert torch.equal(y, y_ref)
+        y.backward(upstream)
+        y_ref.backward(upstream)
+        assert torch.equal(x.grad, x_ref.grad)
+
+
 def _bce_logit(x: float, y: float) -> float:
     p = 1.0 / (1.0 + math.exp(-x))
     return -(y * math.log(p) + (1 - y) * math.log(1 - p))

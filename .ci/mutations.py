@@ -804,6 +804,21 @@ MUTATIONS = [
         "return ((outputs - 1.0) ** 2).sum(dim=1)",
         CMHH,
     ),
+    # ---- ssah's local response normalisation (methods/semantic_networks.py)
+    (
+        "ssah-lrn-window-short",
+        "methods/semantic_networks.py",
+        "for i in range(1, size):",
+        "for i in range(1, size - 1):",
+        ["tests/test_ssah.py"],
+    ),
+    (
+        "ssah-lrn-mean-as-sum",
+        "methods/semantic_networks.py",
+        "return x / (window / size).mul(self.alpha)",
+        "return x / window.mul(self.alpha)",
+        ["tests/test_ssah.py"],
+    ),
 ]
 
 

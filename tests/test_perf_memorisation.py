@@ -10,14 +10,7 @@ import torch
 from xbench.perf.memorisation import bit_fit, diagnose, main, memorised_share
 from xbench.running.config import RunConfig
 
-TINY = {
-    "num_items": 60,
-    "num_query": 10,
-    "num_train": 24,
-    "num_classes": 6,
-    "vocab_size": 40,
-    "image_size": 16,
-}
+from .test_synthetic_images import TINY_IMAGES as TINY
 
 
 def test_memorised_share_counts_rows_strictly_nearer_the_noisy_target():

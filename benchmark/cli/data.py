@@ -12,34 +12,9 @@ from typing import Any
 import click
 
 from xbench.errors import XbenchError
+from xbench.running.config import parse_dataset_options as parse_options
 
 DATA_ROOT_HELP = "Where the dataset files live (env XBENCH_DATA_ROOT)."
-
-
-def parse_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``["seed=3", "image=features"]`` → ``{"seed": 3, "image": "features"}`` (ints, floats,
-    true/false and none are converted; anything else stays a string)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = str(item).partition("=")
-        if not sep or not key.strip():
-            raise XbenchError(f"--dataset-option '{item}': expected KEY=VALUE (e.g. seed=1, image=features)")
-        value = value.strip()
-        low = value.lower()
-        parsed: Any = value
-        if low in ("true", "false"):
-            parsed = low == "true"
-        elif low == "none":
-            parsed = None
-        else:
-            for cast in (int, float):
-                try:
-                    parsed = cast(value)
-                    break
-                except ValueError:
-                    continue
-        out[key.strip()] = parsed
-    return out
 
 
 def load_dataset(name: str, data_root: str, options: dict[str, Any]):

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from xbench.errors import XbenchError
 from xbench.evaluating import metrics
-from xbench.running.config import RunConfig
+from xbench.running.config import RunConfig, parse_dataset_options
 from xbench.running.runner import build_method, evaluate_codes, prepare, seed_everything
 
 
@@ -91,13 +92,6 @@ def diagnose(config: RunConfig, every: int, data_root: str = "", device: str = "
     return rows
 
 
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="bce")
@@ -110,12 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    options = []
-    for item in args.dataset_option:
-        if "=" not in item:
-            parser.error(f"--dataset-option: expected KEY=VALUE, got '{item}'")
-        key, value = item.split("=", 1)
-        options.append((key, _value(value)))
+    try:
+        options = parse_dataset_options(args.dataset_option)  # the same reading as `xbench data`
+    except XbenchError as exc:
+        parser.error(str(exc))
     config = RunConfig(
         method=args.method,
         dataset=args.dataset,
@@ -123,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         noise=args.noise,
         seed=args.seed,
         epochs=args.epochs,
-        dataset_options=tuple(sorted(options)),
+        dataset_options=tuple(sorted(options.items())),
     )
     rows = diagnose(config, args.every)
     keys = [k for k in rows[0] if k != "seconds"]

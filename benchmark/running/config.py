@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from xbench._version import __version__
+from xbench.errors import XbenchError
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,29 @@ class RunResult:
         d.pop("arrays")
         d["schema"] = 1
         return d
+
+
+def parse_dataset_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``--dataset-option`` values: ``["seed=3", "image=features"]`` → ``{"seed": 3, "image": "features"}``
+    (ints, floats, true/false and none are converted; anything else stays a string)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = str(item).partition("=")
+        if not sep or not key.strip():
+            raise XbenchError(f"--dataset-option '{item}': expected KEY=VALUE (e.g. seed=1, image=features)")
+        value = value.strip()
+        low = value.lower()
+        parsed: Any = value
+        if low in ("true", "false"):
+            parsed = low == "true"
+        elif low == "none":
+            parsed = None
+        else:
+            for cast in (int, float):
+                try:
+                    parsed = cast(value)
+                    break
+                except ValueError:
+                    continue
+        out[key.strip()] = parsed
+    return out

@@ -33,6 +33,7 @@ SCALING = ["tests/test_input_scaling.py"]
 LINEAR = ["tests/test_classical.py", "tests/test_loss_values.py"]
 PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
 METRICS = ["tests/test_metrics_rowpath.py", "tests/test_metrics.py"]
+PARTIAL = ["tests/test_metrics_partial.py"]
 CMHH = ["tests/test_pairwise.py", "tests/test_pairwise_methods.py", "tests/test_cmhh.py"]
 
 # id, file, old text, new text, tests
@@ -708,6 +709,42 @@ MUTATIONS = [
         "harm = _harmonic(nd) if tie_averaged else None",
         "harm = _harmonic(nd - 1) if tie_averaged else None",
         METRICS,
+    ),
+    # ---- rows without the pooled curve (summarize(pooled=False); tests/test_metrics_partial.py)
+    (
+        "metrics-partial-search-reaches-prefix-not-r",
+        "benchmark/evaluating/metrics.py",
+        "if within >= reach or d_cap >= bits:",
+        "if within >= depth or d_cap >= bits:",
+        PARTIAL,
+    ),
+    (
+        "metrics-partial-relevant-beyond-not-subtracted",
+        "benchmark/evaluating/metrics.py",
+        "rel_beyond = num_relevant - int(counts[1::2].sum())",
+        "rel_beyond = num_relevant",
+        PARTIAL,
+    ),
+    (
+        "metrics-partial-prefix-unstable-sort",
+        "benchmark/evaluating/metrics.py",
+        'prefix = rv[np.argsort(dv, kind="stable")[:depth]] if depth else rv[:0]',
+        "prefix = rv[np.argsort(dv + 0.0)[:depth]] if depth else rv[:0]",
+        PARTIAL,
+    ),
+    (
+        "metrics-partial-no-radius-floor",
+        "benchmark/evaluating/metrics.py",
+        "k[0], rl[0], num_relevant, reach, depth, local.guess, 2, bits, mask[0], acc.hist[rows[0]]",
+        "k[0], rl[0], num_relevant, reach, depth, local.guess, 0, bits, mask[0], acc.hist[rows[0]]",
+        PARTIAL,
+    ),
+    (
+        "metrics-partial-relevant-count-of-first-label-row",
+        "benchmark/evaluating/metrics.py",
+        "num_relevant = int(np.count_nonzero(rl[0])) if partial else 0",
+        "num_relevant = num_relevant or (int(np.count_nonzero(rl[0])) if partial else 0)",
+        PARTIAL,
     ),
     # ---- cmhh (methods/cmhh.py and its losses in methods/pairwise.py)
     (

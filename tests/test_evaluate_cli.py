@@ -38,12 +38,14 @@ def run(*args):
 def test_json_output_equals_python_api(tmp_path):
     data = arrays()
     path = save(tmp_path, **data)
-    res = run(path, "--topk", "50")
+    res = run(path, "--topk", "50", "--pr-curve")
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     want = metrics.evaluate(
         data["query_codes"], data["db_codes"], data["query_labels"], data["db_labels"], topk=50
     )
+    lean = json.loads(run(path, "--topk", "50").output)  # the pooled curve is opt-in
+    assert "pr_radius" not in lean and lean == {k: v for k, v in out.items() if k != "pr_radius"}
     assert out["file"] == str(path)
     for key in (
         "topk",
@@ -88,7 +90,7 @@ def test_zero_one_codes_and_class_indices(tmp_path):
         query_labels=ql,
         db_labels=dl,
     )
-    a, b = json.loads(run(pm1).output), json.loads(run(bits01).output)
+    a, b = json.loads(run(pm1, "--pr-curve").output), json.loads(run(bits01, "--pr-curve").output)
     assert a["map"] == b["map"] and a["pr_radius"] == b["pr_radius"]
 
 

@@ -161,3 +161,23 @@ def test_evaluate_cli_similarity(tmp_path):
     assert out["map"] == ref["map"] and out["similarity"] == "euclidean" and "pr_radius" not in out
     res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "emb.npz")])
     assert res.exit_code == 2 and "--similarity cosine or euclidean" in res.output
+
+
+def test_pr_curve_with_real_valued_embeddings_is_refused(tmp_path):
+    """The pooled curve is by Hamming radius: asked for embeddings it is a one-line error, exit 2."""
+    from click.testing import CliRunner
+
+    from xbench.cli import main
+
+    rng = np.random.default_rng(3)
+    np.savez(
+        tmp_path / "emb.npz",
+        query_codes=rng.normal(size=(5, 4)),
+        db_codes=rng.normal(size=(9, 4)),
+        query_labels=rng.integers(0, 3, 5),
+        db_labels=rng.integers(0, 3, 9),
+    )
+    res = CliRunner().invoke(
+        main, ["evaluate", str(tmp_path / "emb.npz"), "--similarity", "cosine", "--pr-curve"]
+    )
+    assert res.exit_code == 2 and "--pr-curve: applies to Hamming codes only" in res.output

@@ -32,12 +32,12 @@ Semantics (docs/metrics.md):
     0 for a query without a hit there (R = --topk; 'all' = whole database);
   tie-averaged mAP@R: exact expected AP over random orders inside tied distances;
   P@N = hits in top N / N;  R@k = hits in top k / all relevant (0 if none);
-  PR by radius r = 0…K pooled over all query–item pairs (DCMH);
-  P@H≤2: per query, relevant / retrieved within d ≤ 2, empty = 0.
+  P@H≤2: per query, relevant / retrieved within d ≤ 2, empty = 0;
+  with --pr-curve, PR by radius r = 0…K pooled over all query–item pairs (DCMH).
   Every query counts in every mean.
 
-JSON keys: topk, map, map_tie_averaged, topn_precision, recall_at_k, pr_radius,
-precision_radius2, semantics, plus the sizes.
+JSON keys: topk, map, map_tie_averaged, topn_precision, recall_at_k,
+precision_radius2, semantics, plus the sizes; pr_radius with --pr-curve.
 
 \b
 Real-valued embeddings (--similarity cosine|euclidean): the same keys hold real
@@ -106,11 +106,14 @@ def evaluate_file(
     cutoffs: list[int] | None = None,
     similarity: str = "hamming",
     threads: int = 1,
+    pr_curve: bool = False,
 ) -> dict[str, Any]:
     """Load, validate strictly (codes ±1 or 0/1, labels 0/1 or class indices) and evaluate.
 
     ``similarity`` other than ``hamming`` reads the codes as real-valued embeddings
-    (:mod:`xbench.evaluating.realvalued`). ``threads``: CPU threads of the Hamming evaluator."""
+    (:mod:`xbench.evaluating.realvalued`). ``threads``: CPU threads of the Hamming evaluator.
+    ``pr_curve``: also the pooled PR-by-radius curve (Hamming codes only; it needs every
+    query–item pair counted, the other metrics only each query's top R)."""
     from xbench.evaluating import metrics
 
     arrays = load_codes(path)
@@ -144,6 +147,7 @@ def evaluate_file(
             cutoffs=cutoffs,
             strict=True,
             threads=threads,
+            pr_curve=pr_curve,
         )
     except metrics.MetricInputError as exc:
         hint = (
@@ -245,6 +249,13 @@ def check_output(output: str | None) -> Path | None:
     help="CPU threads (results do not depend on them) [default: OMP_NUM_THREADS if set, else the "
     "usable cores].",
 )
+@click.option(
+    "--pr-curve",
+    is_flag=True,
+    help="Also the pooled precision/recall-by-Hamming-radius curve (pr_radius). It counts every "
+    "query–item pair by distance and relevance; without it only each query's top R is resolved "
+    "(about 1.4× faster on NUS-WIDE-sized inputs).",
+)
 def evaluate(
     codes: str,
     topk: str,
@@ -253,12 +264,15 @@ def evaluate(
     output: str | None,
     similarity: str,
     threads: int | None,
+    pr_curve: bool,
 ) -> None:
     from xbench.running.threads import env_threads, usable_cores
 
     out_path = check_output(output)
     threads = threads or env_threads() or usable_cores()
-    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs), similarity, threads)
+    if pr_curve and similarity != "hamming":
+        raise XbenchError(f"--pr-curve: applies to Hamming codes only, not to --similarity {similarity}")
+    result = evaluate_file(codes, _parse_topk(topk), _parse_cutoffs(cutoffs), similarity, threads, pr_curve)
     result = {"file": str(codes), **result}
     text = json.dumps(result, indent=2)
     if out_path is not None:

@@ -137,7 +137,9 @@ def worker(kind: str, p: Problem, out: str, block: int, device: str, threads: in
     if kind == "reference":
         ap = reference_average_precisions(qc, dc, ql, dl, p.topk, block)
     elif kind == "map":
-        ap = metrics.summarize(qc, dc, ql, dl, topk=p.topk, tie_averaged=False, threads=threads).ap
+        ap = metrics.summarize(
+            qc, dc, ql, dl, topk=p.topk, tie_averaged=False, threads=threads, pooled=False
+        ).ap
     else:  # everything evaluate() reports, in one pass
         s = metrics.summarize(qc, dc, ql, dl, topk=p.topk, cutoffs=None, threads=threads)
         extra = {

@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - when tests/ is a package
     from .test_metrics_rowpath import shared_label_rows
 
 PROBLEMS = [
+    (1, "multi", 90),  # one bit: the radius floor 2 lies beyond K
     (16, "multi", 151),
     (64, "multi", 240),
     (72, "class", 187),  # two code words

@@ -495,16 +495,16 @@ def _partial_row(
     """One query row without the full histogram: the ranked relevance prefix, d* and the last exact distance.
 
     ``dist``: the row's distances (database order); ``rel``: its relevance. D starts at
-    max(``guess``, ``floor``) and grows until at least ``reach`` (≥ ``depth``, ≥ 1) items lie
-    within D (one vectorised
-    compare and count a step); the items with d ≤ D are compacted in database order, and their
+    max(``guess``, ``floor``) (at most K) and grows until at least ``reach`` (≥ ``depth``, ≥ 1)
+    items lie within D (one vectorised compare and count a step); the items with d ≤ D are
+    compacted in database order, and their
     histogram is exact for d = 0…D. ``hist_row`` ((K+1) × 2, zeroed by the caller) gets it, and the
     items beyond D are lumped at D + 1 (so row sums, the database size and the relevant count stay
     exact; distances beyond D are not resolved). The prefix is a stable sort of the candidates on d,
     so inside a distance they keep ascending database index; its first ``depth`` relevance bits are
     the stable ranking's. Returns (prefix, d*, D), d* = the first distance holding ``reach`` items.
     """
-    d_cap = max(guess, floor)
+    d_cap = min(max(guess, floor), bits)
     while True:
         np.less_equal(dist, dist.dtype.type(d_cap), out=mask)
         within = int(np.count_nonzero(mask))

@@ -721,7 +721,7 @@ MUTATIONS = [
     (
         "metrics-partial-relevant-beyond-not-subtracted",
         "benchmark/evaluating/metrics.py",
-        "rel_beyond = num_relevant - int(counts[1::2].sum())",
+        "rel_beyond = num_relevant - int(np.count_nonzero(rv))",
         "rel_beyond = num_relevant",
         PARTIAL,
     ),

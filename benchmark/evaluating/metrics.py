@@ -47,7 +47,7 @@ one-row tile: on the key with its relevance bit set, 2·d + 1), so inside a dist
 ascending database index — the first L of them are exactly the stable ranking. Queries are
 taken in label-row order, so consecutive queries with the same labels reuse one relevance row.
 Without the pooled PR curve (``pooled=False``) a one-row tile skips the counting pass: D grows from
-the previous query's d* − 1 until max(R, curve cut-offs) items lie within it (a vectorised compare
+the previous query's D − 1 until max(R, curve cut-offs) items lie within it (a vectorised compare
 and count per step), and only the items with d ≤ D are compacted and counted (:func:`_partial_row`).
 Work is linear in the number of pairs; memory is the inputs plus ~20 bytes × max(database
 size, 2^17) per thread for the tile buffers plus a few MB of prefixes
@@ -491,7 +491,7 @@ def _partial_row(
     bits: int,
     mask: np.ndarray,
     hist_row: np.ndarray,
-) -> tuple[np.ndarray, int, int]:
+) -> tuple[np.ndarray, int]:
     """One query row without the full histogram: the ranked relevance prefix, d* and the last exact distance.
 
     ``dist``: the row's distances (database order); ``rel``: its relevance. D starts at
@@ -502,7 +502,7 @@ def _partial_row(
     items beyond D are lumped at D + 1 (so row sums, the database size and the relevant count stay
     exact; distances beyond D are not resolved). The prefix is a stable sort of the candidates on d,
     so inside a distance they keep ascending database index; its first ``depth`` relevance bits are
-    the stable ranking's. Returns (prefix, d*, D), d* = the first distance holding ``reach`` items.
+    the stable ranking's. Returns (prefix, D).
     """
     d_cap = min(max(guess, floor), bits)
     while True:
@@ -514,14 +514,12 @@ def _partial_row(
     idx = np.flatnonzero(mask)
     dv = dist[idx]
     rv = rel[idx]
-    counts = np.bincount(dv.astype(np.intp) * 2 + rv, minlength=2 * (d_cap + 1))
-    hist_row[: d_cap + 1].reshape(-1)[:] = counts
+    hist_row[: d_cap + 1] = np.bincount(dv * np.intp(2) + rv, minlength=2 * (d_cap + 1)).reshape(-1, 2)
     if d_cap < bits:
-        rel_beyond = num_relevant - int(counts[1::2].sum())
+        rel_beyond = num_relevant - int(np.count_nonzero(rv))
         hist_row[d_cap + 1] = (dist.shape[0] - within - rel_beyond, rel_beyond)
-    dstar = int(np.searchsorted(np.cumsum(counts[0::2] + counts[1::2]), reach))
     prefix = rv[np.argsort(dv, kind="stable")[:depth]] if depth else rv[:0]
-    return prefix, dstar, d_cap
+    return prefix, d_cap
 
 
 def _label_words(inp: _Inputs) -> tuple[np.ndarray, np.ndarray]:
@@ -608,7 +606,7 @@ def _scan_numpy(
 
     def buffers() -> tuple:
         if not hasattr(local, "buffers"):
-            local.guess = 0  # the d* search of partial rows starts from the thread's last d* − 1
+            local.guess = 0  # the d* search of partial rows starts from the thread's last D − 1
             shape = (rows_per_tile, nd)
             local.buffers = (
                 np.empty(shape, qw.dtype),  # XOR words
@@ -649,10 +647,11 @@ def _scan_numpy(
                 last_label = label_ids[rows[0]]
                 num_relevant = int(np.count_nonzero(rl[0])) if partial else 0
             if partial:  # distances 0…D only (no pooled curve): d* search, compaction, stable sort
-                prefix, dstar, acc.exact_through[rows[0]] = _partial_row(
+                prefix, d_cap = _partial_row(
                     k[0], rl[0], num_relevant, reach, depth, local.guess, 2, bits, mask[0], acc.hist[rows[0]]
                 )
-                local.guess = max(0, dstar - 1)  # one short: growing D costs less than too many candidates
+                acc.exact_through[rows[0]] = d_cap
+                local.guess = d_cap - 1  # one short: growing D costs less than too many candidates
                 if depth:
                     pending.append(prefix[None])
             else:

@@ -404,3 +404,30 @@ def test_atomic_write_permissions_and_failure_leaves_old_file(tmp_path):
 def test_damaged_is_one_line():
     d = Damaged(Path("runs/x/y/z.json"), "config.bits must be an integer, got 'abc'")
     assert str(d) == "skipped damaged result runs/x/y/z.json: config.bits must be an integer, got 'abc'"
+
+
+def test_npz_bytes_is_a_deflated_npz_that_np_load_reads_back_exactly(tmp_path):
+    """The store writes its own .npz (zlib level 1); the arrays come back with dtype, shape and values."""
+    import io
+    import zipfile
+
+    from xbench.running.store import npz_bytes
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "db_text": np.where(rng.random((37, 24)) < 0.5, 1, -1).astype(np.int8),
+        "corrupted": rng.random(11) < 0.3,
+        "per_query_i2t_ap": rng.random(9),
+        "train_index": np.arange(5, dtype=np.int64),
+        "scalar": np.float32(2.5),
+    }
+    data = npz_bytes(arrays)
+    infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    assert {i.filename for i in infos} == {f"{k}.npy" for k in arrays}
+    assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in infos)
+    with np.load(io.BytesIO(data), allow_pickle=False) as back:
+        assert sorted(back.files) == sorted(arrays)
+        for key, value in arrays.items():
+            got = back[key]
+            assert got.dtype == np.asarray(value).dtype and got.shape == np.shape(value)
+            np.testing.assert_array_equal(got, value)

@@ -346,3 +346,18 @@ def test_store_dataframe(cli, tmp_path):
     cli("run", "--methods", "lsh", "--bits", "8,16", "--results", tmp_path, "-q", *tiny_options())
     frame = results.load_runs(tmp_path)
     assert len(frame) == 4 and set(frame.task) == {"i2t", "t2i"} and frame["map"].between(0, 1).all()
+
+
+def test_loky_workers_tolerate_allocator_growth(monkeypatch):
+    """A grid's worker raises loky's memory-leak bound (300 MB, after which loky replaces the worker
+    and the new one imports torch again) to WORKER_GROWTH_BYTES, and never lowers a larger one."""
+    from joblib.externals.loky import process_executor
+
+    from xbench.running import executor
+
+    monkeypatch.setattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", int(3e8))
+    executor.tolerate_worker_growth()
+    assert process_executor._MAX_MEMORY_LEAK_SIZE == executor.WORKER_GROWTH_BYTES >= 2**30
+    monkeypatch.setattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", 2**40)
+    executor.tolerate_worker_growth()
+    assert process_executor._MAX_MEMORY_LEAK_SIZE == 2**40

@@ -228,6 +228,24 @@ def _watch_parent(parent_pid: int, period: float = 1.0) -> None:
     threading.Thread(target=loop, name="xbench-parent-watchdog", daemon=True).start()
 
 
+#: RSS growth a loky worker may show before loky restarts it. loky takes a worker's size after its
+#: first task and replaces the worker (which then imports torch again: seconds) once it has grown by
+#: 300 MB; cells of different methods grow a worker that much without leaking (allocator caches:
+#: 835 MB after the first cell of the main job, 1.08 GB by its end). xbench allows this much instead.
+WORKER_GROWTH_BYTES = 4 << 30
+
+
+def tolerate_worker_growth() -> None:
+    """In a loky worker: raise loky's memory-leak bound to :data:`WORKER_GROWTH_BYTES` (never lower it)."""
+    try:
+        from joblib.externals.loky import process_executor
+    except ImportError:  # pragma: no cover - joblib internals moved
+        return
+    bound = getattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", None)
+    if isinstance(bound, int) and bound < WORKER_GROWTH_BYTES:
+        process_executor._MAX_MEMORY_LEAK_SIZE = WORKER_GROWTH_BYTES
+
+
 def _worker(
     cell: Cell,
     data_root: str,
@@ -240,6 +258,8 @@ def _worker(
     from xbench.running.runner import execute, load_dataset
 
     _watch_parent(parent_pid)
+    if parent_pid:  # a loky worker of this grid
+        tolerate_worker_growth()
     if isinstance(threads, thread_policy.ThreadPlan):
         try:
             kind = load_dataset(cell.config, data_root)[0].image_kind

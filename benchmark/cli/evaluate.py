@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from xbench.atomic import atomic_write_text
 from xbench.errors import XbenchError
 
 if TYPE_CHECKING:
@@ -276,6 +275,8 @@ def evaluate(
     result = {"file": str(codes), **result}
     text = json.dumps(result, indent=2)
     if out_path is not None:
+        from xbench.atomic import atomic_write_text
+
         try:
             atomic_write_text(out_path, text + "\n")
         except OSError as exc:

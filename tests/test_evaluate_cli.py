@@ -154,3 +154,27 @@ def test_bad_files_and_options(tmp_path):
     _one_line_error(run(good, "--topk", "0"), "--topk")
     _one_line_error(run(good, "--topk", "many"), "--topk")
     _one_line_error(run(good, "--cutoffs", "1,x"), "--cutoffs")
+
+
+def test_hamming_evaluate_gives_blas_one_thread_only_before_numpy_loads():
+    """A fresh `xbench evaluate` process sets OPENBLAS_NUM_THREADS=1 before NumPy starts (unless set);
+    in a process that already holds NumPy (as here) the environment is left alone."""
+    import os
+    import subprocess
+    import sys
+
+    from xbench.cli.evaluate import one_blas_thread
+
+    before = os.environ.get("OPENBLAS_NUM_THREADS")
+    one_blas_thread()
+    assert os.environ.get("OPENBLAS_NUM_THREADS") == before
+    probe = (
+        "import os, sys; from xbench.cli.evaluate import one_blas_thread; "
+        "assert 'numpy' not in sys.modules; one_blas_thread(); print(os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+    env["OPENBLAS_NUM_THREADS"] = "3"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3"

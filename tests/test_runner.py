@@ -361,3 +361,26 @@ def test_loky_workers_tolerate_allocator_growth(monkeypatch):
     monkeypatch.setattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", 2**40)
     executor.tolerate_worker_growth()
     assert process_executor._MAX_MEMORY_LEAK_SIZE == 2**40
+
+
+def test_run_ends_its_workers_once_every_result_is_stored(tmp_path, monkeypatch):
+    """`xbench run` stops its worker processes itself after the grid (not at interpreter exit, where
+    idle workers holding torch took seconds to end) — and only once every result is on disk."""
+    from click.testing import CliRunner
+
+    from xbench.cli import main
+    from xbench.running import executor
+
+    seen: list[int] = []
+    real = executor.stop_local_workers
+
+    def record() -> None:
+        seen.append(len(list((tmp_path / "runs").rglob("*.json"))))
+        real()
+
+    monkeypatch.setattr(executor, "stop_local_workers", record)
+    res = CliRunner().invoke(
+        main, ["run", "--methods", "lsh", "--bits", "32,64", "--jobs", "2", "--results", str(tmp_path)]
+    )
+    assert res.exit_code == 0, res.output
+    assert seen == [2]

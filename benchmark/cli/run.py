@@ -325,6 +325,7 @@ def run(
         raise XbenchError(
             f"--results {results}: cannot store a result ({exc.strerror or exc}: {exc.filename or ''})"
         ) from None
+    executor.stop_local_workers()  # every result is stored: end the workers now, not at interpreter exit
     for line in _summary_table(ran):
         click.echo(line)
     failed = [r for r in ran if r.status != "ok"]

@@ -316,8 +316,9 @@ def handled_elsewhere(results: str | Path, cell: Cell, since: float, force: bool
     return not force and store.is_done(results, cell.config.dataset, cell.config.method, cell.run_id)
 
 
-def _stop_local_workers() -> None:
-    """Kill joblib's loky workers of this process (after an interrupt)."""
+def stop_local_workers() -> None:
+    """Kill joblib's loky workers of this process (after an interrupt, or once a grid's results are
+    all stored: idle workers holding torch take seconds to exit at interpreter shutdown)."""
     try:
         from joblib.externals.loky import reusable_executor
     except ImportError:  # pragma: no cover - joblib internals moved
@@ -435,7 +436,7 @@ def run_cells(
                     for result in gen:
                         accept(result)
                 except BaseException:
-                    _stop_local_workers()
+                    stop_local_workers()
                     raise
     finally:
         if bar is not None:

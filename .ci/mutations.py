@@ -10,6 +10,10 @@ root, one mutation at a time, e.g.
     MUTATION_TESTS=tests/test_loss_values.py python .ci/mutations.py   # only these test files
 
 Prints one line per mutation: id, caught/SURVIVED, the first failing test.
+
+It edits the source files in place while the tests run: run nothing else from the same working tree
+meanwhile (a concurrent `xbench run` imports the mutated code), e.g. audit a scratch copy made with
+``git worktree add --detach ../xbench-mutations HEAD``.
 """
 
 from __future__ import annotations

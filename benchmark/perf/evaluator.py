@@ -11,10 +11,10 @@ growth of that mark during the timed computation alone (the mark is reset via
 
 *Whole process* (issue 13 item 5): the inputs are saved once as an ``.npz`` file and
 ``python -m xbench evaluate FILE --topk R -o OUT.json`` is timed from spawn to exit — interpreter
-start-up, imports, loading, validation, every default metric (the pooled PR curve is opt-in)
-and the JSON — with its own CPU time and peak
-RSS (``os.wait4`` in a small launcher process that forks it: a child of this large process would
-report this process's peak as its own); its mAP@R must equal the reference's mean AP to 1e-12. The
+start-up, imports, loading, validation, every default metric (the pooled PR curve is opt-in) and
+the JSON — with its own CPU time and peak RSS (``os.wait4`` in a small launcher process that forks
+it: a child of this large process would report this process's peak as its own); its mAP@R must
+equal the reference's mean AP to 1e-12. The
 ratio printed is the reference's compute time over this whole-process time (goal: ≥ 27× at the
 default size). The command runs with its own default threads — the usable cores — unless ``--cli-threads N`` is given
 (``OMP_NUM_THREADS`` is removed from its environment); ``--threads`` sets the threads of the other rows.

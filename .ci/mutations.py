@@ -39,6 +39,7 @@ PRDH = ["tests/test_prdh.py", "tests/test_pairwise_methods.py"]
 METRICS = ["tests/test_metrics_rowpath.py", "tests/test_metrics.py"]
 PARTIAL = ["tests/test_metrics_partial.py"]
 CMHH = ["tests/test_pairwise.py", "tests/test_pairwise_methods.py", "tests/test_cmhh.py"]
+SINKHORN = ["tests/test_sinkhorn.py", "tests/test_transport.py"]
 
 # id, file, old text, new text, tests
 MUTATIONS = [
@@ -859,6 +860,56 @@ MUTATIONS = [
         "return x / (window / size).mul(self.alpha)",
         "return x / window.mul(self.alpha)",
         ["tests/test_ssah.py"],
+    ),
+    # ---- the scaled form of POT's log-domain solvers (methods/sinkhorn.py)
+    (
+        "sinkhorn-row-correction-dropped",
+        "methods/sinkhorn.py",
+        "        q_row = -d_row",
+        "        q_row = 0 * d_row",
+        SINKHORN,
+    ),
+    (
+        "sinkhorn-col-correction-dropped",
+        "methods/sinkhorn.py",
+        "        q_col = -d_col",
+        "        q_col = 0 * d_col",
+        SINKHORN,
+    ),
+    (
+        "sinkhorn-capacity-not-an-inequality",
+        "methods/sinkhorn.py",
+        "d_row = torch.clamp(log_a - (row + shift + top + c_max + torch.log(k_col)), max=0.0)",
+        "d_row = log_a - (row + shift + top + c_max + torch.log(k_col))",
+        SINKHORN,
+    ),
+    (
+        "sinkhorn-mass-scale-dropped",
+        "methods/sinkhorn.py",
+        "shift = log_m - (top + r_max + c_max + torch.log(e_row @ k_col))",
+        "shift = log_m - (r_max + c_max + torch.log(e_row @ k_col))",
+        SINKHORN,
+    ),
+    (
+        "sinkhorn-change-without-shift",
+        "methods/sinkhorn.py",
+        "change = (row_prev - row + (shift_prev - shift))",
+        "change = (row_prev - row)",
+        SINKHORN,
+    ),
+    (
+        "sinkhorn-balanced-row-marginal-checked",
+        "methods/sinkhorn.py",
+        "columns = torch.exp(v + _lse_cols(kernel, top, u))\n            if float(torch.linalg.norm(columns - b)) < tol:",
+        "columns = torch.exp(u + _lse_rows(kernel, top, v))\n            if float(torch.linalg.norm(columns - a)) < tol:",
+        SINKHORN,
+    ),
+    (
+        "sinkhorn-check-every-5",
+        "methods/sinkhorn.py",
+        "        if it % 10 == 0:\n            # POT",
+        "        if it % 5 == 0:\n            # POT",
+        SINKHORN,
     ),
 ]
 

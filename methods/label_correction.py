@@ -102,6 +102,7 @@ class LabelCorrection:
             mass,
             reg=hp["ot_reg"],
             solver=hp["ot_solver"],
+            backend=hp["ot_backend"],
             threshold=hp["select_threshold"],
         )
         sel = step.transported

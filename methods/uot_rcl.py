@@ -39,6 +39,7 @@ from .label_correction import ZERO_STATS, CorrectedLabels, LabelCorrection
 from .networks import BackboneMLP, ClassPrototypes, ImageNet, TextNet, resolve_backbone
 from .schedules import Schedule
 from .transport import (
+    BACKEND_HYPERPARAMETERS,
     RELATION_HYPERPARAMETERS,
     SEMANTIC_HYPERPARAMETERS,
     check_semantic_hyperparameters,
@@ -111,6 +112,7 @@ class UOTRCL(CorrectedLabels, Hasher):
             "weight of the OT relation loss in L_align after warm-up (0 = off: an ablation)",
         ),
         **RELATION_HYPERPARAMETERS,
+        **BACKEND_HYPERPARAMETERS,
         "quant_weight": Hyper(0.0, "xbench" + _R, "weight of the quantisation term mean((|h|−1)²) (0 = off)"),
         "cosine_epochs": Hyper(
             0,

@@ -98,10 +98,10 @@ def partial_sinkhorn_log(
     """The entropic partial plan of ``ot.partial.entropic_partial_wasserstein_logscale``.
 
     γ = argmin ⟨γ, M⟩ + ε Σγ log γ s.t. γ1 ≤ a, γᵀ1 ≤ b, 1ᵀγ1 = ``mass``, by POT's Dykstra
-    iterations (Benamou et al. 2015, prop. 5): project onto the row capacities, the column
-    capacities and the total mass in turn, each with its correction; every 10th iteration (the
-    first included) the Frobenius norm of the change of the log-plan is checked against ``tol``;
-    at most ``max_iter`` iterations.
+    iterations (Benamou et al. 2015, prop. 5): project onto the row capacities and the column
+    capacities, each with its Dykstra correction, then rescale to the total mass; every 10th
+    iteration (the first included) the Frobenius norm of the change of the log-plan is checked
+    against ``tol``; at most ``max_iter`` iterations.
     """
     log_k, kernel, top = _log_kernel(cost, reg)
     if bool((kernel.sum(1) < _TINY).any()) or bool((kernel.sum(0) < _TINY).any()):

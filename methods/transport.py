@@ -114,7 +114,7 @@ BACKEND_HYPERPARAMETERS: dict[str, Hyper] = {
         "scaled",
         "xbench (POT 0.9.7's log-domain iterations)",
         "how the entropic plans (semantic and relation) are computed: scaled (POT's log-domain "
-        "iterations as matrix–vector products, the same iterates up to rounding, 3–7× faster) or pot "
+        "iterations as matrix–vector products, the same iterates up to rounding, 3–7× faster solves) or pot "
         "(POT's own solvers)",
         choices=BACKENDS,
     ),
@@ -317,8 +317,8 @@ def partial_transport(
         # logsumexp on small arrays). The cost is shifted to a zero minimum (same plan,
         # better-scaled exponentials).
         tm = torch.from_numpy(sub - sub.min())
-        balanced = mass >= limit * (1 - 1e-12) and abs(a.sum() - b.sum()) <= 1e-12
         # all the mass moves: balanced OT, which Sinkhorn solves to tighter marginals
+        balanced = mass >= limit * (1 - 1e-12) and abs(a.sum() - b.sum()) <= 1e-12
         if balanced:
             solve = sinkhorn.pot_balanced if backend == "pot" else sinkhorn.sinkhorn_log
             plan = solve(ta, tb, tm, reg, max_iter, tol)

@@ -53,6 +53,11 @@ def _lse_cols(kernel: torch.Tensor, top: float, row: torch.Tensor) -> torch.Tens
     return top + r_max + torch.log(kernel.t() @ torch.exp(row - r_max))
 
 
+def _underflows(kernel: torch.Tensor) -> bool:
+    """Whether a row or column of the scaled kernel sums to (almost) nothing: POT's log domain is needed."""
+    return bool((kernel.sum(1) < _TINY).any()) or bool((kernel.sum(0) < _TINY).any())
+
+
 def _representable(*parts: torch.Tensor) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in parts)
 
@@ -67,7 +72,7 @@ def sinkhorn_log(
     ``tol``; at most ``max_iter`` iterations; no warning when the limit is reached.
     """
     log_k, kernel, top = _log_kernel(cost, reg)
-    if bool((kernel.sum(1) < _TINY).any()) or bool((kernel.sum(0) < _TINY).any()):
+    if _underflows(kernel):
         return pot_balanced(a, b, cost, reg, max_iter, tol)
     log_a, log_b = torch.log(a), torch.log(b)
     u = torch.zeros_like(a)
@@ -104,7 +109,7 @@ def partial_sinkhorn_log(
     against ``tol``; at most ``max_iter`` iterations.
     """
     log_k, kernel, top = _log_kernel(cost, reg)
-    if bool((kernel.sum(1) < _TINY).any()) or bool((kernel.sum(0) < _TINY).any()):
+    if _underflows(kernel):
         return pot_partial(a, b, cost, reg, mass, max_iter, tol)
     log_a, log_b = torch.log(a), torch.log(b)
     log_m = math.log(mass)
